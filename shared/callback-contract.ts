@@ -1,0 +1,175 @@
+/**
+ * The callback upcall asks OSS for: one template, one body type, one set of variables, and the parser for what OSS
+ * renders from them. Everything that builds or reads a callback goes through this module.
+ *
+ * Form mode (`application/x-www-form-urlencoded`) is deliberate: OSS percent-encodes every value there, and empty
+ * values (imageInfo.* for non-images) stay harmless. In JSON mode escaping is undocumented and a bare numeric
+ * variable that renders as nothing makes the body invalid JSON.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { compileSchema, formatIssues } from './schema.js';
+
+export const CALLBACK_BODY_TYPE = 'application/x-www-form-urlencoded';
+
+/** The custom variable (`callback-var`) that carries the upload ticket. OSS wants `x:` and lower case. */
+export const TICKET_VARIABLE = 'x:ticket';
+
+/** Form field name → the OSS variable rendered into it. The order is the order of the rendered body. */
+export const CALLBACK_FIELDS = {
+  bucket: 'bucket',
+  object: 'object',
+  etag: 'etag',
+  size: 'size',
+  mimeType: 'mimeType',
+  imageWidth: 'imageInfo.width',
+  imageHeight: 'imageInfo.height',
+  imageFormat: 'imageInfo.format',
+  crc64: 'crc64',
+  operation: 'operation',
+  reqId: 'reqId',
+  clientIp: 'clientIp',
+  ticket: TICKET_VARIABLE,
+} as const;
+
+export const CALLBACK_BODY_TEMPLATE = Object.entries(CALLBACK_FIELDS)
+  .map(([field, variable]) => `${field}=\${${variable}}`)
+  .join('&');
+
+const digits = (maxLength: number) => Type.String({ pattern: `^(0|[1-9][0-9]{0,${maxLength - 1}})$` });
+const optionalDigits = Type.String({ pattern: '^([1-9][0-9]{0,5})?$' });
+
+/** The form fields exactly as OSS renders them, before any conversion. */
+export const CallbackFormSchema = Type.Object(
+  {
+    bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$' }),
+    object: Type.String({ minLength: 1, maxLength: 1023 }),
+    // 32 upper-case hex digits; CompleteMultipartUpload adds `-<part count>`.
+    etag: Type.String({ pattern: '^[0-9A-F]{32}(-[1-9][0-9]{0,4})?$' }),
+    size: digits(16),
+    mimeType: Type.String({ pattern: '^[\\w.+-]+/[\\w.+-]+$', maxLength: 255 }),
+    imageWidth: optionalDigits,
+    imageHeight: optionalDigits,
+    imageFormat: Type.String({ pattern: '^[a-z0-9]{0,16}$' }),
+    // A uint64 that may exceed 2^53: kept as a string.
+    crc64: digits(20),
+    operation: Type.Union([
+      Type.Literal('PutObject'),
+      Type.Literal('PostObject'),
+      Type.Literal('CompleteMultipartUpload'),
+    ]),
+    reqId: Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }),
+    clientIp: Type.String({ pattern: '^[0-9A-Fa-f:.]{0,45}$' }),
+    // Empty when the uploader dropped the variable: the ticket check reports that, not the schema.
+    ticket: Type.String({ pattern: '^[A-Za-z0-9._-]{0,2048}$' }),
+  },
+  { additionalProperties: false },
+);
+export type CallbackForm = Static<typeof CallbackFormSchema>;
+
+/** The custom variables upcall sends with every upload. */
+export const CallbackVarsSchema = Type.Object(
+  { [TICKET_VARIABLE]: Type.String({ minLength: 1, maxLength: 2048 }) },
+  { additionalProperties: false },
+);
+export type CallbackVars = Static<typeof CallbackVarsSchema>;
+
+/** What an upload callback says happened, typed. Every value is still only the uploader's claim. */
+export interface UploadNotice {
+  bucket: string;
+  key: string;
+  etag: string;
+  size: number;
+  contentType: string;
+  image: { width: number; height: number; format: string } | null;
+  crc64: string;
+  operation: CallbackForm['operation'];
+  ossRequestId: string;
+  clientIp: string;
+  ticket: string;
+}
+
+export type ParsedCallback =
+  | { ok: true; notice: UploadNotice }
+  | { ok: false; code: 'MalformedCallbackBody' | 'InvalidCallbackBody'; message: string };
+
+const formValidator = compileSchema(CallbackFormSchema);
+const varsValidator = compileSchema(CallbackVarsSchema);
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Parse and validate a rendered callback body (raw bytes as OSS sent them). */
+export function parseCallbackBody(body: Uint8Array): ParsedCallback {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    return { ok: false, code: 'MalformedCallbackBody', message: 'callback body is not valid UTF-8' };
+  }
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    // A template may repeat a field to smuggle a second value past a first-wins or last-wins reader.
+    if (Object.hasOwn(fields, name)) {
+      return {
+        ok: false,
+        code: 'MalformedCallbackBody',
+        message: `callback body repeats the field '${name}'`,
+      };
+    }
+    fields[name] = value;
+  }
+  const checked = formValidator.validate(fields);
+  if (!checked.ok) return { ok: false, code: 'InvalidCallbackBody', message: formatIssues(checked.issues) };
+  const form = checked.value;
+  const hasImage = form.imageWidth !== '' && form.imageHeight !== '';
+  return {
+    ok: true,
+    notice: {
+      bucket: form.bucket,
+      key: form.object,
+      etag: form.etag,
+      size: Number(form.size),
+      contentType: form.mimeType,
+      image: hasImage
+        ? { width: Number(form.imageWidth), height: Number(form.imageHeight), format: form.imageFormat }
+        : null,
+      crc64: form.crc64,
+      operation: form.operation,
+      ossRequestId: form.reqId,
+      clientIp: form.clientIp,
+      ticket: form.ticket,
+    },
+  };
+}
+
+/** The callback parameter OSS expects (before base64), as every client shape needs it. */
+export interface CallbackParam {
+  callbackUrl: string;
+  callbackHost?: string;
+  callbackBody: string;
+  callbackBodyType: typeof CALLBACK_BODY_TYPE;
+}
+
+/** Build the callback parameter for a callback URL. The URL carries no query: FC cannot verify one faithfully. */
+export function buildCallbackParam(callbackUrl: string, callbackHost?: string): CallbackParam {
+  const url = new URL(callbackUrl);
+  if (url.search !== '' || url.hash !== '') {
+    throw new Error('callback URL must have no query or fragment (FC gives no raw query to verify against)');
+  }
+  return {
+    callbackUrl,
+    ...(callbackHost ? { callbackHost } : {}),
+    callbackBody: CALLBACK_BODY_TEMPLATE,
+    callbackBodyType: CALLBACK_BODY_TYPE,
+  };
+}
+
+export function buildCallbackVars(ticket: string): CallbackVars {
+  const vars = { [TICKET_VARIABLE]: ticket };
+  const checked = varsValidator.validate(vars);
+  if (!checked.ok) throw new Error(`callback variables invalid: ${formatIssues(checked.issues)}`);
+  return checked.value;
+}
+
+/** Base64 of the JSON, as the `x-oss-callback` / `x-oss-callback-var` headers and the `callback` form field carry it. */
+export function encodeCallbackHeader(value: CallbackParam | CallbackVars): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
+}

@@ -1,0 +1,88 @@
+/** Adapter: node:http ⇄ EdgeRequest/EdgeResponse, for the local stack and tests. Keeps the raw path and body bytes. */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
+import {
+  answerSafely,
+  type EdgeContext,
+  type EdgeHandler,
+  type EdgeRequest,
+  errorResponse,
+  finalHeaders,
+} from './edge.js';
+
+export interface NodeAdapterOptions {
+  log: Logger;
+  /** Larger bodies are refused with 413 before the handler runs. Default 32 MiB (FC's HTTP trigger limit). */
+  maxBodyBytes?: number;
+  credentials?: EdgeContext['credentials'];
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(message: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of message) {
+    total += (chunk as Buffer).length;
+    if (total > limit) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toEdgeRequest(message: IncomingMessage, body: Buffer, requestId: string): EdgeRequest {
+  const url = message.url ?? '/';
+  const mark = url.indexOf('?');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return {
+    method: (message.method ?? 'GET').toUpperCase(),
+    path: mark === -1 ? url : url.slice(0, mark),
+    query: mark === -1 ? '' : url.slice(mark + 1),
+    headers,
+    body,
+    requestId,
+    sourceIp: message.socket.remoteAddress ?? '',
+  };
+}
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: Uint8Array): void {
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+export function createNodeListener(handler: EdgeHandler, options: NodeAdapterOptions): RequestListener {
+  const limit = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  return (message, res) => {
+    const requestId = randomUUID();
+    const log = options.log.child({ requestId });
+    void (async () => {
+      let body: Buffer;
+      try {
+        body = await readBody(message, limit);
+      } catch (error) {
+        const response =
+          error instanceof BodyTooLarge
+            ? errorResponse(413, 'BodyTooLarge', `request body exceeds ${limit} bytes`, requestId)
+            : errorResponse(400, 'BodyUnreadable', 'the request body could not be read', requestId);
+        // Tell the client we are done with this connection: the rest of the body is not read.
+        send(
+          res,
+          response.status,
+          { ...finalHeaders(response, requestId), connection: 'close' },
+          response.body,
+        );
+        return;
+      }
+      const request = toEdgeRequest(message, body, requestId);
+      const response = await answerSafely(handler, request, { log, credentials: options.credentials });
+      send(res, response.status, finalHeaders(response, requestId), response.body);
+    })().catch((error: unknown) => {
+      log.error({ err: error }, 'failed to write a response');
+      res.destroy();
+    });
+  };
+}
