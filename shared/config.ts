@@ -59,6 +59,18 @@ export const SETTINGS = {
     Type.String({ default: '' }),
     'Local cloud only: the PEM public key for `UPCALL_CALLBACK_TRUSTED_KEY_URL_PREFIX`.',
   ),
+  UPCALL_DERIVED_PREFIX: setting(
+    Type.String({ pattern: PREFIX, minLength: 1, default: 'derived/' }),
+    'Prefix of media outputs and manifests; must not overlap the uploads prefix (outputs must never re-trigger).',
+  ),
+  UPCALL_THUMBNAIL_SIZES: setting(
+    Type.String({ pattern: '^[0-9]+x[0-9]+(,[0-9]+x[0-9]+)*$', default: '320x320,1280x1280' }),
+    'Thumbnail bounding boxes `WxH[,WxH…]`: fit inside, aspect kept, never enlarged.',
+  ),
+  UPCALL_THUMBNAIL_FORMATS: setting(
+    Type.String({ pattern: '^(webp|jpeg|avif|png)(,(webp|jpeg|avif|png))*$', default: 'webp' }),
+    'Thumbnail formats, one output per size and format: `webp`, `jpeg`, `avif`, `png`.',
+  ),
   UPCALL_LOG_LEVEL: setting(
     Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
