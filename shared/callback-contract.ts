@@ -173,3 +173,38 @@ export function buildCallbackVars(ticket: string): CallbackVars {
 export function encodeCallbackHeader(value: CallbackParam | CallbackVars): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
 }
+
+const PlannedOutputSchema = Type.Object({
+  role: Type.Union([Type.Literal('thumbnail'), Type.Literal('transcode'), Type.Literal('poster')]),
+  key: Type.String(),
+  contentType: Type.String(),
+});
+
+/** What the callback function answers (OSS passes it through to the uploader, e.g. ali-oss `result.data`). */
+export const CallbackAnswerSchema = Type.Object(
+  {
+    status: Type.Literal('accepted'),
+    object: Type.Object({
+      bucket: Type.String(),
+      key: Type.String(),
+      etag: Type.String(),
+      size: Type.Integer({ minimum: 0 }),
+      contentType: Type.String(),
+      image: Type.Union([
+        Type.Object({ width: Type.Integer(), height: Type.Integer(), format: Type.String() }),
+        Type.Null(),
+      ]),
+    }),
+    userId: Type.String(),
+    jobs: Type.Array(
+      Type.Object({
+        kind: Type.Union([Type.Literal('image'), Type.Literal('video')]),
+        taskId: Type.String(),
+        manifestKey: Type.String(),
+        outputs: Type.Array(PlannedOutputSchema),
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CallbackAnswer = Static<typeof CallbackAnswerSchema>;

@@ -51,6 +51,62 @@ export const SETTINGS = {
     Type.Integer({ minimum: 900, maximum: 604800, default: 86400 }),
     'How long an upload ticket stays valid (long enough for the slowest multipart upload).',
   ),
+  UPCALL_JWT_SECRET: setting(
+    Type.String({ pattern: '^(.{32,})?$', default: '' }),
+    'Token function: HS256 secret (≥ 32 chars) verifying callers\' JWTs. At least one of it and `UPCALL_JWKS_URL` is required.',
+    true,
+  ),
+  UPCALL_JWKS_URL: setting(
+    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+    'Token function: JWKS URL of the identity provider (RS256/ES256 JWTs); https (http only on loopback). Needs `UPCALL_JWT_AUDIENCE`.',
+  ),
+  UPCALL_JWT_ISSUER: setting(
+    Type.String({ default: '' }),
+    'Token function: required `iss` of callers\' JWTs. Empty: not checked.',
+  ),
+  UPCALL_JWT_AUDIENCE: setting(
+    Type.String({ default: '' }),
+    'Token function: required `aud` of callers\' JWTs. Empty: not checked (allowed only with `UPCALL_JWT_SECRET` alone).',
+  ),
+  UPCALL_JWT_USER_CLAIM: setting(
+    Type.String({ pattern: '^\\S{1,256}$', default: 'sub' }),
+    'Token function: the JWT claim holding the user id.',
+  ),
+  UPCALL_KEY_PREFIX_TEMPLATE: setting(
+    Type.String({ pattern: "^(([A-Za-z0-9!_.'()-]|\\{user\\})+/)+$", default: '{user}/' }),
+    'Token function: a user\'s key prefix below `UPCALL_UPLOADS_PREFIX`; `{user}` (exactly once) is the user id made key-safe. Ends with `/`.',
+  ),
+  UPCALL_UPLOAD_ROLE_ARN: setting(
+    Type.String({ pattern: '^acs:ram::[0-9]+:role/[A-Za-z0-9.@_-]{1,64}$' }),
+    'Token function: the RAM role assumed for uploaders (`acs:ram::<account>:role/<name>`); the function\'s own role needs `sts:AssumeRole` on it. Required.',
+  ),
+  UPCALL_STS_ENDPOINT: setting(
+    Type.String({ pattern: '^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$', default: 'sts.aliyuncs.com' }),
+    'Token function: STS endpoint (host, or URL with scheme), e.g. `sts-vpc.cn-hangzhou.aliyuncs.com` inside a VPC.',
+  ),
+  UPCALL_STS_DURATION_SECONDS: setting(
+    Type.Integer({ minimum: 900, maximum: 43200, default: 3600 }),
+    'Token function: lifetime of issued credentials (≤ the role\'s MaxSessionDuration and ≤ `UPCALL_TICKET_TTL_SECONDS`).',
+  ),
+  UPCALL_CALLBACK_URL: setting(
+    Type.String({ pattern: '^https?://[^\\s?#]+$' }),
+    'Token function: the callback function\'s public URL, which OSS calls after each upload (no query). Required.',
+  ),
+  UPCALL_MAX_UPLOAD_BYTES: setting(
+    Type.Integer({ minimum: 1, maximum: 5368709120, default: 104857600 }),
+    'Token function: largest upload granted, in bytes (PostObject allows up to 5 GiB).',
+  ),
+  UPCALL_ALLOWED_CONTENT_TYPES: setting(
+    Type.String({
+      pattern: '^[\\w.+-]+/([\\w.+-]+|\\*)(,[\\w.+-]+/([\\w.+-]+|\\*))*$',
+      default: 'image/*,video/*',
+    }),
+    'Token function: content types uploads may have, exact (`image/png`) or by top-level type (`image/*`).',
+  ),
+  UPCALL_CORS_ORIGINS: setting(
+    Type.String({ pattern: '^(\\*|https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' }),
+    'Token function: browser origins allowed to call it (`https://app.example.com[,…]`, `*` for any). Empty: none.',
+  ),
   UPCALL_CALLBACK_TRUSTED_KEY_URL_PREFIX: setting(
     Type.String({ pattern: '^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/([^?#]*/)?)?$', default: '' }),
     'Local cloud only: callback key URLs under this prefix use `UPCALL_CALLBACK_TRUSTED_KEY_PEM`. Empty in production.',
@@ -58,6 +114,18 @@ export const SETTINGS = {
   UPCALL_CALLBACK_TRUSTED_KEY_PEM: setting(
     Type.String({ default: '' }),
     'Local cloud only: the PEM public key for `UPCALL_CALLBACK_TRUSTED_KEY_URL_PREFIX`.',
+  ),
+  UPCALL_CALLBACK_DEADLINE_MS: setting(
+    Type.Integer({ minimum: 500, maximum: 4500, default: 3500 }),
+    'Hard deadline for answering OSS (which waits 5 s, once); past it the callback answers 503 instead of hanging.',
+  ),
+  UPCALL_MEDIA_FUNCTION_NAME: setting(
+    Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]{0,63}$', default: 'upcall-media' }),
+    'Name of the media function that jobs are dispatched to (FC async InvokeFunction).',
+  ),
+  UPCALL_FC_ENDPOINT: setting(
+    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+    'FC API endpoint for InvokeFunction. Empty: `https://<FC_ACCOUNT_ID>.<region>-internal.fc.aliyuncs.com` (FC sets `FC_ACCOUNT_ID`).',
   ),
   UPCALL_DERIVED_PREFIX: setting(
     Type.String({ pattern: PREFIX, minLength: 1, default: 'derived/' }),

@@ -63,7 +63,8 @@ export type TicketFailure =
   | 'TicketExpired';
 export type TicketVerification =
   | { ok: true; ticket: UploadTicket }
-  | { ok: false; code: TicketFailure; message: string };
+  /** `ticket` is present only for TicketExpired: authentic but late, so its grant still identifies the owner. */
+  | { ok: false; code: TicketFailure; message: string; ticket?: UploadTicket };
 
 export async function issueUploadTicket(
   grant: Omit<UploadTicket, 'issuedAt' | 'expiresAt'>,
@@ -83,6 +84,23 @@ export async function issueUploadTicket(
 }
 
 class UnknownKidError extends Error {}
+
+function toTicket(payload: unknown): TicketVerification {
+  const claims = claimsValidator.validate(payload);
+  if (!claims.ok) return { ok: false, code: 'TicketMalformed', message: formatIssues(claims.issues) };
+  const { sub, pfx, max, ct, iat, exp } = claims.value;
+  return {
+    ok: true,
+    ticket: {
+      userId: sub,
+      keyPrefix: pfx,
+      maxBytes: max,
+      contentTypes: ct,
+      issuedAt: iat * 1000,
+      expiresAt: exp * 1000,
+    },
+  };
+}
 
 export async function verifyUploadTicket(
   token: string,
@@ -105,25 +123,15 @@ export async function verifyUploadTicket(
         currentDate: new Date(options.now ?? Date.now()),
       },
     );
-    const claims = claimsValidator.validate(payload);
-    if (!claims.ok) return { ok: false, code: 'TicketMalformed', message: formatIssues(claims.issues) };
-    const { sub, pfx, max, ct, iat, exp } = claims.value;
-    return {
-      ok: true,
-      ticket: {
-        userId: sub,
-        keyPrefix: pfx,
-        maxBytes: max,
-        contentTypes: ct,
-        issuedAt: iat * 1000,
-        expiresAt: exp * 1000,
-      },
-    };
+    return toTicket(payload);
   } catch (error) {
     if (error instanceof UnknownKidError)
       return { ok: false, code: 'TicketUnknownKey', message: error.message };
-    if (error instanceof errors.JWTExpired)
-      return { ok: false, code: 'TicketExpired', message: 'the ticket has expired' };
+    if (error instanceof errors.JWTExpired) {
+      const late = toTicket(error.payload);
+      const ticket = late.ok ? { ticket: late.ticket } : {};
+      return { ok: false, code: 'TicketExpired', message: 'the ticket has expired', ...ticket };
+    }
     if (error instanceof errors.JWSSignatureVerificationFailed) {
       return { ok: false, code: 'TicketInvalid', message: 'the ticket signature does not match' };
     }

@@ -1,7 +1,5 @@
-/** FC entry of the callback function. Placeholder until its issue lands: answers 501 through the shared edge. */
-import { HttpError } from '../../shared/http/edge.js';
+/** FC entry of the callback function: the shared FC edge around the callback app. */
 import { createFcHttpHandler } from '../../shared/http/fc.js';
+import { createCallbackApp } from './app.js';
 
-export const handler = createFcHttpHandler('callback', () => async () => {
-  throw new HttpError(501, 'NotImplemented', 'the callback function is not built yet');
-});
+export const handler = createFcHttpHandler('callback', () => createCallbackApp(process.env));

@@ -1,0 +1,52 @@
+/** The OSS client the functions use (ali-oss), built the same way everywhere: V4 signatures, explicit endpoint. */
+import OSS from 'ali-oss';
+import type { RoleCredentials } from './http/edge.js';
+
+export interface OssClientOptions {
+  /** e.g. `https://oss-cn-hangzhou-internal.aliyuncs.com`, or the local cloud's `http://127.0.0.1:PORT`. */
+  endpoint: string;
+  /** Region id without `oss-`, e.g. `cn-hangzhou`. */
+  region: string;
+  bucket: string;
+  credentials: RoleCredentials;
+  /** Per-request timeout in ms (ali-oss default is 60 s, far too long inside a callback). */
+  timeoutMs?: number;
+}
+
+/** ali-oss methods its published types (`@types/ali-oss`) leave out. */
+interface MissingFromTypes {
+  putObjectTagging(name: string, tag: Record<string, string>, options?: { timeout?: number }): Promise<unknown>;
+  getObjectTagging(name: string, options?: { timeout?: number }): Promise<{ tag: Record<string, string> }>;
+}
+
+export type OssClient = OSS & MissingFromTypes;
+
+export function createOssClient(options: OssClientOptions): OssClient {
+  return new OSS({
+    endpoint: options.endpoint,
+    region: `oss-${options.region}`,
+    bucket: options.bucket,
+    accessKeyId: options.credentials.accessKeyId,
+    accessKeySecret: options.credentials.accessKeySecret,
+    ...(options.credentials.securityToken ? { stsToken: options.credentials.securityToken } : {}),
+    authorizationV4: true,
+    timeout: options.timeoutMs ?? 60_000,
+  }) as OssClient;
+}
+
+/** Credentials from FC's context when present, else the standard Alibaba Cloud environment variables. */
+export function roleCredentials(
+  fromContext: RoleCredentials | undefined,
+  env: NodeJS.ProcessEnv,
+): RoleCredentials {
+  if (fromContext?.accessKeyId) return fromContext;
+  const accessKeyId = env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  const accessKeySecret = env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+  if (!accessKeyId || !accessKeySecret) {
+    throw new Error(
+      'no credentials: FC passes the role credentials in context; elsewhere set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+    );
+  }
+  const securityToken = env.ALIBABA_CLOUD_SECURITY_TOKEN;
+  return { accessKeyId, accessKeySecret, ...(securityToken ? { securityToken } : {}) };
+}
