@@ -1,33 +1,248 @@
 /**
- * `npm run build`: bundle each function into dist/<name>/index.js (CommonJS, exports `handler`, as FC's
- * `index.handler` expects). Native modules stay external and are packaged beside the bundle by the deploy step.
+ * `npm run build`: one deployable directory per function, `dist/<name>/`, which is what `s deploy` uploads:
+ * - `index.js`: the function bundled by esbuild, CommonJS, exporting `handler` (FC's `index.handler`), minified
+ *   with names kept, so stack traces in FC's logs still name functions;
+ * - `package.json` marking the directory CommonJS (the repo itself is ESM; on FC the code root has no package.json);
+ * - `node_modules/`: only the native packages the bundle leaves external. For media that is sharp with its
+ *   linux-x64 glibc binaries — the platform FC's `nodejs20` runtime is — whatever machine runs the build.
+ *   ffmpeg is not shipped: on FC it comes from the official FFmpeg layer (s.yaml).
+ * Source maps go to `dist/sourcemaps/<name>.js.map`, outside what is uploaded (several MB each, unused at run time),
+ * for mapping a logged stack trace by hand. Prints one summary line per function with its size.
  */
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 export const FUNCTIONS = ['token', 'callback', 'media'] as const;
-const NATIVE_EXTERNALS = ['sharp', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'];
+export type FunctionName = (typeof FUNCTIONS)[number];
 
-export async function buildFunctions(outRoot = 'dist'): Promise<void> {
+/**
+ * Per function: packages left out of the bundle, and which of those are shipped in its node_modules. The ffmpeg
+ * installers stay external and unshipped (70 MB of binary FC's layer already provides); the media code imports them
+ * only as its last fallback, lazily, so their absence is a clear error at that point, never a load failure.
+ */
+const PACKAGING: Record<FunctionName, { external: string[]; ship: string[] }> = {
+  token: { external: [], ship: [] },
+  callback: { external: [], ship: [] },
+  media: { external: ['sharp', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'], ship: ['sharp'] },
+};
+
+/**
+ * Optional requires of bundled libraries that are not installed, left to fail where they would fail anyway: urllib
+ * (under ali-oss) loads `proxy-agent` only when an HTTP proxy is configured, which upcall never does on FC.
+ */
+const NOT_INSTALLED = ['proxy-agent'];
+
+/** FC's built-in runtimes are linux-x64 on glibc (Debian 10, glibc 2.28): ship only those native binaries. */
+const TARGET = { os: 'linux', cpu: 'x64', libc: 'glibc' } as const;
+const TARGET_OPTIONALS: Record<string, string[]> = {
+  sharp: ['@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64'],
+};
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface FunctionReport {
+  name: FunctionName;
+  /** Bytes of `index.js`. */
+  bundleBytes: number;
+  /** Bytes of the whole directory (bundle and shipped packages). */
+  totalBytes: number;
+  files: number;
+  /** Shipped packages: lock path (`node_modules/...`) → version. */
+  shipped: Record<string, string>;
+  /** How shipped packages were obtained. */
+  shippedFrom: 'none' | 'node_modules' | 'npm';
+}
+
+interface LockPackage {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+interface Lockfile {
+  packages: Record<string, LockPackage>;
+}
+
+/**
+ * The lock paths (`node_modules/a`, `node_modules/a/node_modules/b`) of `names` and of everything they need at run
+ * time, resolved the way Node resolves (nearest node_modules first), plus each package's target-platform optionals.
+ * The versions come from package-lock.json, so a build ships exactly what the lock pins.
+ */
+export function runtimeClosure(lock: Lockfile, names: string[]): Map<string, string> {
+  const closure = new Map<string, string>();
+  const resolveFrom = (fromPath: string, name: string): string => {
+    let base = fromPath;
+    for (;;) {
+      const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
+      if (lock.packages[candidate]) return candidate;
+      if (base === '')
+        throw new Error(`package-lock.json has no ${name} reachable from ${fromPath || 'the root'}`);
+      const cut = base.lastIndexOf('/node_modules/');
+      base = cut === -1 ? '' : base.slice(0, cut);
+    }
+  };
+  const visit = (lockPath: string) => {
+    if (closure.has(lockPath)) return;
+    const entry = lock.packages[lockPath];
+    if (!entry?.version) throw new Error(`package-lock.json has no version for ${lockPath}`);
+    closure.set(lockPath, entry.version);
+    const name = lockPath.slice(lockPath.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const optionals = (TARGET_OPTIONALS[name] ?? []).filter((dep) => entry.optionalDependencies?.[dep]);
+    for (const dep of [...Object.keys(entry.dependencies ?? {}), ...optionals])
+      visit(resolveFrom(lockPath, dep));
+  };
+  for (const name of names) visit(resolveFrom('', name));
+  return closure;
+}
+
+const installedVersion = (dir: string): string | undefined => {
+  const manifest = join(dir, 'package.json');
+  return existsSync(manifest)
+    ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version
+    : undefined;
+};
+
+/**
+ * Copy the closure into `outDir/node_modules`, keeping the lock's layout. The repo's node_modules is used when it
+ * holds exactly the locked versions, target binaries included (a linux-x64 glibc machine after `npm ci`): offline
+ * and byte-for-byte what `npm ci` verified. Otherwise (a Mac, arm64, musl) npm fetches the same pinned versions for
+ * the target platform into a staging directory first.
+ */
+function shipPackages(closure: Map<string, string>, outDir: string): FunctionReport['shippedFrom'] {
+  if (closure.size === 0) return 'none';
+  const fromRepo = [...closure].every(
+    ([path, version]) => installedVersion(join(REPO_ROOT, path)) === version,
+  );
+  let sourceRoot = REPO_ROOT;
+  let staging: string | undefined;
+  if (!fromRepo) {
+    staging = mkdtempSync(join(tmpdir(), 'upcall-build-'));
+    sourceRoot = staging;
+    const pins = new Map<string, string>();
+    for (const [path, version] of closure) {
+      const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      if (pins.has(name) && pins.get(name) !== version) {
+        throw new Error(`cannot pin ${name} twice (${pins.get(name)}, ${version}) in one npm install`);
+      }
+      pins.set(name, version);
+    }
+    // Pinning every package of the closure at the top level makes npm's resolution deterministic; the lock's
+    // layout is then re-created by the copy below (each package found at the top of the staging tree).
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        staging,
+        '--no-save',
+        '--no-package-lock',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        `--os=${TARGET.os}`,
+        `--cpu=${TARGET.cpu}`,
+        `--libc=${TARGET.libc}`,
+        ...[...pins].map(([name, version]) => `${name}@${version}`),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+  }
+  try {
+    for (const [path, version] of closure) {
+      const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      const source = staging ? join(sourceRoot, 'node_modules', name) : join(sourceRoot, path);
+      if (installedVersion(source) !== version) {
+        throw new Error(`${source} is not ${name}@${version} as package-lock.json pins it`);
+      }
+      const nested = join(source, 'node_modules');
+      cpSync(source, join(outDir, path), {
+        recursive: true,
+        filter: (file) => file !== nested && !file.startsWith(nested + sep),
+      });
+    }
+  } finally {
+    if (staging) rmSync(staging, { recursive: true, force: true });
+  }
+  return staging ? 'npm' : 'node_modules';
+}
+
+function directorySize(dir: string): { bytes: number; files: number } {
+  let bytes = 0;
+  let files = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    bytes += statSync(join(entry.parentPath, entry.name)).size;
+    files += 1;
+  }
+  return { bytes, files };
+}
+
+/** Build every function into `outRoot/<name>/`; returns what was built and how big it is. */
+export async function buildFunctions(outRoot = join(REPO_ROOT, 'dist')): Promise<FunctionReport[]> {
+  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as Lockfile;
+  const reports: FunctionReport[] = [];
   for (const name of FUNCTIONS) {
-    rmSync(`${outRoot}/${name}`, { recursive: true, force: true });
+    const outDir = join(outRoot, name);
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir, { recursive: true });
     await build({
-      entryPoints: [`functions/${name}/index.ts`],
-      outfile: `${outRoot}/${name}/index.js`,
+      entryPoints: [join(REPO_ROOT, 'functions', name, 'index.ts')],
+      outfile: join(outDir, 'index.js'),
       bundle: true,
       platform: 'node',
       target: 'node20',
       format: 'cjs',
-      sourcemap: 'linked',
+      sourcemap: 'external',
       minify: true,
       keepNames: true,
       legalComments: 'none',
-      external: NATIVE_EXTERNALS,
+      external: [...PACKAGING[name].external, ...NOT_INSTALLED],
       logLevel: 'warning',
     });
+    mkdirSync(join(outRoot, 'sourcemaps'), { recursive: true });
+    renameSync(join(outDir, 'index.js.map'), join(outRoot, 'sourcemaps', `${name}.js.map`));
+    writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ private: true, type: 'commonjs' })}\n`);
+    const closure = runtimeClosure(lock, PACKAGING[name].ship);
+    const shippedFrom = shipPackages(closure, outDir);
+    const { bytes, files } = directorySize(outDir);
+    reports.push({
+      name,
+      bundleBytes: statSync(join(outDir, 'index.js')).size,
+      totalBytes: bytes,
+      files,
+      shipped: Object.fromEntries(closure),
+      shippedFrom,
+    });
   }
+  return reports;
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+
+/** One line per function, e.g. `media     index.js 0.05 MiB  total 19.12 MiB (312 files)  + sharp@0.35.5 …`. */
+export function summaryLine(report: FunctionReport, outRoot: string): string {
+  const shipped = Object.entries(report.shipped)
+    .filter(([path]) => !path.includes('/node_modules/', 'node_modules/'.length))
+    .map(([path, version]) => `${path.slice('node_modules/'.length)}@${version}`);
+  const extra = shipped.length > 0 ? `  + ${shipped.join(', ')} (from ${report.shippedFrom})` : '';
+  return `${relative(process.cwd(), join(outRoot, report.name)) || '.'}/  index.js ${mib(report.bundleBytes)}  total ${mib(report.totalBytes)} (${report.files} files)${extra}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await buildFunctions();
+  const outRoot = join(REPO_ROOT, 'dist');
+  for (const report of await buildFunctions(outRoot)) console.log(summaryLine(report, outRoot));
 }

@@ -66,6 +66,15 @@ export const CallbackFormSchema = Type.Object(
 );
 export type CallbackForm = Static<typeof CallbackFormSchema>;
 
+/**
+ * Tags the callback function puts on an upload it refused (the object is kept). `rejected` only when the object is
+ * provably the sender's own (a lifecycle rule may expire it); `unverified` when a callback without an authentic
+ * ticket named it (never expire those: the name may be anybody's object).
+ */
+export const UPLOAD_STATUS_TAG = 'upcall-status';
+export const UPLOAD_REASON_TAG = 'upcall-reason';
+export type UploadStatusTag = 'rejected' | 'unverified';
+
 /** The custom variables upcall sends with every upload. */
 export const CallbackVarsSchema = Type.Object(
   { [TICKET_VARIABLE]: Type.String({ minLength: 1, maxLength: 2048 }) },

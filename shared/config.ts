@@ -53,7 +53,7 @@ export const SETTINGS = {
   ),
   UPCALL_JWT_SECRET: setting(
     Type.String({ pattern: '^(.{32,})?$', default: '' }),
-    'Token function: HS256 secret (≥ 32 chars) verifying callers\' JWTs. At least one of it and `UPCALL_JWKS_URL` is required.',
+    "Token function: HS256 secret (≥ 32 chars) verifying callers' JWTs. At least one of it and `UPCALL_JWKS_URL` is required.",
     true,
   ),
   UPCALL_JWKS_URL: setting(
@@ -62,11 +62,11 @@ export const SETTINGS = {
   ),
   UPCALL_JWT_ISSUER: setting(
     Type.String({ default: '' }),
-    'Token function: required `iss` of callers\' JWTs. Empty: not checked.',
+    "Token function: required `iss` of callers' JWTs. Empty: not checked.",
   ),
   UPCALL_JWT_AUDIENCE: setting(
     Type.String({ default: '' }),
-    'Token function: required `aud` of callers\' JWTs. Empty: not checked (allowed only with `UPCALL_JWT_SECRET` alone).',
+    "Token function: required `aud` of callers' JWTs. Empty: not checked (allowed only with `UPCALL_JWT_SECRET` alone).",
   ),
   UPCALL_JWT_USER_CLAIM: setting(
     Type.String({ pattern: '^\\S{1,256}$', default: 'sub' }),
@@ -74,11 +74,11 @@ export const SETTINGS = {
   ),
   UPCALL_KEY_PREFIX_TEMPLATE: setting(
     Type.String({ pattern: "^(([A-Za-z0-9!_.'()-]|\\{user\\})+/)+$", default: '{user}/' }),
-    'Token function: a user\'s key prefix below `UPCALL_UPLOADS_PREFIX`; `{user}` (exactly once) is the user id made key-safe. Ends with `/`.',
+    "Token function: a user's key prefix below `UPCALL_UPLOADS_PREFIX`; `{user}` (exactly once) is the user id made key-safe. Ends with `/`.",
   ),
   UPCALL_UPLOAD_ROLE_ARN: setting(
     Type.String({ pattern: '^acs:ram::[0-9]+:role/[A-Za-z0-9.@_-]{1,64}$' }),
-    'Token function: the RAM role assumed for uploaders (`acs:ram::<account>:role/<name>`); the function\'s own role needs `sts:AssumeRole` on it. Required.',
+    "Token function: the RAM role assumed for uploaders (`acs:ram::<account>:role/<name>`); the function's own role needs `sts:AssumeRole` on it. Required.",
   ),
   UPCALL_STS_ENDPOINT: setting(
     Type.String({ pattern: '^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$', default: 'sts.aliyuncs.com' }),
@@ -86,11 +86,11 @@ export const SETTINGS = {
   ),
   UPCALL_STS_DURATION_SECONDS: setting(
     Type.Integer({ minimum: 900, maximum: 43200, default: 3600 }),
-    'Token function: lifetime of issued credentials (≤ the role\'s MaxSessionDuration and ≤ `UPCALL_TICKET_TTL_SECONDS`).',
+    "Token function: lifetime of issued credentials (≤ the role's MaxSessionDuration and ≤ `UPCALL_TICKET_TTL_SECONDS`).",
   ),
   UPCALL_CALLBACK_URL: setting(
     Type.String({ pattern: '^https?://[^\\s?#]+$' }),
-    'Token function: the callback function\'s public URL, which OSS calls after each upload (no query). Required.',
+    "Token function: the callback function's public URL, which OSS calls after each upload (no query). Required.",
   ),
   UPCALL_MAX_UPLOAD_BYTES: setting(
     Type.Integer({ minimum: 1, maximum: 5368709120, default: 104857600 }),
@@ -139,6 +139,42 @@ export const SETTINGS = {
     Type.String({ pattern: '^(webp|jpeg|avif|png)(,(webp|jpeg|avif|png))*$', default: 'webp' }),
     'Thumbnail formats, one output per size and format: `webp`, `jpeg`, `avif`, `png`.',
   ),
+  UPCALL_MEDIA_TIMEOUT_SECONDS: setting(
+    Type.Integer({ minimum: 1, maximum: 86400, default: 900 }),
+    'Media function: its FC `timeout` (keep equal to s.yaml). A job holds its lease this long, so a run killed at its timeout is retried at once.',
+  ),
+  UPCALL_IMAGE_MAX_BYTES: setting(
+    Type.Integer({ minimum: 1, maximum: 1073741824, default: 52428800 }),
+    'Media function: largest image it decodes, in bytes; larger ones fail with `InputTooLarge`.',
+  ),
+  UPCALL_IMAGE_MAX_PIXELS: setting(
+    Type.Integer({ minimum: 1, maximum: 1000000000, default: 120000000 }),
+    'Media function: largest image it decodes, in pixels (every frame of an animation counted; a 108 MP photo passes); guards against decompression bombs.',
+  ),
+  UPCALL_IMAGE_KEEP_ANIMATION: setting(
+    Type.Boolean({ default: true }),
+    'Media function: animated GIF/WebP sources give animated WebP thumbnails (`false`: first frame only). JPEG, PNG and AVIF thumbnails are always stills.',
+  ),
+  UPCALL_VIDEO_MAX_HEIGHT: setting(
+    Type.Integer({ minimum: 144, maximum: 4320, default: 720 }),
+    'Media function: the MP4 transcode is at most this many lines (the shorter side, so portrait videos get the same quality); never enlarged.',
+  ),
+  UPCALL_VIDEO_MAX_DURATION_SECONDS: setting(
+    Type.Integer({ minimum: 1, maximum: 86400, default: 1800 }),
+    'Media function: longest video it transcodes; longer ones fail with `VideoTooLong`.',
+  ),
+  UPCALL_OUTPUT_CACHE_CONTROL: setting(
+    Type.String({ minLength: 1, default: 'public, max-age=31536000, immutable' }),
+    'Media function: Cache-Control of thumbnails, posters and transcodes (each object version has its own keys, so they never change).',
+  ),
+  FFMPEG_PATH: setting(
+    Type.String({ default: '' }),
+    "Media function: ffmpeg binary. Empty: `/opt/bin/ffmpeg` (FC's official FFmpeg layer), then `PATH`, then `@ffmpeg-installer/ffmpeg`.",
+  ),
+  FFPROBE_PATH: setting(
+    Type.String({ default: '' }),
+    'Media function: ffprobe binary. Empty: `/opt/bin/ffprobe`, then `PATH`, then `@ffprobe-installer/ffprobe`.',
+  ),
   UPCALL_LOG_LEVEL: setting(
     Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -147,6 +183,22 @@ export const SETTINGS = {
       },
     ),
     'Log level of the JSON logs.',
+  ),
+  UPCALL_LOCAL_DATA_DIR: setting(
+    Type.String({ minLength: 1, default: '.local' }),
+    'Local cloud only (`npm run local-cloud`): where it keeps objects, keys, the account and `stack.json`.',
+  ),
+  UPCALL_LOCAL_OSS_PORT: setting(
+    Type.Integer({ minimum: 0, maximum: 65535, default: 9100 }),
+    'Local cloud only: port of the local OSS (0: any free port).',
+  ),
+  UPCALL_LOCAL_STS_PORT: setting(
+    Type.Integer({ minimum: 0, maximum: 65535, default: 9101 }),
+    'Local cloud only: port of the local STS (0: any free port).',
+  ),
+  UPCALL_LOCAL_FC_PORT: setting(
+    Type.Integer({ minimum: 0, maximum: 65535, default: 9102 }),
+    'Local cloud only: port of the local Function Compute API (0: any free port).',
   ),
 } as const;
 

@@ -33,8 +33,12 @@ export class DispatchError extends Error {
   }
 }
 
-// The SDK is CommonJS with `exports.default = Client`; under NodeNext the class sits on `.default`.
-const FcClient = FcModule.default;
+// The SDK is CommonJS with `exports.default = Client`; under NodeNext the class sits on `.default`, while vitest's
+// interop hands the class itself as the default import. Accept both.
+function cjsDefault<T>(module: { default: T }): T {
+  return typeof module === 'function' ? (module as T) : module.default;
+}
+const FcClient = cjsDefault(FcModule);
 export type FcClient = InstanceType<typeof FcClient>;
 
 export function createFcClient(options: FcEndpointOptions): FcClient {
@@ -71,7 +75,12 @@ export async function dispatchMediaJob(input: {
     await client.invokeFunctionWithOptions(input.functionName, request, headers, runtime);
     return 'queued';
   } catch (error) {
-    const failure = error as { statusCode?: number; code?: string; message?: string; data?: { statusCode?: number } };
+    const failure = error as {
+      statusCode?: number;
+      code?: string;
+      message?: string;
+      data?: { statusCode?: number };
+    };
     const status = failure.statusCode ?? failure.data?.statusCode;
     if (status === 409) return 'already-queued';
     throw new DispatchError(

@@ -54,9 +54,11 @@ describe('upload ticket', () => {
   it('expires', async () => {
     const { token } = await issueUploadTicket(grant, keyring, { ttlSeconds: 900, now: NOW });
     expect(await verifyUploadTicket(token, keyring, { now: NOW + 899_000 })).toMatchObject({ ok: true });
+    // An authentic but late ticket still says whose it was.
     expect(await verifyUploadTicket(token, keyring, { now: NOW + 901_000 })).toMatchObject({
       ok: false,
       code: 'TicketExpired',
+      ticket: { userId: 'alice', keyPrefix: 'uploads/alice/' },
     });
   });
 

@@ -1,7 +1,7 @@
 /** The callback function assembled from the environment: config, OSS and FC clients, and the core handler. */
 import { type EdgeHandler, HttpError, type RoleCredentials } from '../../shared/http/edge.js';
 import { dispatchMediaJob } from '../../shared/media-dispatch.js';
-import { roleCredentials } from '../../shared/oss-client.js';
+import { roleCredentials } from '../../shared/role-credentials.js';
 import { type CallbackConfig, loadCallbackConfig } from './config.js';
 import { type CallbackDeps, createCallbackHandler } from './handler.js';
 import { type CallbackObjectStore, createOssObjectStore } from './object-store.js';

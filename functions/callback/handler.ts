@@ -4,7 +4,14 @@
  * the object and the media job dispatched. Every answer is derived from the request alone, so a replayed callback
  * gets the same answer, and the job's deterministic task id means it starts nothing new.
  */
-import { type CallbackAnswer, parseCallbackBody, type UploadNotice } from '../../shared/callback-contract.js';
+import {
+  type CallbackAnswer,
+  parseCallbackBody,
+  UPLOAD_REASON_TAG,
+  UPLOAD_STATUS_TAG,
+  type UploadNotice,
+  type UploadStatusTag,
+} from '../../shared/callback-contract.js';
 import { verifyOssCallback } from '../../shared/callback-signature.js';
 import {
   type EdgeContext,
@@ -36,10 +43,6 @@ export interface CallbackDeps {
   ): Promise<DispatchOutcome>;
   now(): number;
 }
-
-/** Tags on a refused object. `rejected` (expirable by a lifecycle rule) only when the object is provably the sender's. */
-export const STATUS_TAG = 'upcall-status';
-export const REASON_TAG = 'upcall-reason';
 
 class DeadlineExceeded extends Error {}
 
@@ -81,7 +84,7 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
   async function refuse(
     refusal: Refusal,
     notice: UploadNotice,
-    tag: 'rejected' | 'unverified' | null,
+    tag: UploadStatusTag | null,
     store: CallbackObjectStore | null,
     remainingMs: () => number,
     log: Logger,
@@ -89,7 +92,11 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
     if (tag && store) {
       try {
         await within(
-          store.tag(notice.key, { [STATUS_TAG]: tag, [REASON_TAG]: refusal.code }, remainingMs()),
+          store.tag(
+            notice.key,
+            { [UPLOAD_STATUS_TAG]: tag, [UPLOAD_REASON_TAG]: refusal.code },
+            remainingMs(),
+          ),
           remainingMs(),
         );
       } catch (error) {

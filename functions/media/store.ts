@@ -1,0 +1,148 @@
+/**
+ * What the media function asks of OSS, behind a small interface so the core is written (and tested) against it:
+ * HEAD, GET (whole or streamed), presigned GET for ffmpeg, PUT (multipart for large files), and the one conditional
+ * write OSS offers — `x-oss-forbid-overwrite`, the store-side atomicity the job lease relies on.
+ */
+import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import type OSS from 'ali-oss';
+
+export interface StoredObject {
+  /** Upper-case hex without quotes, as in the job and the trigger event. */
+  etag: string;
+  size: number;
+  contentType: string;
+}
+
+export interface WriteOptions {
+  contentType: string;
+  /** Extra request headers: Cache-Control, `x-oss-meta-*`. */
+  headers?: Record<string, string>;
+}
+
+export interface MediaStore {
+  /** null when the object does not exist. */
+  head(key: string): Promise<StoredObject | null>;
+  /** A small object's bytes (manifest, lease), or null when it does not exist. */
+  read(key: string): Promise<Buffer | null>;
+  /** The body of exactly this version (`If-Match`) as a stream, or null when it is gone or was overwritten. */
+  openRead(key: string, etag: string): Promise<Readable | null>;
+  /** A GET URL valid for `expiresSeconds`, for tools that read the object themselves (ffmpeg). */
+  presignedGetUrl(key: string, expiresSeconds: number): Promise<string>;
+  write(key: string, body: Buffer, options: WriteOptions): Promise<void>;
+  /** Upload a local file; large files go up in parts. */
+  writeFile(key: string, path: string, size: number, options: WriteOptions): Promise<void>;
+  /** Create the object only if the key is free (one conditional write); false when it already exists. */
+  create(key: string, body: Buffer, options: WriteOptions): Promise<boolean>;
+  /** The object's tags ({} when none), or null when it does not exist. */
+  tags(key: string): Promise<Record<string, string> | null>;
+}
+
+export interface OssMediaStoreOptions {
+  /** Files at least this large are uploaded with multipart upload (default 16 MiB). */
+  multipartThreshold?: number;
+  /** Part size for multipart uploads (default 8 MiB; OSS's minimum is 100 KiB). */
+  partSize?: number;
+}
+
+const statusOf = (error: unknown) => (error as { status?: number }).status;
+const codeOf = (error: unknown) => (error as { code?: string }).code;
+
+/** Missing objects answer 404 on HEAD (no body, so no error code) and NoSuchKey on GET. */
+function isMissing(error: unknown): boolean {
+  return statusOf(error) === 404 || codeOf(error) === 'NoSuchKey';
+}
+
+function bucketOf(client: OSS): string {
+  const { bucket } = (client as unknown as { options: { bucket?: string } }).options;
+  if (!bucket) throw new Error('the OSS client has no bucket');
+  return bucket;
+}
+
+function requestHeaders(options: WriteOptions, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...options.headers, ...extra };
+}
+
+export function createOssMediaStore(client: OSS, options: OssMediaStoreOptions = {}): MediaStore {
+  const multipartThreshold = options.multipartThreshold ?? 16 * 1024 * 1024;
+  const partSize = options.partSize ?? 8 * 1024 * 1024;
+  return {
+    async head(key) {
+      try {
+        const result = await client.head(key);
+        const headers = result.res.headers as Record<string, string | undefined>;
+        return {
+          etag: (headers.etag ?? '').replaceAll('"', '').toUpperCase(),
+          size: Number(headers['content-length'] ?? 0),
+          contentType: headers['content-type'] ?? '',
+        };
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw error;
+      }
+    },
+    async read(key) {
+      try {
+        const result = await client.get(key);
+        return Buffer.from(result.content as Uint8Array);
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw error;
+      }
+    },
+    async openRead(key, etag) {
+      try {
+        const result = await client.getStream(key, { headers: { 'If-Match': `"${etag}"` } });
+        return result.stream as Readable;
+      } catch (error) {
+        if (isMissing(error) || statusOf(error) === 412) return null;
+        throw error;
+      }
+    },
+    async presignedGetUrl(key, expiresSeconds) {
+      // V4 like every other request of this client (ali-oss's V1 `signatureUrl` is deprecated and refuses IP
+      // endpoints). Only the host is signed, so ffmpeg may add headers (Range, If-Match).
+      const signed = new URL(await client.signatureUrlV4('GET', expiresSeconds, undefined, key));
+      // On an IP endpoint (the local cloud) ali-oss names the bucket in the Host header, which a URL cannot carry:
+      // address it path-style instead. V4 signs `/<bucket>/<key>` in both styles, so the signature still holds.
+      if (isIP(signed.hostname.replace(/^\[|\]$/g, '')) !== 0) {
+        signed.pathname = `/${bucketOf(client)}${signed.pathname}`;
+      }
+      return signed.toString();
+    },
+    async write(key, body, writeOptions) {
+      await client.put(key, body, { mime: writeOptions.contentType, headers: requestHeaders(writeOptions) });
+    },
+    async writeFile(key, path, size, writeOptions) {
+      const common = { mime: writeOptions.contentType, headers: requestHeaders(writeOptions) };
+      if (size < multipartThreshold) {
+        await client.put(key, path, common);
+        return;
+      }
+      await client.multipartUpload(key, path, { ...common, partSize, parallel: 2 });
+    },
+    async tags(key) {
+      try {
+        const tagging = client as OSS & {
+          getObjectTagging(name: string): Promise<{ tag: Record<string, string> }>;
+        };
+        return (await tagging.getObjectTagging(key)).tag;
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw error;
+      }
+    },
+    async create(key, body, writeOptions) {
+      try {
+        await client.put(key, body, {
+          mime: writeOptions.contentType,
+          headers: requestHeaders(writeOptions, { 'x-oss-forbid-overwrite': 'true' }),
+        });
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 409 && codeOf(error) === 'FileAlreadyExists') return false;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The OSS trigger path: the safety net for uploads whose callback failed or never came (OSS sends a callback once).
+ * For each ObjectCreated event it confirms the version with HeadObject (the event has no content type), plans the
+ * same job the callback would, skips it when its manifest exists, and otherwise dispatches it to this function through
+ * FC's async invoke under the same task id the callback uses — FC refuses a task id it has seen (409), so whichever
+ * path comes second is a no-op, and the job's lease covers what the task id cannot (e.g. async task mode off).
+ * Dispatching instead of processing inline keeps one code path for the job (retries, failure destination, timeouts).
+ *
+ * Event shape: FC's "OSS trigger" event format (a Buffer of `{"events":[…]}`), as documented for FC 3.0.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import type { Logger } from '../../shared/log.js';
+import type { DispatchOutcome } from '../../shared/media-dispatch.js';
+import {
+  type MediaJob,
+  type MediaPlanSettings,
+  mediaJobValidator,
+  planMediaJob,
+} from '../../shared/media-job.js';
+import { compileSchema, formatIssues } from '../../shared/schema.js';
+import type { MediaStore } from './store.js';
+
+const OssEventRecordSchema = Type.Object({
+  eventName: Type.String(),
+  eventSource: Type.Optional(Type.String()),
+  eventTime: Type.Optional(Type.String()),
+  eventVersion: Type.Optional(Type.String()),
+  oss: Type.Object({
+    bucket: Type.Object({
+      name: Type.String({ minLength: 1 }),
+      arn: Type.Optional(Type.String()),
+      ownerIdentity: Type.Optional(Type.String()),
+    }),
+    object: Type.Object({
+      key: Type.String({ minLength: 1 }),
+      eTag: Type.String({ minLength: 1 }),
+      size: Type.Integer({ minimum: 0 }),
+      deltaSize: Type.Optional(Type.Integer()),
+    }),
+    ossSchemaVersion: Type.Optional(Type.String()),
+    ruleId: Type.Optional(Type.String()),
+  }),
+  region: Type.Optional(Type.String()),
+  requestParameters: Type.Optional(Type.Object({ sourceIPAddress: Type.Optional(Type.String()) })),
+  responseElements: Type.Optional(Type.Object({ requestId: Type.Optional(Type.String()) })),
+  userIdentity: Type.Optional(Type.Object({ principalId: Type.Optional(Type.String()) })),
+});
+export type OssEventRecord = Static<typeof OssEventRecordSchema>;
+
+/** FC's OSS trigger event. Only the fields upcall reads are required; the rest are as documented, optional. */
+export const OssTriggerEventSchema = Type.Object({
+  events: Type.Array(OssEventRecordSchema, { minItems: 1 }),
+});
+export type OssTriggerEvent = Static<typeof OssTriggerEventSchema>;
+export const ossTriggerEventValidator = compileSchema(OssTriggerEventSchema);
+
+/**
+ * The events the trigger is configured with. `ObjectCreated:*` would also fire for multipart steps and copies, so
+ * anything else is ignored even if the trigger is widened by mistake.
+ */
+export const UPLOAD_EVENTS = new Set([
+  'ObjectCreated:PutObject',
+  'ObjectCreated:PostObject',
+  'ObjectCreated:CompleteMultipartUpload',
+]);
+
+export interface TriggerConfig {
+  bucket: string;
+  uploadsPrefix: string;
+  plan: MediaPlanSettings;
+}
+
+export interface TriggerDeps {
+  store: MediaStore;
+  dispatch: (job: MediaJob) => Promise<DispatchOutcome>;
+  now: () => number;
+  log: Logger;
+}
+
+export type TriggerOutcome =
+  | { key: string; outcome: DispatchOutcome; taskId: string }
+  | { key: string; outcome: 'already-done'; taskId: string }
+  | { key: string; outcome: 'ignored'; reason: string };
+
+async function handleRecord(
+  record: OssEventRecord,
+  config: TriggerConfig,
+  deps: TriggerDeps,
+): Promise<TriggerOutcome> {
+  const { key } = record.oss.object;
+  const etag = record.oss.object.eTag.replaceAll('"', '').toUpperCase();
+  const ignore = (reason: string): TriggerOutcome => {
+    deps.log.info({ key, etag, eventName: record.eventName, reason }, 'event ignored');
+    return { key, outcome: 'ignored', reason };
+  };
+  if (!UPLOAD_EVENTS.has(record.eventName)) return ignore(`event ${record.eventName} is not an upload`);
+  if (record.oss.bucket.name !== config.bucket)
+    return ignore(`bucket ${record.oss.bucket.name} is not served`);
+  // Outputs live under the derived prefix, which never overlaps uploads: a misconfigured trigger cannot loop.
+  if (!key.startsWith(config.uploadsPrefix) || key.startsWith(config.plan.derivedPrefix)) {
+    return ignore('key is outside the uploads prefix');
+  }
+  const stored = await deps.store.head(key);
+  if (!stored) return ignore('the object no longer exists');
+  // A newer upload to the same key has an event of its own; this version can no longer be read.
+  if (stored.etag !== etag) return ignore(`superseded by etag ${stored.etag}`);
+
+  const plan = planMediaJob(
+    { bucket: config.bucket, key, etag, contentType: stored.contentType },
+    config.plan,
+  );
+  if (!plan) return ignore(`content type ${JSON.stringify(stored.contentType)} gets no media job`);
+  // Cheaper than a dispatch, and the only guard once FC has forgotten the task id (7 days).
+  if (await deps.store.head(plan.manifestKey)) {
+    deps.log.info({ key, taskId: plan.taskId }, 'already processed');
+    return { key, outcome: 'already-done', taskId: plan.taskId };
+  }
+  const job: MediaJob = {
+    version: 1,
+    kind: plan.kind,
+    bucket: config.bucket,
+    key,
+    etag,
+    size: stored.size,
+    contentType: stored.contentType,
+    source: 'trigger',
+    taskId: plan.taskId,
+    requestedAt: deps.now(),
+  };
+  const checked = mediaJobValidator.validate(job);
+  if (!checked.ok) return ignore(`cannot describe the object as a job: ${formatIssues(checked.issues)}`);
+  const outcome = await deps.dispatch(job);
+  deps.log.info({ key, taskId: plan.taskId, outcome }, 'media job dispatched');
+  return { key, outcome, taskId: plan.taskId };
+}
+
+/**
+ * Handle one trigger event. Throws on transient trouble (OSS or FC unreachable) so FC retries the whole event —
+ * every step is idempotent, so records handled before the error are harmless to repeat.
+ */
+export async function handleObjectCreated(
+  event: OssTriggerEvent,
+  config: TriggerConfig,
+  deps: TriggerDeps,
+): Promise<TriggerOutcome[]> {
+  const outcomes: TriggerOutcome[] = [];
+  for (const record of event.events) outcomes.push(await handleRecord(record, config, deps));
+  return outcomes;
+}

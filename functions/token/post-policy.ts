@@ -1,0 +1,128 @@
+/**
+ * A signed PostObject (V4) form a browser posts as-is. Unlike the official samples, the policy pins the callback and
+ * every `x:` variable with `eq` conditions, so the uploader cannot strip or rewrite the callback; it also pins the
+ * key prefix, the size range, the content type and the signing fields themselves.
+ *
+ * Signed by hand: ali-oss's `signPostObjectPolicyV4` needs a whole client instance (and ali-oss is a dev
+ * dependency here); the algorithm is four chained HMACs (OSS's V4 signing-key derivation).
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { IssuedCredentials } from './sts.js';
+
+export const SIGNATURE_VERSION = 'OSS4-HMAC-SHA256';
+/** OSS accepts an `x-oss-date` up to 15 minutes old: a form cannot outlive that, whatever the policy says. */
+const FORM_LIFETIME_MS = 15 * 60 * 1000;
+
+export interface PostFormInput {
+  bucket: string;
+  /** Region id without `oss-`, e.g. `cn-hangzhou`. */
+  region: string;
+  /** The public OSS endpoint, e.g. `https://oss-cn-hangzhou.aliyuncs.com`. */
+  endpoint: string;
+  credentials: IssuedCredentials;
+  keyPrefix: string;
+  /** The key the form suggests (under `keyPrefix`); the uploader may change it within the prefix. */
+  key: string;
+  maxBytes: number;
+  contentType: string;
+  /** Base64 callback parameter. */
+  callback: string;
+  /** Custom callback variables, keys already `x:`-prefixed. */
+  callbackVars: Readonly<Record<string, string>>;
+  now: Date;
+}
+
+export interface PostForm {
+  /** Where to POST the form. */
+  url: string;
+  /** Form fields in order; the file goes last, in a `file` field. */
+  fields: Record<string, string>;
+  /** When the policy expires (ISO 8601). */
+  expiration: string;
+}
+
+/** `yyyymmddTHHMMSSZ`. */
+function v4Date(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
+}
+
+function hmac(key: string | Buffer, data: string): Buffer {
+  return createHmac('sha256', key).update(data, 'utf8').digest();
+}
+
+/** OSS V4 signature of a string: HMAC chain aliyun_v4+secret → date → region → "oss" → "aliyun_v4_request". */
+export function signV4(secret: string, day: string, region: string, stringToSign: string): string {
+  const key = hmac(hmac(hmac(hmac(`aliyun_v4${secret}`, day), region), 'oss'), 'aliyun_v4_request');
+  return createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
+}
+
+/**
+ * The bucket's URL for a browser: virtual-hosted (`https://<bucket>.oss-…`) on a domain, path-style on an IP address
+ * or `localhost` (the local cloud), where a subdomain cannot exist.
+ */
+export function bucketUrl(endpoint: string, bucket: string): string {
+  const url = new URL(endpoint);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) !== 0 || host === 'localhost') return `${url.origin}/${bucket}`;
+  return `${url.protocol}//${bucket}.${url.host}`;
+}
+
+/** A key under the prefix for a new upload: unique, ending in the file name made key-safe when there is one. */
+export function suggestedKey(keyPrefix: string, fileName?: string): string {
+  const id = randomUUID();
+  if (!fileName) return `${keyPrefix}${id}`;
+  const safe = fileName
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(-100);
+  return `${keyPrefix}${id}/${safe || 'file'}`;
+}
+
+export function buildPostForm(input: PostFormInput): PostForm {
+  const date = v4Date(input.now);
+  const day = date.slice(0, 8);
+  const credential = `${input.credentials.accessKeyId}/${day}/${input.region}/oss/aliyun_v4_request`;
+  const expiresAt = Math.min(
+    Date.parse(input.credentials.expiration),
+    input.now.getTime() + FORM_LIFETIME_MS,
+  );
+  const expiration = new Date(expiresAt).toISOString();
+  const signed: Record<string, string> = {
+    'x-oss-signature-version': SIGNATURE_VERSION,
+    'x-oss-credential': credential,
+    'x-oss-date': date,
+    'x-oss-security-token': input.credentials.securityToken,
+  };
+  const policy = {
+    expiration,
+    conditions: [
+      { bucket: input.bucket },
+      ['starts-with', '$key', input.keyPrefix],
+      ['content-length-range', 0, input.maxBytes],
+      ['eq', '$content-type', input.contentType],
+      ['eq', '$success_action_status', '200'],
+      ['eq', '$callback', input.callback],
+      ...Object.entries(input.callbackVars).map(([name, value]) => ['eq', `$${name}`, value]),
+      ...Object.entries(signed).map(([name, value]) => ({ [name]: value })),
+    ],
+  };
+  const encodedPolicy = Buffer.from(JSON.stringify(policy), 'utf8').toString('base64');
+  return {
+    url: bucketUrl(input.endpoint, input.bucket),
+    fields: {
+      key: input.key,
+      'Content-Type': input.contentType,
+      success_action_status: '200',
+      callback: input.callback,
+      ...input.callbackVars,
+      ...signed,
+      policy: encodedPolicy,
+      'x-oss-signature': signV4(input.credentials.accessKeySecret, day, input.region, encodedPolicy),
+    },
+    expiration,
+  };
+}

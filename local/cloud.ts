@@ -1,0 +1,186 @@
+/**
+ * The whole local cloud in one call: OSS, STS and FC stand-ins sharing one account (`<dataDir>/account.json`) and one
+ * callback signing key (`<dataDir>/keys/callback.pem`), with the RAM roles upcall's functions run as. `StackInfo` is
+ * what a developer or a test needs to point clients at it; `writeStackInfo` saves it as JSON.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { LocalAccount, type LocalRole } from './credentials.js';
+import { type LocalFc, startLocalFc } from './fc/server.js';
+import { loadOrCreateCallbackSigningKey } from './oss/callback-signing.js';
+import { type LocalOss, startLocalOss } from './oss/server.js';
+import { type LocalSts, startLocalSts } from './sts/server.js';
+
+const Endpoint = Type.String({ pattern: '^http://[^\\s/]+:[0-9]{1,5}$' });
+const RoleArn = Type.String({ pattern: '^acs:ram::[0-9]+:role/[A-Za-z0-9_.-]+$' });
+
+export const StackInfoSchema = Type.Object(
+  {
+    region: Type.String({ minLength: 1 }),
+    accountId: Type.String({ pattern: '^[0-9]+$' }),
+    buckets: Type.Array(Type.String({ minLength: 3 }), { minItems: 1 }),
+    oss: Type.Object(
+      {
+        endpoint: Endpoint,
+        publicKeyUrl: Type.String({ minLength: 1 }),
+        trustedKeyUrlPrefix: Type.String({ minLength: 1 }),
+        publicKeyPem: Type.String({ pattern: '^-----BEGIN PUBLIC KEY-----' }),
+      },
+      { additionalProperties: false },
+    ),
+    sts: Type.Object({ endpoint: Endpoint }, { additionalProperties: false }),
+    fc: Type.Object({ endpoint: Endpoint }, { additionalProperties: false }),
+    rootCredentials: Type.Object(
+      { accessKeyId: Type.String({ minLength: 1 }), accessKeySecret: Type.String({ minLength: 1 }) },
+      { additionalProperties: false },
+    ),
+    roles: Type.Object(
+      { uploader: RoleArn, token: RoleArn, callback: RoleArn, media: RoleArn },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+/** Where everything in a running local cloud is, and the keys to it. */
+export type StackInfo = Static<typeof StackInfoSchema>;
+
+export type UpcallRole = keyof StackInfo['roles'];
+
+export interface LocalCloudOptions {
+  dataDir: string;
+  /** Default `cn-hangzhou`. */
+  region?: string;
+  buckets: string[];
+  /** Ports to listen on (0 or absent: any free port). */
+  ports?: { oss?: number; sts?: number; fc?: number };
+  /** How long the local OSS waits for a callback answer. */
+  callbackTimeoutMs?: number;
+}
+
+export interface LocalCloud {
+  info: StackInfo;
+  account: LocalAccount;
+  oss: LocalOss;
+  sts: LocalSts;
+  fc: LocalFc;
+  close(): Promise<void>;
+}
+
+const policy = (...statements: Array<{ Action: string[]; Resource: string[] }>) =>
+  JSON.stringify({ Version: '1', Statement: statements.map((s) => ({ Effect: 'Allow', ...s })) });
+
+/**
+ * The roles upcall runs as: the uploader role the token function hands out (narrowed per user by a session policy),
+ * and one role per function with just what that function calls.
+ */
+export function upcallRoles(
+  accountId: string,
+  region: string,
+  buckets: string[],
+): Record<UpcallRole, LocalRole> {
+  const arn = (name: string) => `acs:ram::${accountId}:role/${name}`;
+  const objects = buckets.map((bucket) => `acs:oss:*:*:${bucket}/*`);
+  const role = (name: string, document: string): LocalRole => ({
+    arn: arn(name),
+    policy: document,
+    maxSessionDuration: 3600,
+  });
+  return {
+    uploader: role(
+      'upcall-uploader',
+      policy({
+        Action: ['oss:*'],
+        Resource: [...buckets.map((bucket) => `acs:oss:*:*:${bucket}`), ...objects],
+      }),
+    ),
+    // token: AssumeRole of the uploader role, with each user's session policy.
+    token: role('upcall-token', policy({ Action: ['sts:AssumeRole'], Resource: [arn('upcall-uploader')] })),
+    // callback: HeadObject (oss:GetObject), tagging refused uploads, dispatching media jobs.
+    callback: role(
+      'upcall-callback',
+      policy(
+        { Action: ['oss:GetObject', 'oss:PutObjectTagging'], Resource: objects },
+        { Action: ['fc:InvokeFunction'], Resource: [`acs:fc:${region}:${accountId}:functions/*`] },
+      ),
+    ),
+    // media: reads originals and their tags (refused uploads are skipped), writes derived outputs, manifests and
+    // job leases, and dispatches its own jobs (the OSS trigger path re-queues with the job's task id).
+    media: role(
+      'upcall-media',
+      policy(
+        { Action: ['oss:GetObject', 'oss:GetObjectTagging', 'oss:PutObject'], Resource: objects },
+        { Action: ['fc:InvokeFunction'], Resource: [`acs:fc:${region}:${accountId}:functions/*`] },
+      ),
+    ),
+  };
+}
+
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const region = options.region ?? 'cn-hangzhou';
+  if (options.buckets.length === 0) throw new Error('the local cloud needs at least one bucket');
+  const account = new LocalAccount(join(options.dataDir, 'account.json'));
+  const roles = upcallRoles(account.accountId, region, options.buckets);
+  for (const role of Object.values(roles)) account.putRole(role);
+  const callbackKey = loadOrCreateCallbackSigningKey(join(options.dataDir, 'keys', 'callback.pem'));
+
+  const started: Array<{ close(): Promise<void> }> = [];
+  const closeAll = async () => {
+    const results = await Promise.allSettled(started.map((service) => service.close()));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  };
+  try {
+    const oss = await startLocalOss({
+      dataDir: join(options.dataDir, 'oss'),
+      account,
+      buckets: options.buckets,
+      region,
+      callbackKey,
+      ...(options.ports?.oss !== undefined ? { port: options.ports.oss } : {}),
+      ...(options.callbackTimeoutMs !== undefined ? { callbackTimeoutMs: options.callbackTimeoutMs } : {}),
+    });
+    started.push(oss);
+    const sts = await startLocalSts({
+      account,
+      ...(options.ports?.sts !== undefined ? { port: options.ports.sts } : {}),
+    });
+    started.push(sts);
+    const fc = await startLocalFc({
+      account,
+      region,
+      ...(options.ports?.fc !== undefined ? { port: options.ports.fc } : {}),
+    });
+    started.push(fc);
+    const info: StackInfo = {
+      region,
+      accountId: account.accountId,
+      buckets: [...options.buckets],
+      oss: {
+        endpoint: oss.endpoint,
+        publicKeyUrl: oss.publicKeyUrl,
+        trustedKeyUrlPrefix: oss.trustedKeyUrlPrefix,
+        publicKeyPem: oss.publicKeyPem,
+      },
+      sts: { endpoint: sts.endpoint },
+      fc: { endpoint: fc.endpoint },
+      rootCredentials: { ...account.root },
+      roles: {
+        uploader: roles.uploader.arn,
+        token: roles.token.arn,
+        callback: roles.callback.arn,
+        media: roles.media.arn,
+      },
+    };
+    return { info, account, oss, sts, fc, close: closeAll };
+  } catch (error) {
+    await closeAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Save the stack info as JSON (owner-only: it holds the root key). */
+export function writeStackInfo(file: string, info: StackInfo): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,361 @@
+/**
+ * The local FC's functions: registered handlers, run with their role's temporary credentials, synchronously or from
+ * per-function async queues with FC's retry-then-give-up behaviour. Every invocation and attempt is recorded and
+ * exhausted jobs are kept as dead letters, so tests can assert on them. No HTTP here (see server.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { LocalAccount, TemporaryCredential } from '../credentials.js';
+
+export interface FunctionCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken: string;
+}
+
+/** The `context` a handler gets, like FC's Node.js runtime gives it. */
+export interface LocalFcContext {
+  requestId: string;
+  /** The function role's temporary credentials; absent when the function has no role. */
+  credentials?: FunctionCredentials;
+  function: { name: string };
+  region: string;
+  accountId: string;
+}
+
+export type LocalFcHandler = (event: Buffer, context: LocalFcContext) => Promise<unknown>;
+
+export interface RegisterOptions {
+  /** RAM role the function runs as (must exist in the account). */
+  roleArn?: string;
+  /** FC's `asyncInvokeConfig.maxAsyncRetryAttempts`: retries after a failed async attempt (0–8, default 3). */
+  maxAsyncRetryAttempts?: number;
+  /** Async jobs of this function run at most this many at a time (default 1, so tests are deterministic). */
+  concurrency?: number;
+}
+
+export type InvocationStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'dead-lettered';
+
+export interface InvocationRecord {
+  requestId: string;
+  functionName: string;
+  type: 'Sync' | 'Async';
+  /** Async only: the task id (given by the caller or generated). */
+  taskId?: string;
+  event: Buffer;
+  status: InvocationStatus;
+  /** Attempts made so far (1 for a job that succeeded first time). */
+  attempts: number;
+  /** Error message of each failed attempt, in order. */
+  errors: string[];
+  /** What the handler returned, once it succeeded. */
+  result?: unknown;
+  receivedAt: string;
+  finishedAt?: string;
+}
+
+export interface DeadLetter {
+  functionName: string;
+  taskId: string;
+  requestId: string;
+  event: Buffer;
+  attempts: number;
+  lastErrorMessage: string;
+  failedAt: string;
+}
+
+/** An FC API error: HTTP status, FC's code and message. */
+export class FcError extends Error {
+  override name = 'FcError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type SyncOutcome =
+  | { ok: true; requestId: string; result: unknown }
+  | { ok: false; requestId: string; errorMessage: string; errorType: string; stackTrace: string[] };
+
+interface RegisteredFunction {
+  name: string;
+  handler: LocalFcHandler;
+  roleArn: string | undefined;
+  maxAsyncRetryAttempts: number;
+  concurrency: number;
+  pending: InvocationRecord[];
+  running: number;
+  taskIds: Set<string>;
+  credential: TemporaryCredential | undefined;
+}
+
+/** FC's documented task id rule: starts with a letter or `_`, then letters, digits, `_`, `-`; at most 128. */
+const TASK_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
+/** Async payloads above 128 KB are refused by FC. */
+export const MAX_ASYNC_PAYLOAD_BYTES = 128 * 1024;
+/** Role credentials are re-minted when less than this remains, as FC refreshes them before expiry. */
+const CREDENTIAL_REFRESH_MS = 10 * 60 * 1000;
+
+const describe = (error: unknown) =>
+  error instanceof Error
+    ? {
+        message: error.message,
+        type: error.name,
+        stack: (error.stack ?? '')
+          .split('\n')
+          .slice(1)
+          .map((l) => l.trim()),
+      }
+    : { message: String(error), type: 'Error', stack: [] };
+
+export class LocalFunctions {
+  private readonly functions = new Map<string, RegisteredFunction>();
+  private readonly records: InvocationRecord[] = [];
+  private readonly dead: DeadLetter[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private unfinished = 0;
+  private idleWaiters: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(
+    private readonly account: LocalAccount,
+    readonly region: string,
+    private readonly retryBackoffMs: number,
+  ) {}
+
+  register(name: string, handler: LocalFcHandler, options: RegisterOptions = {}): void {
+    if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(name)) throw new Error(`invalid function name ${name}`);
+    if (options.roleArn && !this.account.role(options.roleArn)) {
+      throw new Error(`role ${options.roleArn} does not exist in the local account`);
+    }
+    const retries = options.maxAsyncRetryAttempts ?? 3;
+    if (!Number.isInteger(retries) || retries < 0 || retries > 8) {
+      throw new Error('maxAsyncRetryAttempts must be an integer from 0 to 8');
+    }
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new Error('concurrency must be a positive integer');
+    const existing = this.functions.get(name);
+    if (existing) {
+      // Re-registering replaces the code and settings; queued jobs, task ids and cached credentials stay.
+      existing.handler = handler;
+      existing.maxAsyncRetryAttempts = retries;
+      existing.concurrency = concurrency;
+      if (existing.roleArn !== options.roleArn) existing.credential = undefined;
+      existing.roleArn = options.roleArn;
+      return;
+    }
+    this.functions.set(name, {
+      name,
+      handler,
+      roleArn: options.roleArn,
+      maxAsyncRetryAttempts: retries,
+      concurrency,
+      pending: [],
+      running: 0,
+      taskIds: new Set(),
+      credential: undefined,
+    });
+  }
+
+  get accountId(): string {
+    return this.account.accountId;
+  }
+
+  has(name: string): boolean {
+    return this.functions.has(name);
+  }
+
+  /** Queue an async invocation, as FC does on a 202. Throws FcError for an unknown function or a reused task id. */
+  invokeAsync(name: string, event: Uint8Array, taskId?: string): { requestId: string; taskId: string } {
+    const fn = this.lookup(name);
+    if (taskId !== undefined && !TASK_ID.test(taskId)) {
+      throw new FcError(
+        400,
+        'InvalidArgument',
+        `invalid async task id '${taskId}': it must start with a letter or underscore and contain only letters, digits, underscores and hyphens (at most 128)`,
+      );
+    }
+    if (event.byteLength > MAX_ASYNC_PAYLOAD_BYTES) {
+      throw new FcError(
+        400,
+        'EntityTooLarge',
+        `payload size exceeds maximum allowed size (${MAX_ASYNC_PAYLOAD_BYTES} bytes)`,
+      );
+    }
+    const requestId = randomUUID();
+    const id = taskId ?? requestId;
+    if (fn.taskIds.has(id)) {
+      throw new FcError(
+        409,
+        'StatefulAsyncInvocationAlreadyExists',
+        `async task '${id}' of function '${name}' already exists`,
+      );
+    }
+    fn.taskIds.add(id);
+    const record = this.newRecord(fn, 'Async', event, requestId, id);
+    this.unfinished += 1;
+    fn.pending.push(record);
+    this.pump(fn);
+    return { requestId, taskId: id };
+  }
+
+  /** Run the handler now and report its result or its error (FC answers both with 200). */
+  async invokeSync(name: string, event: Uint8Array): Promise<SyncOutcome> {
+    const fn = this.lookup(name);
+    const requestId = randomUUID();
+    const record = this.newRecord(fn, 'Sync', event, requestId);
+    record.status = 'running';
+    record.attempts = 1;
+    try {
+      record.result = await fn.handler(record.event, this.context(fn, requestId));
+      this.settle(record, 'succeeded');
+      return { ok: true, requestId, result: record.result };
+    } catch (error) {
+      const { message, type, stack } = describe(error);
+      record.errors.push(message);
+      this.settle(record, 'failed');
+      return { ok: false, requestId, errorMessage: message, errorType: type, stackTrace: stack };
+    }
+  }
+
+  invocations(name?: string): InvocationRecord[] {
+    return this.records
+      .filter((r) => name === undefined || r.functionName === name)
+      .map((r) => ({ ...r, errors: [...r.errors] }));
+  }
+
+  deadLetters(name?: string): DeadLetter[] {
+    return this.dead.filter((d) => name === undefined || d.functionName === name).map((d) => ({ ...d }));
+  }
+
+  /** Resolves once every queued job has succeeded or been dead-lettered. */
+  idle(): Promise<void> {
+    if (this.unfinished === 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stop starting attempts (pending retries are dropped) and release anyone waiting on idle(). */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.releaseIdleWaiters();
+  }
+
+  private lookup(name: string): RegisteredFunction {
+    const fn = this.functions.get(name);
+    if (!fn) throw new FcError(404, 'FunctionNotFound', `function '${name}' does not exist`);
+    return fn;
+  }
+
+  private newRecord(
+    fn: RegisteredFunction,
+    type: 'Sync' | 'Async',
+    event: Uint8Array,
+    requestId: string,
+    taskId?: string,
+  ): InvocationRecord {
+    const record: InvocationRecord = {
+      requestId,
+      functionName: fn.name,
+      type,
+      ...(taskId ? { taskId } : {}),
+      event: Buffer.from(event),
+      status: 'queued',
+      attempts: 0,
+      errors: [],
+      receivedAt: new Date().toISOString(),
+    };
+    this.records.push(record);
+    return record;
+  }
+
+  private context(fn: RegisteredFunction, requestId: string): LocalFcContext {
+    const credentials = this.roleCredentials(fn);
+    return {
+      requestId,
+      ...(credentials ? { credentials } : {}),
+      function: { name: fn.name },
+      region: this.region,
+      accountId: this.account.accountId,
+    };
+  }
+
+  private roleCredentials(fn: RegisteredFunction): FunctionCredentials | undefined {
+    if (!fn.roleArn) return undefined;
+    const current = fn.credential;
+    if (!current || Date.parse(current.expiration) - Date.now() < CREDENTIAL_REFRESH_MS) {
+      const role = this.account.role(fn.roleArn);
+      fn.credential = this.account.issueTemporary({
+        roleArn: fn.roleArn,
+        roleSessionName: `fc-${fn.name}`.slice(0, 64),
+        durationSeconds: role?.maxSessionDuration ?? 3600,
+      });
+    }
+    const { accessKeyId, accessKeySecret, securityToken } = fn.credential as TemporaryCredential;
+    return { accessKeyId, accessKeySecret, securityToken };
+  }
+
+  private pump(fn: RegisteredFunction): void {
+    while (!this.stopped && fn.running < fn.concurrency && fn.pending.length > 0) {
+      const record = fn.pending.shift() as InvocationRecord;
+      fn.running += 1;
+      void this.attempt(fn, record).finally(() => {
+        fn.running -= 1;
+        this.pump(fn);
+      });
+    }
+  }
+
+  private async attempt(fn: RegisteredFunction, record: InvocationRecord): Promise<void> {
+    record.status = 'running';
+    record.attempts += 1;
+    try {
+      record.result = await fn.handler(record.event, this.context(fn, record.requestId));
+      this.settle(record, 'succeeded');
+      this.finishJob();
+    } catch (error) {
+      record.errors.push(describe(error).message);
+      if (record.attempts <= fn.maxAsyncRetryAttempts && !this.stopped) {
+        record.status = 'retrying';
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          fn.pending.push(record);
+          this.pump(fn);
+        }, this.retryBackoffMs * record.attempts);
+        this.timers.add(timer);
+        return;
+      }
+      this.settle(record, 'dead-lettered');
+      this.dead.push({
+        functionName: fn.name,
+        taskId: record.taskId ?? record.requestId,
+        requestId: record.requestId,
+        event: record.event,
+        attempts: record.attempts,
+        lastErrorMessage: record.errors.at(-1) ?? '',
+        failedAt: record.finishedAt ?? new Date().toISOString(),
+      });
+      this.finishJob();
+    }
+  }
+
+  private settle(record: InvocationRecord, status: InvocationStatus): void {
+    record.status = status;
+    record.finishedAt = new Date().toISOString();
+  }
+
+  private finishJob(): void {
+    this.unfinished -= 1;
+    if (this.unfinished === 0) this.releaseIdleWaiters();
+  }
+
+  private releaseIdleWaiters(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

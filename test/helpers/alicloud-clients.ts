@@ -1,0 +1,66 @@
+/** The official OpenAPI SDK clients pointed at local-cloud stand-ins, configured the way upcall's code does it. */
+import { $OpenApiUtil } from '@alicloud/openapi-core';
+import StsModule, { AssumeRoleRequest } from '@alicloud/sts20150401';
+import { RuntimeOptions } from '@darabonba/typescript';
+import { createFcClient } from '../../shared/media-dispatch.js';
+
+export interface ClientCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
+/** What the SDK's ClientError / ThrottlingError carry. */
+export interface SdkError {
+  name: string;
+  code: string;
+  statusCode: number;
+  data: Record<string, unknown>;
+}
+
+// The SDK is CommonJS with `exports.default = Client`: Node's ESM loader gives module.exports (class on `.default`),
+// vitest's interop gives the class itself. Accept both, as functions/token/sts.ts does.
+const StsClient: typeof StsModule.default =
+  (StsModule as { default?: typeof StsModule.default }).default ??
+  (StsModule as unknown as typeof StsModule.default);
+
+export function localStsClient(
+  endpoint: string,
+  credentials: ClientCredentials,
+  options: { signatureAlgorithm?: 'v2' } = {},
+) {
+  const url = new URL(endpoint);
+  return new StsClient(
+    new $OpenApiUtil.Config({
+      ...credentials,
+      endpoint: url.host,
+      protocol: url.protocol.replace(':', ''),
+      ...(options.signatureAlgorithm ? { signatureAlgorithm: options.signatureAlgorithm } : {}),
+    }),
+  );
+}
+
+/** The FC client exactly as upcall's media dispatch builds it. */
+export function localFcClient(endpoint: string, credentials: ClientCredentials) {
+  return createFcClient({ endpoint, credentials, timeoutMs: 5000 });
+}
+
+export async function assumeRoleWith(
+  client: ReturnType<typeof localStsClient>,
+  request: { roleArn?: string; roleSessionName?: string; durationSeconds?: number; policy?: string },
+) {
+  return client.assumeRoleWithOptions(
+    new AssumeRoleRequest(request),
+    new RuntimeOptions({ autoretry: false }),
+  );
+}
+
+/** Run `call`, expecting the SDK to throw; returns the error for assertions. */
+export async function sdkError(call: () => Promise<unknown>): Promise<SdkError> {
+  try {
+    await call();
+  } catch (error) {
+    return error as SdkError;
+  }
+  throw new Error('expected the call to fail');
+}

@@ -1,0 +1,94 @@
+/** The local cloud set up for media tests: one bucket, a root ali-oss client, and the media worker's settings. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type OSS from 'ali-oss';
+import type { MediaWorkerConfig } from '../../functions/media/job.js';
+import {
+  createOssMediaStore,
+  type MediaStore,
+  type OssMediaStoreOptions,
+} from '../../functions/media/store.js';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { type MediaJob, planMediaJob } from '../../shared/media-job.js';
+import { createOssClient } from '../../shared/oss-client.js';
+
+export const BUCKET = 'upcall-media-test';
+
+export interface MediaCloud {
+  cloud: LocalCloud;
+  dataDir: string;
+  /** ali-oss with the account's root key. */
+  oss: OSS;
+  store(options?: OssMediaStoreOptions): MediaStore;
+  close(): Promise<void>;
+}
+
+export async function startMediaCloud(): Promise<MediaCloud> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'upcall-'));
+  const cloud = await startLocalCloud({ dataDir, buckets: [BUCKET] });
+  const client = () =>
+    createOssClient({
+      endpoint: cloud.info.oss.endpoint,
+      region: cloud.info.region,
+      bucket: BUCKET,
+      credentials: cloud.info.rootCredentials,
+    });
+  const oss = client();
+  return {
+    cloud,
+    dataDir,
+    oss,
+    store: (options) => createOssMediaStore(client(), options),
+    async close() {
+      await cloud.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function workerConfig(overrides: Partial<MediaWorkerConfig> = {}): MediaWorkerConfig {
+  return {
+    bucket: BUCKET,
+    plan: {
+      derivedPrefix: 'derived/',
+      thumbnailSizes: [
+        { width: 64, height: 64 },
+        { width: 32, height: 32 },
+      ],
+      thumbnailFormats: ['webp', 'jpeg'],
+    },
+    image: { maxBytes: 5_000_000, maxPixels: 20_000_000, keepAnimation: true },
+    video: { maxLines: 144, maxDurationMs: 60_000 },
+    cacheControl: 'public, max-age=31536000, immutable',
+    timeoutMs: 60_000,
+    ...overrides,
+  };
+}
+
+/** Upload `body` and describe it as the job the callback function would dispatch. */
+export async function uploadForJob(
+  media: MediaCloud,
+  key: string,
+  body: Buffer,
+  contentType: string,
+  config = workerConfig(),
+): Promise<MediaJob> {
+  await media.oss.put(key, body, { mime: contentType });
+  const stored = await media.store().head(key);
+  if (!stored) throw new Error(`${key} did not upload`);
+  const plan = planMediaJob({ bucket: BUCKET, key, etag: stored.etag, contentType }, config.plan);
+  if (!plan) throw new Error(`${contentType} gets no plan`);
+  return {
+    version: 1,
+    kind: plan.kind,
+    bucket: BUCKET,
+    key,
+    etag: stored.etag,
+    size: stored.size,
+    contentType,
+    source: 'callback',
+    taskId: plan.taskId,
+    requestedAt: Date.now(),
+  };
+}

@@ -1,0 +1,180 @@
+/** Media generated for tests: real encoders (sharp, ffmpeg), small sizes, known content. */
+import { crc32 } from 'node:zlib';
+import sharp from 'sharp';
+import { locateMediaTools, type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
+
+export const RED = { r: 255, g: 0, b: 0 };
+export const BLUE = { r: 0, g: 0, b: 255 };
+
+/**
+ * A 400×200 JPEG whose stored pixels are red on top and blue below, tagged EXIF orientation 6 (display rotated 90°
+ * clockwise): upright it is 200×400 with blue on the left and red on the right.
+ */
+export async function jpegWithOrientation6(): Promise<Buffer> {
+  const half = (colour: typeof RED) =>
+    sharp({ create: { width: 400, height: 100, channels: 3, background: colour } })
+      .png()
+      .toBuffer();
+  return sharp({ create: { width: 400, height: 200, channels: 3, background: RED } })
+    .composite([{ input: await half(BLUE), top: 100, left: 0 }])
+    .jpeg({ quality: 95 })
+    .withMetadata({ orientation: 6 })
+    .withExif({ IFD0: { Copyright: 'upcall test', Artist: 'someone private' } })
+    .toBuffer();
+}
+
+/** A Display P3 JPEG (wide-gamut phone photo) with EXIF to be stripped. */
+export function displayP3Jpeg(): Promise<Buffer> {
+  return sharp({ create: { width: 60, height: 40, channels: 3, background: '#ff2020' } })
+    .withIccProfile('p3')
+    .withExif({ IFD0: { Copyright: 'upcall test' } })
+    .jpeg()
+    .toBuffer();
+}
+
+/** 64×48, red at half opacity. */
+export function translucentPng(): Promise<Buffer> {
+  return sharp({ create: { width: 64, height: 48, channels: 4, background: { ...RED, alpha: 0.5 } } })
+    .png()
+    .toBuffer();
+}
+
+/** Three 80×60 frames (red, green, blue), 100 ms each, looping. */
+export async function animatedGif(): Promise<Buffer> {
+  const frames = await Promise.all(
+    ['red', 'green', 'blue'].map((background) =>
+      sharp({ create: { width: 80, height: 60, channels: 3, background } })
+        .png()
+        .toBuffer(),
+    ),
+  );
+  return sharp(frames, { join: { animated: true } })
+    .gif({ delay: [100, 100, 100], loop: 0 })
+    .toBuffer();
+}
+
+export function onePixelPng(): Promise<Buffer> {
+  return sharp({ create: { width: 1, height: 1, channels: 3, background: BLUE } })
+    .png()
+    .toBuffer();
+}
+
+/** A valid 1×1 PNG whose header claims 100000×100000 pixels (10 gigapixels): a decompression bomb. */
+export async function pngBomb(): Promise<Buffer> {
+  const png = Buffer.from(await onePixelPng());
+  // IHDR data starts at byte 16 (8 signature + 4 length + 4 type); its CRC covers type + data (bytes 12–28).
+  png.writeUInt32BE(100_000, 16);
+  png.writeUInt32BE(100_000, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
+
+/** The first half of a JPEG: a header that parses, pixel data that ends early. */
+export async function truncatedJpeg(): Promise<Buffer> {
+  const jpeg = await sharp({
+    create: {
+      width: 300,
+      height: 200,
+      channels: 3,
+      background: '#808080',
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+    },
+  })
+    .jpeg()
+    .toBuffer();
+  return jpeg.subarray(0, Math.floor(jpeg.length / 2));
+}
+
+let tools: Promise<MediaTools> | undefined;
+export function testTools(): Promise<MediaTools> {
+  tools ??= locateMediaTools({ ffmpeg: '', ffprobe: '' }, process.env);
+  return tools;
+}
+
+/** An MP4 (H.264 + AAC) of ffmpeg's test pattern and a 440 Hz tone; `noise` makes it hard to compress (bigger). */
+export async function generateVideo(
+  path: string,
+  options: { width?: number; height?: number; seconds?: number; audio?: boolean; noise?: boolean } = {},
+): Promise<void> {
+  const { width = 320, height = 240, seconds = 3, audio = true, noise = false } = options;
+  const { ffmpeg } = await testTools();
+  await runTool(
+    ffmpeg,
+    [
+      ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
+      ...['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=15:duration=${seconds}`],
+      ...(audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`] : []),
+      ...(noise ? ['-vf', 'noise=alls=80:allf=t+u'] : []),
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
+      ...(audio ? ['-c:a', 'aac', '-shortest'] : []),
+      path,
+    ],
+    { timeoutMs: 20_000 },
+  );
+}
+
+/** An audio-only M4A. */
+export async function generateAudio(path: string): Promise<void> {
+  const { ffmpeg } = await testTools();
+  await runTool(
+    ffmpeg,
+    [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:duration=1',
+      '-c:a',
+      'aac',
+      path,
+    ],
+    { timeoutMs: 20_000 },
+  );
+}
+
+export interface ProbedFile {
+  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
+  format: { format_name: string; duration: string };
+}
+
+export async function ffprobe(path: string): Promise<ProbedFile> {
+  const { ffprobe: binary } = await testTools();
+  const out = await runTool(
+    binary,
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+    {
+      timeoutMs: 20_000,
+      captureStdout: true,
+    },
+  );
+  return JSON.parse(out) as ProbedFile;
+}
+
+/** Top-level MP4 box types in file order (faststart puts `moov` before `mdat`). */
+export function topLevelBoxes(mp4: Buffer): string[] {
+  const boxes: string[] = [];
+  let offset = 0;
+  while (offset + 8 <= mp4.length) {
+    let size = mp4.readUInt32BE(offset);
+    const type = mp4.toString('latin1', offset + 4, offset + 8);
+    if (size === 1) size = Number(mp4.readBigUInt64BE(offset + 8));
+    if (size < 8) break;
+    boxes.push(type);
+    offset += size;
+  }
+  return boxes;
+}
+
+/** The RGB of the pixel at (x, y) of an encoded image. */
+export async function pixelAt(
+  image: Buffer,
+  x: number,
+  y: number,
+): Promise<{ r: number; g: number; b: number }> {
+  const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const at = (y * info.width + x) * info.channels;
+  return { r: data[at] ?? -1, g: data[at + 1] ?? -1, b: data[at + 2] ?? -1 };
+}
