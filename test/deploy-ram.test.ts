@@ -131,12 +131,14 @@ describe('deploy/ram', () => {
     expect(policyAllows(callback, 'fc:InvokeFunction', fcFunction(props('token').functionName))).toBe(false);
   });
 
-  it('lets media read sources and outputs, write only outputs, re-dispatch to itself and report failures', () => {
+  it('lets media read sources (and their tags) and outputs, write only outputs, re-dispatch to itself, report failures', () => {
     const media = policy('media-fn.policy.json');
     const source = object(`${values.UPLOADS_PREFIX}u1/clip.mp4`);
     const output = object(`${values.DERIVED_PREFIX}u1/clip.mp4/ABC/720p.mp4`);
     expect(policyAllows(media, 'oss:GetObject', source)).toBe(true);
     expect(policyAllows(media, 'oss:GetObject', output)).toBe(true); // manifests and leases
+    expect(policyAllows(media, 'oss:GetObjectTagging', source)).toBe(true); // skips refused uploads
+    expect(policyAllows(media, 'oss:GetObjectTagging', output)).toBe(false);
     expect(policyAllows(media, 'oss:PutObject', output)).toBe(true); // includes multipart parts
     expect(policyAllows(media, 'oss:PutObject', source)).toBe(false); // never touches what users uploaded
     expect(policyAllows(media, 'oss:DeleteObject', output)).toBe(false); // leases are never deleted
