@@ -7,5 +7,8 @@ import { createStsAssumeRole } from './sts.js';
 /** Throws ConfigError naming the bad setting. */
 export function createTokenApp(env: NodeJS.ProcessEnv): EdgeHandler {
   const config = loadTokenConfig(env);
-  return createTokenHandler(config, { assumeRole: createStsAssumeRole({ endpoint: config.stsEndpoint }), env });
+  return createTokenHandler(config, {
+    assumeRole: createStsAssumeRole({ endpoint: config.stsEndpoint }),
+    env,
+  });
 }
