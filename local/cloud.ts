@@ -5,45 +5,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type Static, Type } from '@sinclair/typebox';
 import { LocalAccount, type LocalRole } from './credentials.js';
 import { type LocalFc, startLocalFc } from './fc/server.js';
 import { loadOrCreateCallbackSigningKey } from './oss/callback-signing.js';
 import { type LocalOss, startLocalOss } from './oss/server.js';
+import type { StackInfo } from './stack-info.js';
 import { type LocalSts, startLocalSts } from './sts/server.js';
 
-const Endpoint = Type.String({ pattern: '^http://[^\\s/]+:[0-9]{1,5}$' });
-const RoleArn = Type.String({ pattern: '^acs:ram::[0-9]+:role/[A-Za-z0-9_.-]+$' });
+export { type StackInfo, StackInfoSchema } from './stack-info.js';
 
-export const StackInfoSchema = Type.Object(
-  {
-    region: Type.String({ minLength: 1 }),
-    accountId: Type.String({ pattern: '^[0-9]+$' }),
-    buckets: Type.Array(Type.String({ minLength: 3 }), { minItems: 1 }),
-    oss: Type.Object(
-      {
-        endpoint: Endpoint,
-        publicKeyUrl: Type.String({ minLength: 1 }),
-        trustedKeyUrlPrefix: Type.String({ minLength: 1 }),
-        publicKeyPem: Type.String({ pattern: '^-----BEGIN PUBLIC KEY-----' }),
-      },
-      { additionalProperties: false },
-    ),
-    sts: Type.Object({ endpoint: Endpoint }, { additionalProperties: false }),
-    fc: Type.Object({ endpoint: Endpoint }, { additionalProperties: false }),
-    rootCredentials: Type.Object(
-      { accessKeyId: Type.String({ minLength: 1 }), accessKeySecret: Type.String({ minLength: 1 }) },
-      { additionalProperties: false },
-    ),
-    roles: Type.Object(
-      { uploader: RoleArn, token: RoleArn, callback: RoleArn, media: RoleArn },
-      { additionalProperties: false },
-    ),
-  },
-  { additionalProperties: false },
-);
-/** Where everything in a running local cloud is, and the keys to it. */
-export type StackInfo = Static<typeof StackInfoSchema>;
+/** The bucket the local cloud serves when `UPCALL_BUCKET` is unset (it is required everywhere else). */
+export const LOCAL_BUCKET = 'upcall-local';
 
 export type UpcallRole = keyof StackInfo['roles'];
 
@@ -56,6 +28,8 @@ export interface LocalCloudOptions {
   ports?: { oss?: number; sts?: number; fc?: number };
   /** How long the local OSS waits for a callback answer. */
   callbackTimeoutMs?: number;
+  /** Browser origins the buckets' CORS rule allows (a page that uploads with a PostObject form); none by default. */
+  corsAllowedOrigins?: string[];
 }
 
 export interface LocalCloud {
@@ -139,6 +113,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       callbackKey,
       ...(options.ports?.oss !== undefined ? { port: options.ports.oss } : {}),
       ...(options.callbackTimeoutMs !== undefined ? { callbackTimeoutMs: options.callbackTimeoutMs } : {}),
+      ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
     });
     started.push(oss);
     const sts = await startLocalSts({

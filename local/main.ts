@@ -5,10 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { loadSettings } from '../shared/config.js';
-import { startLocalCloud, writeStackInfo } from './cloud.js';
-
-/** The bucket the local cloud serves when `UPCALL_BUCKET` is unset (it is required everywhere else). */
-const LOCAL_BUCKET = 'upcall-local';
+import { LOCAL_BUCKET, startLocalCloud, writeStackInfo } from './cloud.js';
 
 async function main(): Promise<void> {
   const settings = loadSettings(

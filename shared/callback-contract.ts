@@ -189,30 +189,40 @@ const PlannedOutputSchema = Type.Object({
   contentType: Type.String(),
 });
 
+/** The uploaded object as the callback verified it (OSS confirmed etag, size and content type). */
+export const UploadedObjectSchema = Type.Object({
+  bucket: Type.String(),
+  key: Type.String(),
+  etag: Type.String(),
+  size: Type.Integer({ minimum: 0 }),
+  contentType: Type.String(),
+  image: Type.Union([
+    Type.Object({ width: Type.Integer(), height: Type.Integer(), format: Type.String() }),
+    Type.Null(),
+  ]),
+});
+
+/** A media job queued for the upload: where its outputs and manifest will appear. */
+export const PlannedJobSchema = Type.Object({
+  kind: Type.Union([Type.Literal('image'), Type.Literal('video')]),
+  taskId: Type.String(),
+  manifestKey: Type.String(),
+  outputs: Type.Array(PlannedOutputSchema),
+});
+
 /** What the callback function answers (OSS passes it through to the uploader, e.g. ali-oss `result.data`). */
 export const CallbackAnswerSchema = Type.Object(
   {
     status: Type.Literal('accepted'),
-    object: Type.Object({
-      bucket: Type.String(),
-      key: Type.String(),
-      etag: Type.String(),
-      size: Type.Integer({ minimum: 0 }),
-      contentType: Type.String(),
-      image: Type.Union([
-        Type.Object({ width: Type.Integer(), height: Type.Integer(), format: Type.String() }),
-        Type.Null(),
-      ]),
-    }),
+    object: UploadedObjectSchema,
     userId: Type.String(),
-    jobs: Type.Array(
-      Type.Object({
-        kind: Type.Union([Type.Literal('image'), Type.Literal('video')]),
-        taskId: Type.String(),
-        manifestKey: Type.String(),
-        outputs: Type.Array(PlannedOutputSchema),
-      }),
-    ),
+    jobs: Type.Array(PlannedJobSchema),
+    /**
+     * Only with an upload hook (`UPCALL_UPLOAD_HOOK_URL`): the application's JSON answer to `upload.completed` (`{}`
+     * when it answered without a JSON object), or null when it could not be reached in time and the upload was
+     * accepted anyway (it is told later). Namespaced so the application can never overwrite upcall's fields.
+     */
+    app: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
   },
   { additionalProperties: false },
 );

@@ -175,6 +175,35 @@ export const SETTINGS = {
     Type.String({ default: '' }),
     'Media function: ffprobe binary. Empty: `/opt/bin/ffprobe`, then `PATH`, then `@ffprobe-installer/ffprobe`.',
   ),
+  UPCALL_UPLOAD_HOOK_URL: setting(
+    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+    "Callback and media functions: your application's webhook for `upload.completed`, called before an upload is accepted (a 4xx answer refuses it; its JSON reaches the client as `app`). Empty: off.",
+  ),
+  UPCALL_MEDIA_HOOK_URL: setting(
+    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+    "Media function: your application's webhook for `media.ready` and `media.failed`, retried until it answers 2xx (may be the upload hook's URL). Empty: off.",
+  ),
+  UPCALL_WEBHOOK_SECRET: setting(
+    Type.String({ pattern: '^(whsec_[A-Za-z0-9+/]+={0,2})?$', default: '' }),
+    'Callback and media functions: the Standard Webhooks signing secret shared with your application, `whsec_<base64 of 24–64 random bytes>`. Required when a hook URL is set.',
+    true,
+  ),
+  UPCALL_UPLOAD_HOOK_TIMEOUT_MS: setting(
+    Type.Integer({ minimum: 100, maximum: 4000, default: 2000 }),
+    "Callback function: longest wait for the upload hook's answer (less when `UPCALL_CALLBACK_DEADLINE_MS` leaves less).",
+  ),
+  UPCALL_UPLOAD_HOOK_FAILURE_POLICY: setting(
+    Type.Union([Type.Literal('fail'), Type.Literal('accept')], { default: 'fail' }),
+    'Callback function: when the upload hook times out or fails (5xx, 408, 429, unreachable): `fail` leaves the upload unconfirmed (the client gets 203; the object stays and is processed), `accept` accepts it and delivers `upload.completed` later.',
+  ),
+  UPCALL_WEBHOOK_TIMEOUT_MS: setting(
+    Type.Integer({ minimum: 1000, maximum: 60000, default: 10000 }),
+    'Media function: how long each webhook delivery it makes waits for an answer.',
+  ),
+  UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS: setting(
+    Type.String({ pattern: '^[0-9]{1,4}(,[0-9]{1,4})*$', default: '10,60,300,1800,3600,3600,3600,3600' }),
+    "Media function: delays before each retry of an undelivered webhook (each ≤ 3600, FC's longest async delay); after the last retry the event is kept under `<derived prefix>_outbox/dead/`.",
+  ),
   UPCALL_LOG_LEVEL: setting(
     Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -186,7 +215,7 @@ export const SETTINGS = {
   ),
   UPCALL_LOCAL_DATA_DIR: setting(
     Type.String({ minLength: 1, default: '.local' }),
-    'Local cloud only (`npm run local-cloud`): where it keeps objects, keys, the account and `stack.json`.',
+    'Local cloud only (`npm run local-cloud`, `npm run dev`): where it keeps objects, keys, the account and `stack.json`.',
   ),
   UPCALL_LOCAL_OSS_PORT: setting(
     Type.Integer({ minimum: 0, maximum: 65535, default: 9100 }),
@@ -199,6 +228,22 @@ export const SETTINGS = {
   UPCALL_LOCAL_FC_PORT: setting(
     Type.Integer({ minimum: 0, maximum: 65535, default: 9102 }),
     'Local cloud only: port of the local Function Compute API (0: any free port).',
+  ),
+  UPCALL_DEV_TOKEN_PORT: setting(
+    Type.Integer({ minimum: 0, maximum: 65535, default: 9110 }),
+    'Dev stack only (`npm run dev`): port of the token function (0: any free port).',
+  ),
+  UPCALL_DEV_CALLBACK_PORT: setting(
+    Type.Integer({ minimum: 0, maximum: 65535, default: 9111 }),
+    'Dev stack only: port of the callback function (0: any free port).',
+  ),
+  UPCALL_DEV_DEMO_PORT: setting(
+    Type.Integer({ minimum: 0, maximum: 65535, default: 9120 }),
+    'Dev stack only: port of the browser demo page (0: any free port); its origin is allowed by the token function and the local OSS.',
+  ),
+  UPCALL_LOCAL_RECEIVER_PORT: setting(
+    Type.Integer({ minimum: 0, maximum: 65535, default: 9130 }),
+    'Local only: port of the example webhook receiver (`npm run example-receiver`; 0: any free port).',
   ),
 } as const;
 

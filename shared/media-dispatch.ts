@@ -1,11 +1,15 @@
 /**
- * Dispatch a media job to the media function through FC's async InvokeFunction (`@alicloud/fc20230330`), with the
- * job's deterministic task id: FC refuses a repeated task id with 409, which here means "already queued" — so a
- * replayed callback, or the OSS trigger after a callback, can never start the same object version twice.
+ * Dispatch a media job to the media function through FC's async InvokeFunction, with the job's deterministic task
+ * id: FC refuses a repeated task id with 409, which here means "already queued" — so a replayed callback, or the OSS
+ * trigger after a callback, can never start the same object version twice. Webhook deliveries are queued the same
+ * way (`invokeAsync`, with a delay for retries).
+ *
+ * The call goes through the official SDK core (`@alicloud/openapi-core`'s generic `callApi` with the operation's
+ * `Params`, exactly as `@alicloud/fc20230330`'s `invokeFunctionWithOptions` builds them, ACS3-HMAC-SHA256 signed)
+ * rather than the generated FC client: that client carries FC's whole API (~0.5 MB of models) into the callback
+ * function, whose bundle size is its cold start.
  */
-import { Readable } from 'node:stream';
-import FcModule, { InvokeFunctionHeaders, InvokeFunctionRequest } from '@alicloud/fc20230330';
-import { Config } from '@alicloud/openapi-client';
+import OpenApiModule, { $OpenApiUtil } from '@alicloud/openapi-core';
 import { RuntimeOptions } from '@darabonba/typescript';
 import type { RoleCredentials } from './http/edge.js';
 import type { MediaJob } from './media-job.js';
@@ -33,28 +37,50 @@ export class DispatchError extends Error {
   }
 }
 
-// The SDK is CommonJS with `exports.default = Client`; under NodeNext the class sits on `.default`, while vitest's
-// interop hands the class itself as the default import. Accept both.
+// The SDK core is CommonJS with `exports.default = Client`; under NodeNext the class sits on `.default`, while
+// vitest's interop hands the class itself as the default import. Accept both.
 function cjsDefault<T>(module: { default: T }): T {
   return typeof module === 'function' ? (module as T) : module.default;
 }
-const FcClient = cjsDefault(FcModule);
-export type FcClient = InstanceType<typeof FcClient>;
+const SdkClient = cjsDefault(OpenApiModule);
+type SdkClient = InstanceType<typeof SdkClient>;
 
-export function createFcClient(options: FcEndpointOptions): FcClient {
-  const url = new URL(options.endpoint);
-  const timeout = options.timeoutMs ?? 10_000;
-  return new FcClient(
-    new Config({
-      accessKeyId: options.credentials.accessKeyId,
-      accessKeySecret: options.credentials.accessKeySecret,
-      ...(options.credentials.securityToken ? { securityToken: options.credentials.securityToken } : {}),
-      endpoint: url.host,
-      protocol: url.protocol.replace(':', ''),
-      connectTimeout: Math.min(timeout, 3000),
-      readTimeout: timeout,
-    }),
-  );
+/** The last client made, reused while the endpoint and credentials stay the same (FC rotates role credentials). */
+let cachedClient: { key: string; client: SdkClient } | undefined;
+
+function fcClient(options: FcEndpointOptions): SdkClient {
+  const { credentials } = options;
+  const key = [options.endpoint, credentials.accessKeyId, credentials.securityToken ?? ''].join('\n');
+  if (cachedClient?.key !== key) {
+    const url = new URL(options.endpoint);
+    const client = new SdkClient(
+      new $OpenApiUtil.Config({
+        accessKeyId: credentials.accessKeyId,
+        accessKeySecret: credentials.accessKeySecret,
+        ...(credentials.securityToken ? { securityToken: credentials.securityToken } : {}),
+        endpoint: url.host,
+        protocol: url.protocol.replace(':', ''),
+      }),
+    );
+    cachedClient = { key, client };
+  }
+  return cachedClient.client;
+}
+
+/** FC 3.0's InvokeFunction, as `@alicloud/fc20230330` declares it (`bodyType` aside: see below). */
+function invokeFunctionParams(functionName: string) {
+  return new $OpenApiUtil.Params({
+    action: 'InvokeFunction',
+    version: '2023-03-30',
+    protocol: 'HTTPS',
+    pathname: `/2023-03-30/functions/${encodeURIComponent(functionName)}/invocations`,
+    method: 'POST',
+    authType: 'AK',
+    style: 'ROA',
+    reqBodyType: 'byte',
+    // Read the (empty) answer of an async invocation to its end, so the keep-alive connection is free again.
+    bodyType: 'string',
+  });
 }
 
 export async function dispatchMediaJob(input: {
@@ -63,16 +89,42 @@ export async function dispatchMediaJob(input: {
   qualifier?: string;
   job: MediaJob;
 }): Promise<DispatchOutcome> {
-  const client = createFcClient(input.fc);
-  const request = new InvokeFunctionRequest({
-    body: Readable.from([Buffer.from(JSON.stringify(input.job))]),
-    ...(input.qualifier ? { qualifier: input.qualifier } : {}),
+  return invokeAsync({ ...input, taskId: input.job.taskId, event: input.job });
+}
+
+/**
+ * Queue any event for a function (FC async InvokeFunction) under a task id, optionally after `delaySeconds` (FC's
+ * `x-fc-async-delay`, 0–3600). 409 — the task id was seen — counts as already queued.
+ */
+export async function invokeAsync(input: {
+  fc: FcEndpointOptions;
+  functionName: string;
+  qualifier?: string;
+  taskId: string;
+  event: unknown;
+  delaySeconds?: number;
+}): Promise<DispatchOutcome> {
+  const client = fcClient(input.fc);
+  const request = new $OpenApiUtil.OpenApiRequest({
+    headers: {
+      'x-fc-invocation-type': 'Async',
+      'x-fc-async-task-id': input.taskId,
+      ...(input.delaySeconds ? { 'x-fc-async-delay': String(input.delaySeconds) } : {}),
+      // The event is opaque bytes to FC, as the generated client sends it.
+      'content-type': 'application/octet-stream',
+    },
+    query: input.qualifier ? { qualifier: input.qualifier } : {},
+    body: Buffer.from(JSON.stringify(input.event)),
   });
-  const headers = new InvokeFunctionHeaders({ xFcInvocationType: 'Async', xFcAsyncTaskId: input.job.taskId });
-  // The caller owns the deadline: no hidden SDK retries.
-  const runtime = new RuntimeOptions({ autoretry: false });
+  const timeout = input.fc.timeoutMs ?? 10_000;
+  // The caller owns the deadline: no hidden SDK retries (openapi-core retries only when told to).
+  const runtime = new RuntimeOptions({
+    autoretry: false,
+    connectTimeout: Math.min(timeout, 3000),
+    readTimeout: timeout,
+  });
   try {
-    await client.invokeFunctionWithOptions(input.functionName, request, headers, runtime);
+    await client.callApi(invokeFunctionParams(input.functionName), request, runtime);
     return 'queued';
   } catch (error) {
     const failure = error as {

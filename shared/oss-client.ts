@@ -1,4 +1,5 @@
 /** The OSS client the functions use (ali-oss), built the same way everywhere: V4 signatures, explicit endpoint. */
+import { isIP } from 'node:net';
 import OSS from 'ali-oss';
 import type { RoleCredentials } from './http/edge.js';
 
@@ -40,4 +41,20 @@ export function createOssClient(options: OssClientOptions): OssClient {
     authorizationV4: true,
     timeout: options.timeoutMs ?? 60_000,
   }) as OssClient;
+}
+
+/**
+ * A presigned GET URL (V4, like every other request of these clients; ali-oss's V1 `signatureUrl` is deprecated and
+ * refuses IP endpoints). Only the host is signed, so the reader may add headers (Range, If-Match).
+ */
+export async function presignedGetUrl(client: OSS, key: string, expiresSeconds: number): Promise<string> {
+  const signed = new URL(await client.signatureUrlV4('GET', expiresSeconds, undefined, key));
+  // On an IP endpoint (the local cloud) ali-oss names the bucket in the Host header, which a URL cannot carry:
+  // address it path-style instead. V4 signs `/<bucket>/<key>` in both styles, so the signature still holds.
+  if (isIP(signed.hostname.replace(/^\[|\]$/g, '')) !== 0) {
+    const { bucket } = (client as unknown as { options: { bucket?: string } }).options;
+    if (!bucket) throw new Error('the OSS client has no bucket');
+    signed.pathname = `/${bucket}${signed.pathname}`;
+  }
+  return signed.toString();
 }

@@ -88,7 +88,7 @@ describe('deploy/ram', () => {
     expect(assumedBy('uploader.trust.json')).toEqual({ RAM: [props('token').role] });
   });
 
-  it('gives the uploader role upload actions on the uploads prefix only (the session policy narrows it per user)', () => {
+  it('gives the uploader role upload actions on the uploads prefix and reads of their outputs only (the session policy narrows it per user)', () => {
     const uploader = policy('uploader.policy.json');
     for (const action of ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts']) {
       expect(policyAllows(uploader, action, object(`${values.UPLOADS_PREFIX}u1/photo.jpg`)), action).toBe(
@@ -100,6 +100,13 @@ describe('deploy/ram', () => {
       expect(policyAllows(uploader, action, object('index.html')), action).toBe(false);
     }
     expect(policyAllows(uploader, 'oss:GetObject', object(`${values.UPLOADS_PREFIX}u1/photo.jpg`))).toBe(
+      false,
+    );
+    // Reading back is limited to what media derived from uploads (each token narrows it to the user's own).
+    const derived = object(`${values.DERIVED_PREFIX}${values.UPLOADS_PREFIX}u1/photo.jpg/ABC/manifest.json`);
+    expect(policyAllows(uploader, 'oss:GetObject', derived)).toBe(true);
+    expect(policyAllows(uploader, 'oss:PutObject', derived)).toBe(false);
+    expect(policyAllows(uploader, 'oss:GetObject', object(`${values.DERIVED_PREFIX}other/x.webp`))).toBe(
       false,
     );
     expect(policyAllows(uploader, 'oss:DeleteObject', object(`${values.UPLOADS_PREFIX}u1/photo.jpg`))).toBe(

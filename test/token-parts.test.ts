@@ -119,8 +119,8 @@ describe('RoleSessionName', () => {
 });
 
 describe('session policy', () => {
-  it('allows only the three upload actions on the prefix', () => {
-    expect(JSON.parse(uploadSessionPolicy('bkt', 'uploads/bob/'))).toEqual({
+  it('allows the three upload actions on the prefix, and reading only the outputs derived from it', () => {
+    expect(JSON.parse(uploadSessionPolicy('bkt', 'uploads/bob/', 'derived/uploads/bob/'))).toEqual({
       Version: '1',
       Statement: [
         {
@@ -128,6 +128,7 @@ describe('session policy', () => {
           Action: ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts'],
           Resource: ['acs:oss:*:*:bkt/uploads/bob/*'],
         },
+        { Effect: 'Allow', Action: ['oss:GetObject'], Resource: ['acs:oss:*:*:bkt/derived/uploads/bob/*'] },
       ],
     });
   });

@@ -1,10 +1,13 @@
 /** The callback function assembled from the environment: config, OSS and FC clients, and the core handler. */
 import { type EdgeHandler, HttpError, type RoleCredentials } from '../../shared/http/edge.js';
-import { dispatchMediaJob } from '../../shared/media-dispatch.js';
+import { dispatchMediaJob, invokeAsync } from '../../shared/media-dispatch.js';
 import { roleCredentials } from '../../shared/role-credentials.js';
+import { deliveryTaskId } from '../../shared/webhook-events.js';
+import { sendWebhook } from '../../shared/webhook-send.js';
 import { type CallbackConfig, loadCallbackConfig } from './config.js';
 import { type CallbackDeps, createCallbackHandler } from './handler.js';
 import { type CallbackObjectStore, createOssObjectStore } from './object-store.js';
+import type { UploadHookDeps } from './upload-hook.js';
 
 /** Real dependencies: OSS and FC with the function role's credentials (FC's context, else the environment). */
 export function createCallbackDeps(config: CallbackConfig, env: NodeJS.ProcessEnv): CallbackDeps {
@@ -39,6 +42,29 @@ export function createCallbackDeps(config: CallbackConfig, env: NodeJS.ProcessEn
       });
     },
     now: Date.now,
+    ...uploadHookDeps(config, credentialsFor),
+  };
+}
+
+/** The upload hook's client: signed POSTs to the application, and deferred deliveries queued for the media function. */
+function uploadHookDeps(
+  config: CallbackConfig,
+  credentialsFor: (fromContext: RoleCredentials | undefined) => RoleCredentials,
+): { uploadHook?: UploadHookDeps } {
+  const hook = config.uploadHook;
+  if (!hook) return {};
+  return {
+    uploadHook: {
+      send: (message, timeoutMs) => sendWebhook(hook, message, { timeoutMs }),
+      // Deferred deliveries are the media function's work: it owns the outbox and the retries.
+      enqueue: (delivery, fromContext, timeoutMs) =>
+        invokeAsync({
+          fc: { endpoint: config.fcEndpoint, credentials: credentialsFor(fromContext), timeoutMs },
+          functionName: config.mediaFunctionName,
+          taskId: deliveryTaskId(delivery.deliver.webhookId, delivery.deliver.attempt),
+          event: delivery,
+        }),
+    },
   };
 }
 

@@ -44,6 +44,8 @@ export interface StoredObject {
   etag: string;
   size: number;
   contentType: string;
+  /** Epoch ms of OSS's Last-Modified, when it gave one. */
+  lastModified?: number;
 }
 
 /** OSS's view of the object must match the claims: anything else was forged or raced. */

@@ -2,10 +2,11 @@
 
 import { createPublicKey } from 'node:crypto';
 import type { TrustedCallbackKey } from '../../shared/callback-signature.js';
-import { ConfigError, loadSettings, ossEndpoint, parseSetting } from '../../shared/config.js';
+import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
 import { fcEndpoint } from '../../shared/media-dispatch.js';
 import { loadMediaPlanSettings, type MediaPlanSettings } from '../../shared/media-job.js';
 import { parseTicketKeyring, type TicketKeyring } from '../../shared/upload-ticket.js';
+import { checkWebhookSecret } from '../../shared/webhook-send.js';
 
 export const CALLBACK_SETTINGS = [
   'UPCALL_REGION',
@@ -21,7 +22,20 @@ export const CALLBACK_SETTINGS = [
   'UPCALL_DERIVED_PREFIX',
   'UPCALL_THUMBNAIL_SIZES',
   'UPCALL_THUMBNAIL_FORMATS',
+  'UPCALL_UPLOAD_HOOK_URL',
+  'UPCALL_WEBHOOK_SECRET',
+  'UPCALL_UPLOAD_HOOK_TIMEOUT_MS',
+  'UPCALL_UPLOAD_HOOK_FAILURE_POLICY',
 ] as const;
+
+/** The application's upload hook (`upload.completed`, synchronous, inside OSS's callback budget). */
+export interface UploadHookConfig {
+  url: string;
+  secret: string;
+  timeoutMs: number;
+  /** What a hook that times out or fails means: refuse to confirm the upload, or accept it and tell it later. */
+  failurePolicy: 'fail' | 'accept';
+}
 
 export interface CallbackConfig {
   region: string;
@@ -36,6 +50,8 @@ export interface CallbackConfig {
   /** FC API endpoint for dispatching media jobs. */
   fcEndpoint: string;
   plan: MediaPlanSettings;
+  /** Absent: no upload hook configured. */
+  uploadHook?: UploadHookConfig;
 }
 
 export function loadCallbackConfig(env: NodeJS.ProcessEnv): CallbackConfig {
@@ -68,6 +84,27 @@ export function loadCallbackConfig(env: NodeJS.ProcessEnv): CallbackConfig {
       fcEndpoint(s.UPCALL_FC_ENDPOINT, s.UPCALL_REGION, env),
     ),
     plan: loadMediaPlanSettings(env),
+    ...uploadHookConfig(s),
+  };
+}
+
+function uploadHookConfig(s: Settings<(typeof CALLBACK_SETTINGS)[number]>): {
+  uploadHook?: UploadHookConfig;
+} {
+  if (s.UPCALL_UPLOAD_HOOK_URL === '') return {};
+  if (s.UPCALL_WEBHOOK_SECRET === '') {
+    throw new ConfigError(['UPCALL_WEBHOOK_SECRET is required when UPCALL_UPLOAD_HOOK_URL is set']);
+  }
+  return {
+    uploadHook: {
+      url: s.UPCALL_UPLOAD_HOOK_URL,
+      secret: parseSetting('UPCALL_WEBHOOK_SECRET', () => {
+        checkWebhookSecret(s.UPCALL_WEBHOOK_SECRET);
+        return s.UPCALL_WEBHOOK_SECRET;
+      }),
+      timeoutMs: s.UPCALL_UPLOAD_HOOK_TIMEOUT_MS,
+      failurePolicy: s.UPCALL_UPLOAD_HOOK_FAILURE_POLICY,
+    },
   };
 }
 

@@ -1,8 +1,10 @@
 /**
  * The callback function's core: OSS's upload callback in, a JSON answer out, within a hard deadline.
  * Order matters: signature, body and ticket are checked without touching the network; only then is OSS asked about
- * the object and the media job dispatched. Every answer is derived from the request alone, so a replayed callback
- * gets the same answer, and the job's deterministic task id means it starts nothing new.
+ * the object, then the application (when an upload hook is configured: it may still refuse the upload), and only
+ * then is the media job dispatched — so a veto never leaves a job behind. Every answer is derived from the request
+ * (and the application's answer for the event's stable id), so a replayed callback gets the same answer, and the
+ * job's deterministic task id means it starts nothing new.
  */
 import {
   type CallbackAnswer,
@@ -25,9 +27,11 @@ import type { Logger } from '../../shared/log.js';
 import type { DispatchOutcome } from '../../shared/media-dispatch.js';
 import { type MediaJob, type MediaPlan, planMediaJob } from '../../shared/media-job.js';
 import { type UploadTicket, verifyUploadTicket } from '../../shared/upload-ticket.js';
+import { uploadCompletedMessage } from '../../shared/webhook-events.js';
 import { checkClaimsAgainstObject, checkClaimsAgainstTicket, type Refusal } from './check-upload.js';
 import type { CallbackConfig } from './config.js';
 import type { CallbackObjectStore } from './object-store.js';
+import { consultApplication, type UploadHookDeps } from './upload-hook.js';
 
 /** Rendered bodies are small (a template ≤ 5 KB, a 1023-byte key percent-encoded, the ticket). */
 export const MAX_CALLBACK_BODY_BYTES = 32 * 1024;
@@ -42,6 +46,8 @@ export interface CallbackDeps {
     timeoutMs: number,
   ): Promise<DispatchOutcome>;
   now(): number;
+  /** The application's upload hook; required when the config has one. */
+  uploadHook?: UploadHookDeps;
 }
 
 class DeadlineExceeded extends Error {}
@@ -81,6 +87,8 @@ function answerFor(notice: UploadNotice, ticket: UploadTicket, plan: MediaPlan |
 }
 
 export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps): EdgeHandler {
+  if (config.uploadHook && !deps.uploadHook)
+    throw new Error('an upload hook is configured without its client');
   async function refuse(
     refusal: Refusal,
     notice: UploadNotice,
@@ -182,6 +190,26 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
     }
 
     const plan = planMediaJob(notice, config.plan);
+    const answer = answerFor(notice, ticket, plan);
+    if (config.uploadHook && deps.uploadHook) {
+      const { object, userId, jobs } = answer;
+      const verdict = await within(
+        consultApplication({
+          hook: config.uploadHook,
+          deps: deps.uploadHook,
+          message: uploadCompletedMessage({ object, userId, jobs }, stored?.lastModified ?? deps.now()),
+          credentials: context.credentials,
+          remainingMs,
+          now: deps.now,
+          log,
+        }),
+        remainingMs(),
+      );
+      // The checks above passed, so the object is provably the sender's own version: a veto marks it rejected.
+      if (verdict.kind === 'refused')
+        return refuse(verdict.refusal, notice, 'rejected', store, remainingMs, log);
+      answer.app = verdict.kind === 'accepted' ? verdict.app : null;
+    }
     if (plan) {
       const job: MediaJob = {
         version: 1,
@@ -208,7 +236,7 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
       }
     }
     log.info({ outcome: 'accepted', userId: ticket.userId, jobs: plan ? 1 : 0 }, 'upload accepted');
-    return jsonResponse(200, answerFor(notice, ticket, plan), { 'cache-control': 'no-store' });
+    return jsonResponse(200, answer, { 'cache-control': 'no-store' });
   }
 
   return async (request, context) => {

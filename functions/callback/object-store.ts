@@ -1,7 +1,7 @@
 /** What the callback function asks of OSS, with its own role's credentials: HeadObject and PutObjectTagging. */
 import type { RoleCredentials } from '../../shared/http/edge.js';
-import { createOssClient } from '../../shared/oss-client.js';
 import type { StoredObject } from './check-upload.js';
+import { createOssRestClient } from './oss-rest.js';
 
 export interface CallbackObjectStore {
   /** The object's etag (upper-case, unquoted), size and content type, or null when it does not exist. */
@@ -16,24 +16,22 @@ export function createOssObjectStore(options: {
   bucket: string;
   credentials: RoleCredentials;
 }): CallbackObjectStore {
-  const client = createOssClient(options);
+  const client = createOssRestClient(options);
   return {
     async head(key, timeoutMs) {
-      try {
-        const result = await client.head(key, { timeout: timeoutMs });
-        const headers = result.res.headers as Record<string, string | undefined>;
-        return {
-          etag: (headers.etag ?? '').replaceAll('"', '').toUpperCase(),
-          size: Number(headers['content-length'] ?? -1),
-          contentType: headers['content-type'] ?? '',
-        };
-      } catch (error) {
-        if ((error as { status?: number }).status === 404) return null;
-        throw error;
-      }
+      const result = await client.head(key, timeoutMs);
+      if (!result) return null;
+      const headers = result.headers as Record<string, string | undefined>;
+      const lastModified = Date.parse(headers['last-modified'] ?? '');
+      return {
+        etag: (headers.etag ?? '').replaceAll('"', '').toUpperCase(),
+        size: Number(headers['content-length'] ?? -1),
+        contentType: headers['content-type'] ?? '',
+        ...(Number.isNaN(lastModified) ? {} : { lastModified }),
+      };
     },
     async tag(key, tags, timeoutMs) {
-      await client.putObjectTagging(key, tags, { timeout: timeoutMs });
+      await client.putTagging(key, tags, timeoutMs);
     },
   };
 }

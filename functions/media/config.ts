@@ -1,8 +1,10 @@
 /** The media function's settings: which ones it reads, and their validated, typed form. */
-import { loadSettings, ossEndpoint, parseSetting } from '../../shared/config.js';
+import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
 import { fcEndpoint } from '../../shared/media-dispatch.js';
 import { loadMediaPlanSettings } from '../../shared/media-job.js';
+import { checkWebhookSecret } from '../../shared/webhook-send.js';
 import type { MediaWorkerConfig } from './job.js';
+import type { MediaWebhookConfig } from './outbox.js';
 import type { TriggerConfig } from './trigger.js';
 
 export const MEDIA_SETTINGS = [
@@ -21,6 +23,11 @@ export const MEDIA_SETTINGS = [
   'UPCALL_OUTPUT_CACHE_CONTROL',
   'FFMPEG_PATH',
   'FFPROBE_PATH',
+  'UPCALL_UPLOAD_HOOK_URL',
+  'UPCALL_MEDIA_HOOK_URL',
+  'UPCALL_WEBHOOK_SECRET',
+  'UPCALL_WEBHOOK_TIMEOUT_MS',
+  'UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS',
 ] as const;
 
 export interface MediaConfig extends MediaWorkerConfig, TriggerConfig {
@@ -31,6 +38,8 @@ export interface MediaConfig extends MediaWorkerConfig, TriggerConfig {
   fcEndpoint: string;
   /** Explicit tool paths; empty means "look in the usual places". */
   toolPaths: { ffmpeg: string; ffprobe: string };
+  /** The application's webhooks; absent when neither hook URL is set. */
+  webhooks?: MediaWebhookConfig;
 }
 
 /** Throws ConfigError naming every bad setting. */
@@ -55,5 +64,36 @@ export function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
     video: { maxLines: s.UPCALL_VIDEO_MAX_HEIGHT, maxDurationMs: s.UPCALL_VIDEO_MAX_DURATION_SECONDS * 1000 },
     cacheControl: s.UPCALL_OUTPUT_CACHE_CONTROL,
     toolPaths: { ffmpeg: s.FFMPEG_PATH, ffprobe: s.FFPROBE_PATH },
+    ...webhookConfig(s),
+  };
+}
+
+/** FC's longest `x-fc-async-delay`: each retry is one delayed async invocation. */
+const MAX_RETRY_DELAY_SECONDS = 3600;
+
+function webhookConfig(s: Settings<(typeof MEDIA_SETTINGS)[number]>): { webhooks?: MediaWebhookConfig } {
+  const upload = s.UPCALL_UPLOAD_HOOK_URL || null;
+  const media = s.UPCALL_MEDIA_HOOK_URL || null;
+  if (!upload && !media) return {};
+  if (s.UPCALL_WEBHOOK_SECRET === '') {
+    throw new ConfigError(['UPCALL_WEBHOOK_SECRET is required when a hook URL is set']);
+  }
+  return {
+    webhooks: {
+      secret: parseSetting('UPCALL_WEBHOOK_SECRET', () => {
+        checkWebhookSecret(s.UPCALL_WEBHOOK_SECRET);
+        return s.UPCALL_WEBHOOK_SECRET;
+      }),
+      urls: { upload, media },
+      timeoutMs: s.UPCALL_WEBHOOK_TIMEOUT_MS,
+      retryDelaysSeconds: parseSetting('UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS', () =>
+        s.UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS.split(',').map((entry) => {
+          const seconds = Number(entry);
+          if (seconds > MAX_RETRY_DELAY_SECONDS)
+            throw new Error(`delays are at most ${MAX_RETRY_DELAY_SECONDS} s`);
+          return seconds;
+        }),
+      ),
+    },
   };
 }

@@ -49,7 +49,27 @@ export interface MediaWorkerDeps {
   log: Logger;
   /** Where per-run scratch folders are made (FC: /tmp). */
   scratchDir: string;
+  /** The application's webhooks; absent when none is configured. */
+  webhooks?: JobWebhooks;
 }
+
+export interface JobWebhooks {
+  /**
+   * Tell the application a manifest was written (`media.ready` / `media.failed`, through the outbox). Throws when the
+   * event could not be recorded or its retry queued, so FC's retry of the job (which finds the manifest) repeats it.
+   */
+  manifestWritten(manifest: MediaManifest): Promise<void>;
+  /** The callback function asks the application before it queues a job (an upload hook is configured). */
+  awaitUploadVerdict: boolean;
+  sleep(ms: number): Promise<void>;
+}
+
+/**
+ * How long after the trigger path queued a job the callback may still refuse the upload: OSS waits 5 s for the
+ * callback's answer, plus a margin for the callback function's own start. A trigger-path job waits this out before
+ * looking for the refusal tag when the application can veto uploads, so a veto is never raced by processing.
+ */
+export const CALLBACK_WINDOW_MS = 6000;
 
 export interface RunContext {
   /** FC's request id: the lease holder. */
@@ -355,12 +375,22 @@ export async function runMediaJob(
     };
   }
   const { manifestKey } = plan;
-  if (await readManifest(deps.store, manifestKey, log)) {
+  const done = await readManifest(deps.store, manifestKey, log);
+  if (done) {
     log.info('already done');
+    // A retry after the event could not be recorded or queued: this repeats it (the outbox keeps one record).
+    await deps.webhooks?.manifestWritten(done);
     return { outcome: 'already-done', taskId: plan.taskId, manifestKey };
   }
 
   const timings = () => ({ requestedAt: job.requestedAt, startedAt, finishedAt: deps.now(), steps: {} });
+  if (job.source === 'trigger' && deps.webhooks?.awaitUploadVerdict) {
+    const waitMs = job.requestedAt + CALLBACK_WINDOW_MS - deps.now();
+    if (waitMs > 0) {
+      log.info({ waitMs }, 'waiting out the callback window: the application may still refuse the upload');
+      await deps.webhooks.sleep(waitMs);
+    }
+  }
   // Refused by the callback function (its own object, provably): kept and accounted for, never processed.
   const tags = await deps.store.tags(job.key);
   if (tags?.[UPLOAD_STATUS_TAG] === 'rejected') {
@@ -394,7 +424,9 @@ export async function runMediaJob(
       'AttemptsExhausted',
       `${claim.attempts} runs ended without finishing the job`,
     );
-    await writeManifest(deps.store, plan, manifestOf(job, plan, claim.attempts, timings(), failure));
+    const manifest = manifestOf(job, plan, claim.attempts, timings(), failure);
+    await writeManifest(deps.store, plan, manifest);
+    await deps.webhooks?.manifestWritten(manifest);
     log.error({ attempts: claim.attempts }, 'job abandoned: every attempt died');
     return { outcome: 'failed', taskId: plan.taskId, manifestKey, attempt: claim.attempts };
   }
@@ -412,6 +444,7 @@ export async function runMediaJob(
     const result = await run.render();
     const manifest = manifestOf(job, plan, lease.attempt, { ...timings(), steps: run.steps }, result);
     await writeManifest(deps.store, plan, manifest);
+    await deps.webhooks?.manifestWritten(manifest);
     if (result instanceof MediaFailure) {
       log.warn({ code: result.code, reason: result.message, attempt: lease.attempt }, 'media job failed');
     } else {

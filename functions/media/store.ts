@@ -3,9 +3,9 @@
  * HEAD, GET (whole or streamed), presigned GET for ffmpeg, PUT (multipart for large files), and the one conditional
  * write OSS offers — `x-oss-forbid-overwrite`, the store-side atomicity the job lease relies on.
  */
-import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import type OSS from 'ali-oss';
+import { presignedGetUrl } from '../../shared/oss-client.js';
 
 export interface StoredObject {
   /** Upper-case hex without quotes, as in the job and the trigger event. */
@@ -53,12 +53,6 @@ function isMissing(error: unknown): boolean {
   return statusOf(error) === 404 || codeOf(error) === 'NoSuchKey';
 }
 
-function bucketOf(client: OSS): string {
-  const { bucket } = (client as unknown as { options: { bucket?: string } }).options;
-  if (!bucket) throw new Error('the OSS client has no bucket');
-  return bucket;
-}
-
 function requestHeaders(options: WriteOptions, extra: Record<string, string> = {}): Record<string, string> {
   return { ...options.headers, ...extra };
 }
@@ -99,17 +93,7 @@ export function createOssMediaStore(client: OSS, options: OssMediaStoreOptions =
         throw error;
       }
     },
-    async presignedGetUrl(key, expiresSeconds) {
-      // V4 like every other request of this client (ali-oss's V1 `signatureUrl` is deprecated and refuses IP
-      // endpoints). Only the host is signed, so ffmpeg may add headers (Range, If-Match).
-      const signed = new URL(await client.signatureUrlV4('GET', expiresSeconds, undefined, key));
-      // On an IP endpoint (the local cloud) ali-oss names the bucket in the Host header, which a URL cannot carry:
-      // address it path-style instead. V4 signs `/<bucket>/<key>` in both styles, so the signature still holds.
-      if (isIP(signed.hostname.replace(/^\[|\]$/g, '')) !== 0) {
-        signed.pathname = `/${bucketOf(client)}${signed.pathname}`;
-      }
-      return signed.toString();
-    },
+    presignedGetUrl: (key, expiresSeconds) => presignedGetUrl(client, key, expiresSeconds),
     async write(key, body, writeOptions) {
       await client.put(key, body, { mime: writeOptions.contentType, headers: requestHeaders(writeOptions) });
     },

@@ -10,6 +10,7 @@ export const TOKEN_SETTINGS = [
   'UPCALL_BUCKET',
   'UPCALL_OSS_PUBLIC_ENDPOINT',
   'UPCALL_UPLOADS_PREFIX',
+  'UPCALL_DERIVED_PREFIX',
   'UPCALL_TICKET_KEYS',
   'UPCALL_TICKET_TTL_SECONDS',
   'UPCALL_JWT_SECRET',
@@ -45,6 +46,8 @@ export interface TokenConfig {
   publicEndpoint: string;
   /** Builds a user's key prefix (under the uploads prefix) from the key-safe user segment. */
   keyPrefix: (userSegment: string) => string;
+  /** Where the media function writes the outputs of an upload key: `<derived prefix><key>/…` (read-only for users). */
+  derivedPrefix: string;
   jwt: JwtConfig;
   ticketKeyring: TicketKeyring;
   ticketTtlSeconds: number;
@@ -120,6 +123,7 @@ export function loadTokenConfig(env: NodeJS.ProcessEnv): TokenConfig {
     bucket: s.UPCALL_BUCKET,
     publicEndpoint: ossEndpoint(s.UPCALL_OSS_PUBLIC_ENDPOINT, s.UPCALL_REGION),
     keyPrefix: (userSegment) => uploadsPrefix + template(userSegment),
+    derivedPrefix: s.UPCALL_DERIVED_PREFIX,
     jwt: {
       ...(s.UPCALL_JWT_SECRET ? { secret: new TextEncoder().encode(s.UPCALL_JWT_SECRET) } : {}),
       ...(jwksUrl ? { jwksUrl } : {}),

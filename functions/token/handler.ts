@@ -137,7 +137,7 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
     const credentials = await deps.assumeRole(caller, {
       roleArn: config.uploadRoleArn,
       roleSessionName: roleSessionName(userId),
-      policy: uploadSessionPolicy(config.bucket, keyPrefix),
+      policy: uploadSessionPolicy(config.bucket, keyPrefix, config.derivedPrefix + keyPrefix),
       durationSeconds: config.stsDurationSeconds,
     });
     const issuedAt = now();

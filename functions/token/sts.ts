@@ -43,8 +43,12 @@ export class StsError extends Error {
   }
 }
 
-/** The least privilege one user's uploads need: PutObject (PostObject and multipart included) under the prefix. */
-export function uploadSessionPolicy(bucket: string, keyPrefix: string): string {
+/**
+ * The least privilege one user needs: PutObject (PostObject and multipart included) under the user's prefix, and
+ * GetObject on what the media function derived from those uploads (`outputsPrefix`: outputs and manifests), so an
+ * app can wait for its manifest and show its thumbnails with the same credentials. Never read on the uploads.
+ */
+export function uploadSessionPolicy(bucket: string, keyPrefix: string, outputsPrefix: string): string {
   return JSON.stringify({
     Version: '1',
     Statement: [
@@ -53,6 +57,7 @@ export function uploadSessionPolicy(bucket: string, keyPrefix: string): string {
         Action: ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts'],
         Resource: [`acs:oss:*:*:${bucket}/${keyPrefix}*`],
       },
+      { Effect: 'Allow', Action: ['oss:GetObject'], Resource: [`acs:oss:*:*:${bucket}/${outputsPrefix}*`] },
     ],
   });
 }

@@ -168,8 +168,16 @@ export class LocalFunctions {
     return this.functions.has(name);
   }
 
-  /** Queue an async invocation, as FC does on a 202. Throws FcError for an unknown function or a reused task id. */
-  invokeAsync(name: string, event: Uint8Array, taskId?: string): { requestId: string; taskId: string } {
+  /**
+   * Queue an async invocation, as FC does on a 202, to start after `delayMs` (FC's `x-fc-async-delay`). Throws FcError
+   * for an unknown function or a reused task id.
+   */
+  invokeAsync(
+    name: string,
+    event: Uint8Array,
+    taskId?: string,
+    delayMs = 0,
+  ): { requestId: string; taskId: string } {
     const fn = this.lookup(name);
     if (taskId !== undefined && !TASK_ID.test(taskId)) {
       throw new FcError(
@@ -197,8 +205,17 @@ export class LocalFunctions {
     fn.taskIds.add(id);
     const record = this.newRecord(fn, 'Async', event, requestId, id);
     this.unfinished += 1;
-    fn.pending.push(record);
-    this.pump(fn);
+    if (delayMs > 0) {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        fn.pending.push(record);
+        this.pump(fn);
+      }, delayMs);
+      this.timers.add(timer);
+    } else {
+      fn.pending.push(record);
+      this.pump(fn);
+    }
     return { requestId, taskId: id };
   }
 

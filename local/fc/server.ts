@@ -43,7 +43,7 @@ export interface LocalFc {
   invokeAsync(
     name: string,
     event: Uint8Array,
-    options?: { taskId?: string },
+    options?: { taskId?: string; delaySeconds?: number },
   ): { requestId: string; taskId: string };
   deadLetters(name?: string): DeadLetter[];
   invocations(name?: string): InvocationRecord[];
@@ -103,6 +103,19 @@ function resultBody(result: unknown): Buffer {
   if (typeof result === 'string') return Buffer.from(result, 'utf8');
   if (result instanceof Uint8Array) return Buffer.from(result);
   return Buffer.from(JSON.stringify(result), 'utf8');
+}
+
+/** FC's `x-fc-async-delay`: whole seconds from 0 to 3600 before the invocation starts. */
+function asyncDelayMs(header: string | undefined): number {
+  if (header === undefined) return 0;
+  if (!/^[0-9]{1,4}$/.test(header) || Number(header) > 3600) {
+    throw new FcError(
+      400,
+      'InvalidArgument',
+      `x-fc-async-delay must be an integer from 0 to 3600 (got '${header}')`,
+    );
+  }
+  return Number(header) * 1000;
 }
 
 function functionName(segment: string): string {
@@ -184,6 +197,7 @@ class FcService {
         name,
         request.body,
         request.headers['x-fc-async-task-id'],
+        asyncDelayMs(request.headers['x-fc-async-delay']),
       );
       this.log.info({ requestId, function: name, taskId }, 'async invocation queued');
       return {
@@ -248,7 +262,8 @@ export async function startLocalFc(options: {
     region: options.region,
     accountId: options.account.accountId,
     register: (name, handler, registerOptions) => functions.register(name, handler, registerOptions),
-    invokeAsync: (name, event, invokeOptions) => functions.invokeAsync(name, event, invokeOptions?.taskId),
+    invokeAsync: (name, event, invokeOptions) =>
+      functions.invokeAsync(name, event, invokeOptions?.taskId, (invokeOptions?.delaySeconds ?? 0) * 1000),
     deadLetters: (name) => functions.deadLetters(name),
     invocations: (name) => functions.invocations(name),
     idle: () => functions.idle(),

@@ -1,8 +1,8 @@
 /** The official OpenAPI SDK clients pointed at local-cloud stand-ins, configured the way upcall's code does it. */
+import FcModule from '@alicloud/fc20230330';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import StsModule, { AssumeRoleRequest } from '@alicloud/sts20150401';
 import { RuntimeOptions } from '@darabonba/typescript';
-import { createFcClient } from '../../shared/media-dispatch.js';
 
 export interface ClientCredentials {
   accessKeyId: string;
@@ -40,9 +40,22 @@ export function localStsClient(
   );
 }
 
-/** The FC client exactly as upcall's media dispatch builds it. */
+const FcClient: typeof FcModule.default =
+  (FcModule as { default?: typeof FcModule.default }).default ??
+  (FcModule as unknown as typeof FcModule.default);
+
+/** The official generated FC client (`@alicloud/fc20230330`), configured as the SDK documents for an endpoint. */
 export function localFcClient(endpoint: string, credentials: ClientCredentials) {
-  return createFcClient({ endpoint, credentials, timeoutMs: 5000 });
+  const url = new URL(endpoint);
+  return new FcClient(
+    new $OpenApiUtil.Config({
+      ...credentials,
+      endpoint: url.host,
+      protocol: url.protocol.replace(':', ''),
+      connectTimeout: 3000,
+      readTimeout: 5000,
+    }),
+  );
 }
 
 export async function assumeRoleWith(

@@ -1,0 +1,301 @@
+/**
+ * The callback path under load: valid signed callbacks (one replayed request — the answer is deterministic, and a
+ * replay costs what a first callback costs: FC answers the repeated task id with 409) against the callback function
+ * on node:http, beside a bare node:http server answering `{}`, in the same run with the same pinning:
+ *
+ *   CPU 0: the server under test (bare, or the callback function) — alone.
+ *   CPU 1: autocannon (64 connections, fixed duration), and the callback's outbound side — the minimal responder, or
+ *          the whole local cloud.
+ *
+ * Each pair is run twice, alternating (bare, callback, bare, callback), after a warm-up, and averaged.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StackInfo } from '../local/cloud.js';
+import { generateCallbackSigningKey, loadOrCreateCallbackSigningKey } from '../local/oss/callback-signing.js';
+import type { RoleCredentials } from '../shared/http/edge.js';
+import { issueUploadTicket, parseTicketKeyring } from '../shared/upload-ticket.js';
+import { signedCallbackRequest } from '../test/helpers/signed-callback.js';
+import type { LoadOptions, LoadResult } from './callback/load.js';
+import { type Bench, type BenchContext, table, verdict } from './lib/bench.js';
+import { type BenchChild, beside, startChild } from './lib/child.js';
+import { cpuShare } from './lib/cpu.js';
+import { mean, round } from './lib/stats.js';
+
+const BUCKET = 'upcall-bench';
+const TICKET_KEYS = `k1:${'b'.repeat(40)}`;
+const CALLBACK_PATH = '/oss-callback';
+const CONNECTIONS = 64;
+const SERVER_CPU = '0';
+/** `UPCALL_BENCH_CPU_PROF=<dir>`: profile the callback server (`node --cpu-prof`) to find where its time goes. */
+const PROFILE_DIR = process.env.UPCALL_BENCH_CPU_PROF;
+const serverNodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+const CLIENT_CPU = '1';
+
+interface Endpoint {
+  endpoint: string;
+}
+
+interface UploadedObject {
+  key: string;
+  etag: string;
+  size: number;
+  contentType: string;
+  width: number;
+  height: number;
+}
+
+interface Measured extends LoadResult {
+  /** Share of one core used by each process during the measured window. */
+  cpu: Record<string, number>;
+}
+
+const child = (file: string) => beside(import.meta.url, file);
+
+/** A signed callback for `object`, as OSS would send it after the user's upload, ready for autocannon. */
+async function signedCallback(
+  object: UploadedObject,
+  signingKey: ReturnType<typeof generateCallbackSigningKey>,
+  keyUrl: string,
+): Promise<Pick<LoadOptions, 'headers' | 'body'>> {
+  const { token } = await issueUploadTicket(
+    { userId: 'alice', keyPrefix: 'uploads/alice/', maxBytes: 50_000_000, contentTypes: ['image/*'] },
+    parseTicketKeyring(TICKET_KEYS),
+    { ttlSeconds: 3600 },
+  );
+  const request = signedCallbackRequest(
+    signingKey.privateKey,
+    keyUrl,
+    {
+      bucket: BUCKET,
+      object: object.key,
+      etag: object.etag,
+      size: String(object.size),
+      mimeType: object.contentType,
+      'imageInfo.width': String(object.width),
+      'imageInfo.height': String(object.height),
+      'imageInfo.format': 'jpg',
+      ticket: token,
+    },
+    { path: CALLBACK_PATH },
+  );
+  const headers = Object.fromEntries(
+    Object.entries(request.headers).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  return { headers, body: Buffer.from(request.body).toString('base64') };
+}
+
+function callbackEnv(
+  oss: string,
+  fc: string,
+  trusted: { urlPrefix: string; publicKeyPem: string },
+  credentials: RoleCredentials,
+): NodeJS.ProcessEnv {
+  return {
+    UPCALL_BUCKET: BUCKET,
+    UPCALL_REGION: 'cn-hangzhou',
+    UPCALL_OSS_ENDPOINT: oss,
+    UPCALL_FC_ENDPOINT: fc,
+    UPCALL_TICKET_KEYS: TICKET_KEYS,
+    UPCALL_CALLBACK_TRUSTED_KEY_URL_PREFIX: trusted.urlPrefix,
+    UPCALL_CALLBACK_TRUSTED_KEY_PEM: trusted.publicKeyPem,
+    UPCALL_BENCH_CREDENTIALS: JSON.stringify(credentials),
+    UPCALL_LOG_LEVEL: 'info',
+  };
+}
+
+type LoadGenerator = BenchChild<unknown>;
+
+async function load(
+  generator: LoadGenerator,
+  url: string,
+  request: Pick<LoadOptions, 'headers' | 'body'>,
+  seconds: number,
+  pids: Record<string, number | undefined>,
+): Promise<Measured> {
+  const options: LoadOptions = {
+    url,
+    method: 'POST',
+    ...request,
+    connections: CONNECTIONS,
+    durationSeconds: seconds,
+  };
+  const { value, cores } = await cpuShare({ ...pids, autocannon: generator.process.pid }, () =>
+    generator.ask<LoadResult>(options),
+  );
+  if (value.non2xx > 0 || value.errors > 0 || value.timeouts > 0) {
+    throw new Error(
+      `${url}: ${value.non2xx} non-2xx answers, ${value.errors} errors, ${value.timeouts} timeouts of ${value.requests}`,
+    );
+  }
+  return { ...value, cpu: cores };
+}
+
+/** Warm up, then measure; the figures of the measured run only. */
+async function measure(
+  context: BenchContext,
+  generator: LoadGenerator,
+  label: string,
+  url: string,
+  request: Pick<LoadOptions, 'headers' | 'body'>,
+  pids: Record<string, number | undefined>,
+): Promise<Measured> {
+  const seconds = context.quick ? 3 : 10;
+  await load(generator, url, request, context.quick ? 1 : 2, pids);
+  const result = await load(generator, url, request, seconds, pids);
+  context.log(
+    `  ${label}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.latencyP99Ms} ms, cpu ${JSON.stringify(result.cpu)}`,
+  );
+  return result;
+}
+
+function averaged(runs: Measured[]): Measured {
+  const first = runs[0] as Measured;
+  return {
+    ...first,
+    requestsPerSecond: mean(runs.map((r) => r.requestsPerSecond)),
+    latencyP50Ms: mean(runs.map((r) => r.latencyP50Ms)),
+    latencyP99Ms: mean(runs.map((r) => r.latencyP99Ms)),
+    latencyMaxMs: Math.max(...runs.map((r) => r.latencyMaxMs)),
+    requests: runs.reduce((sum, r) => sum + r.requests, 0),
+    cpu: Object.fromEntries(
+      Object.keys(first.cpu).map((name) => [name, round(mean(runs.map((r) => r.cpu[name] ?? 0)))]),
+    ),
+  };
+}
+
+/** Bare vs callback against the minimal responder. */
+async function minimalRun(context: BenchContext, generator: LoadGenerator) {
+  const object: UploadedObject = {
+    key: 'uploads/alice/photo.jpg',
+    etag: '5B8A4E5C1F0A3D2E9C7B6A5F4E3D2C1B',
+    size: 4_812_345,
+    contentType: 'image/jpeg',
+    width: 4000,
+    height: 3000,
+  };
+  const signingKey = generateCallbackSigningKey();
+  const trusted = { urlPrefix: 'http://127.0.0.1/bench-keys/', publicKeyPem: signingKey.publicKeyPem };
+  const request = await signedCallback(object, signingKey, `${trusted.urlPrefix}callback.pem`);
+  const credentials = { accessKeyId: 'bench-key-id', accessKeySecret: 'bench-key-secret' };
+
+  const responder = await startChild<Endpoint>(child('./callback/responder.ts'), [JSON.stringify(object)], {
+    cpus: CLIENT_CPU,
+  });
+  const bare = await startChild<Endpoint>(child('./callback/bare.ts'), [], { cpus: SERVER_CPU });
+  const floor = await startChild<Endpoint>(child('./callback/floor.ts'), [responder.ready.endpoint], {
+    cpus: SERVER_CPU,
+  });
+  const callback = await startChild<Endpoint>(child('./callback/server.ts'), [], {
+    cpus: SERVER_CPU,
+    nodeArgs: serverNodeArgs,
+    env: callbackEnv(responder.ready.endpoint, responder.ready.endpoint, trusted, credentials),
+  });
+  try {
+    const bareRuns: Measured[] = [];
+    const floorRuns: Measured[] = [];
+    const callbackRuns: Measured[] = [];
+    for (let round = 0; round < 2; round++) {
+      bareRuns.push(
+        await measure(context, generator, 'bare', `${bare.ready.endpoint}${CALLBACK_PATH}`, request, {
+          server: bare.process.pid,
+        }),
+      );
+      floorRuns.push(
+        await measure(context, generator, 'floor', `${floor.ready.endpoint}${CALLBACK_PATH}`, request, {
+          server: floor.process.pid,
+          responder: responder.process.pid,
+        }),
+      );
+      callbackRuns.push(
+        await measure(context, generator, 'callback', `${callback.ready.endpoint}${CALLBACK_PATH}`, request, {
+          server: callback.process.pid,
+          responder: responder.process.pid,
+        }),
+      );
+    }
+    return { bare: averaged(bareRuns), floor: averaged(floorRuns), callback: averaged(callbackRuns) };
+  } finally {
+    await Promise.all([bare.stop(), floor.stop(), callback.stop(), responder.stop()]);
+  }
+}
+
+/** The callback against the whole local cloud (OSS and FC stand-ins in one process on CPU 1). */
+async function localCloudRun(context: BenchContext, generator: LoadGenerator): Promise<Measured> {
+  const dataDir = join(context.scratch, 'callback-cloud');
+  await mkdir(dataDir, { recursive: true });
+  const cloud = await startChild<{ info: StackInfo; credentials: RoleCredentials; object: UploadedObject }>(
+    child('./callback/cloud.ts'),
+    [dataDir, BUCKET],
+    { cpus: CLIENT_CPU, env: { UPCALL_LOG_LEVEL: 'warn' } },
+  );
+  const { info, credentials, object } = cloud.ready;
+  const signingKey = loadOrCreateCallbackSigningKey(join(dataDir, 'keys', 'callback.pem'));
+  const request = await signedCallback(object, signingKey, info.oss.publicKeyUrl);
+  const trusted = { urlPrefix: info.oss.trustedKeyUrlPrefix, publicKeyPem: info.oss.publicKeyPem };
+  const callback = await startChild<Endpoint>(child('./callback/server.ts'), [], {
+    cpus: SERVER_CPU,
+    env: callbackEnv(info.oss.endpoint, info.fc.endpoint, trusted, credentials),
+  });
+  try {
+    return await measure(
+      context,
+      generator,
+      'callback + local cloud',
+      `${callback.ready.endpoint}${CALLBACK_PATH}`,
+      request,
+      {
+        server: callback.process.pid,
+        cloud: cloud.process.pid,
+      },
+    );
+  } finally {
+    await Promise.all([callback.stop(), cloud.stop()]);
+  }
+}
+
+export const callbackBench: Bench = {
+  name: 'callback',
+  title: 'Callback path under load (autocannon, 64 connections) vs a bare node:http server',
+  async run(context) {
+    const generator = await startChild(child('./callback/load.ts'), [], { cpus: CLIENT_CPU });
+    let runs: Awaited<ReturnType<typeof minimalRun>>;
+    let full: Measured;
+    try {
+      runs = await minimalRun(context, generator);
+      full = await localCloudRun(context, generator);
+    } finally {
+      await generator.stop();
+    }
+    const { bare, floor, callback } = runs;
+    const ratio = callback.requestsPerSecond / bare.requestsPerSecond;
+    const row = (name: string, m: Measured) => [
+      name,
+      Math.round(m.requestsPerSecond),
+      round(m.requestsPerSecond / bare.requestsPerSecond),
+      m.latencyP50Ms,
+      round(m.latencyP99Ms, 1),
+      JSON.stringify(m.cpu).replaceAll('"', ''),
+    ];
+    const markdown = [
+      `Process layout: the server under test alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the callback's outbound side on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections, ${context.quick ? 3 : 10} s measured after a warm-up; bare and callback alternate twice and are averaged. One valid signed callback is replayed (FC answers the repeated task id 409, which the callback counts as queued: same work, same answer).`,
+      '',
+      table(
+        ['Server', 'req/s', '÷ bare', 'p50 ms', 'p99 ms', 'CPU used (cores)'],
+        [
+          row('bare node:http `{}`', bare),
+          row('floor: node:http + the same two outbound calls, no logic', floor),
+          row('callback, minimal responder', callback),
+          row('callback, full local cloud', full),
+        ],
+      ),
+      '',
+      `\`callbackVsBare\` = ${round(ratio, 3)}: ${verdict(ratio >= 0.2, '≥ 0.2')}; \`callbackP99Ms\` = ${round(callback.latencyP99Ms, 1)}: ${verdict(callback.latencyP99Ms < 50, '< 50 ms')}.`,
+    ].join('\n');
+    return {
+      summary: { callbackVsBare: round(ratio, 3), callbackP99Ms: round(callback.latencyP99Ms, 1) },
+      details: { connections: CONNECTIONS, bare, floor, callback, callbackLocalCloud: full },
+      markdown,
+    };
+  },
+};

@@ -1,0 +1,58 @@
+/**
+ * The full local cloud in its own process, for the callback load test against real stand-ins: OSS (V4 signatures,
+ * STS tokens, RAM policies, objects on disk) and FC (ACS3 signatures, task-id de-duplication), with a media function
+ * registered that only counts its events. Uploads one JPEG and answers what the callback server needs.
+ * argv[2]: the data directory; argv[3]: the bucket.
+ */
+import sharp from 'sharp';
+import { startLocalCloud } from '../../local/cloud.js';
+import { createOssClient } from '../../shared/oss-client.js';
+import { reply } from '../lib/child.js';
+
+const [dataDir, bucket] = process.argv.slice(2) as [string, string];
+const key = 'uploads/alice/photo.jpg';
+
+const cloud = await startLocalCloud({ dataDir, buckets: [bucket] });
+let mediaEvents = 0;
+cloud.fc.register(
+  'upcall-media',
+  async () => {
+    mediaEvents += 1;
+  },
+  { roleArn: cloud.info.roles.media },
+);
+const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#4080c0' } })
+  .jpeg()
+  .toBuffer();
+const root = createOssClient({
+  endpoint: cloud.info.oss.endpoint,
+  region: cloud.info.region,
+  bucket,
+  credentials: cloud.info.rootCredentials,
+});
+await root.put(key, photo, { mime: 'image/jpeg' });
+const head = await root.head(key);
+const headers = head.res.headers as Record<string, string>;
+const { accessKeyId, accessKeySecret, securityToken } = cloud.account.issueTemporary({
+  roleArn: cloud.info.roles.callback,
+  roleSessionName: 'upcall-callback',
+  durationSeconds: 3600,
+});
+process.on('SIGTERM', () => {
+  cloud.close().finally(() => process.exit(0));
+});
+process.on('message', () => reply({ result: { mediaEvents } }));
+reply({
+  ready: {
+    info: cloud.info,
+    credentials: { accessKeyId, accessKeySecret, securityToken },
+    object: {
+      key,
+      etag: (headers.etag ?? '').replaceAll('"', ''),
+      size: photo.length,
+      contentType: 'image/jpeg',
+      width: 640,
+      height: 480,
+    },
+  },
+});

@@ -1,0 +1,52 @@
+/**
+ * The minimal stand-in for the callback's two outbound calls, so the load test measures upcall's own cost rather
+ * than a stand-in's: HeadObject answers the configured object's etag, size and type (no signature check), and FC's
+ * InvokeFunction answers 202 for a new async task id and 409 for a repeat, as FC does. argv[2]: the object as JSON.
+ */
+import { createServer } from 'node:http';
+import { listen } from '../../local/listen.js';
+import { reply } from '../lib/child.js';
+
+const object = JSON.parse(process.argv[2] ?? '{}') as { etag: string; size: number; contentType: string };
+const INVOKE = /^\/2023-03-30\/functions\/[^/]+\/invocations/;
+const queued = new Set<string>();
+let requestNumber = 0;
+
+const server = createServer((req, res) => {
+  const requestId = `bench-${++requestNumber}`;
+  req.resume();
+  req.on('end', () => {
+    if (req.method === 'HEAD') {
+      res.writeHead(200, {
+        etag: `"${object.etag}"`,
+        'content-length': String(object.size),
+        'content-type': object.contentType,
+        'x-oss-request-id': requestId,
+      });
+      res.end();
+      return;
+    }
+    if (req.method === 'POST' && INVOKE.test(req.url ?? '')) {
+      const taskId = String(req.headers['x-fc-async-task-id'] ?? requestId);
+      if (queued.has(taskId)) {
+        const body = JSON.stringify({
+          Code: 'StatefulAsyncInvocationAlreadyExists',
+          Message: `async task '${taskId}' already exists`,
+          RequestId: requestId,
+        });
+        res.writeHead(409, { 'content-type': 'application/json', 'x-fc-request-id': requestId });
+        res.end(body);
+        return;
+      }
+      queued.add(taskId);
+      res.writeHead(202, { 'x-fc-request-id': requestId, 'content-length': '0' });
+      res.end();
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ Code: 'NotFound', Message: `${req.method} ${req.url}` }));
+  });
+});
+
+const { endpoint } = await listen(server);
+reply({ ready: { endpoint } });

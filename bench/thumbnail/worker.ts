@@ -1,0 +1,202 @@
+/**
+ * The thumbnail timings, in a process of their own. `time <jpeg> <reps> <convert>`: per repetition, the pipeline
+ * (`renderThumbnails` with the default sizes and formats), its necessary libvips steps alone (one decode at the
+ * shrink-on-load scale of the largest output, then each encode from those pixels) and ImageMagick making the same
+ * outputs; then each format's encode cost at 1600 px and 320 px. `rss <jpeg>`: one pipeline run in this fresh
+ * process, reporting its peak RSS. sharp's operation cache is off, so no repetition reuses another's work.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { encode, renderThumbnails, type ThumbnailSpec } from '../../functions/media/image.js';
+import { loadMediaPlanSettings, type OutputFormat, planMediaJob } from '../../shared/media-job.js';
+import { runAsChild } from '../lib/child.js';
+import { median, msSince } from '../lib/stats.js';
+
+const run = promisify(execFile);
+sharp.cache(false);
+
+const EXTENSION: Record<string, OutputFormat> = {
+  'image/webp': 'webp',
+  'image/jpeg': 'jpeg',
+  'image/avif': 'avif',
+  'image/png': 'png',
+};
+/** ImageMagick qualities matching the pipeline's encoders (png: zlib level 9). */
+const MAGICK_QUALITY: Record<OutputFormat, string> = { webp: '80', jpeg: '82', avif: '50', png: '95' };
+const ALL_FORMATS: OutputFormat[] = ['webp', 'jpeg', 'avif', 'png'];
+
+export interface ThumbnailTimes {
+  outputs: Array<{ size: string; format: OutputFormat }>;
+  source: { width: number; height: number; bytes: number };
+  pipelineMs: number;
+  decodeMs: number;
+  encodeMs: number[];
+  idealMs: number;
+  imageMagickMs: number;
+  imageMagickCommand: string;
+  /** Encode cost per format from pixels already at that size, and the decode it is compared with. */
+  formats: {
+    decodeFor1600Ms: number;
+    at1600Ms: Record<OutputFormat, number>;
+    at320Ms: Record<OutputFormat, number>;
+  };
+}
+
+export interface ThumbnailRss {
+  /** maxRSS once the modules are loaded, before any image. */
+  baselineMB: number;
+  peakMB: number;
+  pipelineMs: number;
+}
+
+/** The thumbnails the media function makes by default (from shared/config.ts's defaults). */
+function defaultSpecs(): ThumbnailSpec[] {
+  const plan = planMediaJob(
+    { bucket: 'bench', key: 'uploads/a/photo.jpg', etag: '0'.repeat(32), contentType: 'image/jpeg' },
+    loadMediaPlanSettings({}),
+  );
+  if (!plan) throw new Error('no plan for image/jpeg');
+  return plan.outputs.flatMap((output) =>
+    output.size ? [{ key: output.key, contentType: output.contentType, size: output.size }] : [],
+  );
+}
+
+const imageOptions = (workDir: string) => ({ maxPixels: 120_000_000, keepAnimation: true, workDir });
+
+async function timeMs(work: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  return msSince(start);
+}
+
+const inside = (size: { width: number; height: number }) => ({
+  ...size,
+  fit: 'inside' as const,
+  withoutEnlargement: true,
+});
+
+/** Decode once, shrunk on load to fit `box` (as libvips does for a JPEG), to raw pixels. */
+function decode(source: Buffer, box: { width: number; height: number }) {
+  return sharp(source).resize(inside(box)).raw().toBuffer({ resolveWithObject: true });
+}
+
+function encodeFrom(
+  pixels: Awaited<ReturnType<typeof decode>>,
+  size: { width: number; height: number },
+  format: OutputFormat,
+) {
+  const { width, height, channels } = pixels.info;
+  return encode(
+    sharp(pixels.data, { raw: { width, height, channels } }).resize(inside(size)),
+    format,
+    false,
+  ).toBuffer();
+}
+
+function magickArgs(source: string, specs: ThumbnailSpec[], workDir: string): string[] {
+  // Largest first, each size resized from the previous one's pixels, every format written with -write.
+  const sizes = [...new Map(specs.map((s) => [`${s.size.width}x${s.size.height}`, s.size])).values()].sort(
+    (a, b) => b.width * b.height - a.width * a.height,
+  );
+  const args = [source, '-auto-orient', '-strip'];
+  for (const size of sizes) {
+    args.push('-resize', `${size.width}x${size.height}>`);
+    for (const spec of specs.filter((s) => s.size.width === size.width && s.size.height === size.height)) {
+      const format = EXTENSION[spec.contentType] as OutputFormat;
+      args.push('-quality', MAGICK_QUALITY[format], '-write', join(workDir, `im-${size.width}.${format}`));
+    }
+  }
+  return [...args, 'null:'];
+}
+
+async function times(file: string, reps: number, convert: string): Promise<ThumbnailTimes> {
+  const source = await readFile(file);
+  const meta = await sharp(source).metadata();
+  const specs = defaultSpecs();
+  const box = {
+    width: Math.max(...specs.map((s) => s.size.width)),
+    height: Math.max(...specs.map((s) => s.size.height)),
+  };
+  const workDir = await mkdtemp(join(tmpdir(), 'upcall-bench-thumb-'));
+  const magick = magickArgs(file, specs, workDir);
+  const samples = { pipeline: [] as number[], decode: [] as number[], magick: [] as number[] };
+  const encodeSamples = specs.map(() => [] as number[]);
+  try {
+    // The first round warms libvips and the page cache and is not counted.
+    for (let rep = -1; rep < reps; rep++) {
+      const pipeline = await timeMs(() => renderThumbnails(source, specs, imageOptions(workDir)));
+      let pixels: Awaited<ReturnType<typeof decode>> | undefined;
+      const decodeMs = await timeMs(async () => {
+        pixels = await decode(source, box);
+      });
+      const encodes: number[] = [];
+      for (const spec of specs) {
+        const format = EXTENSION[spec.contentType] as OutputFormat;
+        encodes.push(await timeMs(() => encodeFrom(pixels!, spec.size, format)));
+      }
+      const magickMs = await timeMs(() => run(convert, magick));
+      if (rep < 0) continue;
+      samples.pipeline.push(pipeline);
+      samples.decode.push(decodeMs);
+      samples.magick.push(magickMs);
+      for (const [i, ms] of encodes.entries()) encodeSamples[i]?.push(ms);
+    }
+    const at1600 = {} as Record<OutputFormat, number>;
+    const at320 = {} as Record<OutputFormat, number>;
+    const decodeFor1600: number[] = [];
+    for (let rep = 0; rep < Math.max(1, Math.min(reps, 3)); rep++) {
+      let pixels: Awaited<ReturnType<typeof decode>> | undefined;
+      decodeFor1600.push(
+        await timeMs(async () => (pixels = await decode(source, { width: 1600, height: 1600 }))),
+      );
+      for (const format of ALL_FORMATS) {
+        const big = await timeMs(() => encodeFrom(pixels!, { width: 1600, height: 1600 }, format));
+        const small = await timeMs(() => encodeFrom(pixels!, { width: 320, height: 320 }, format));
+        at1600[format] = rep === 0 ? big : Math.min(at1600[format], big);
+        at320[format] = rep === 0 ? small : Math.min(at320[format], small);
+      }
+    }
+    const decodeMs = median(samples.decode);
+    const encodeMs = encodeSamples.map(median);
+    return {
+      outputs: specs.map((s) => ({
+        size: `${s.size.width}x${s.size.height}`,
+        format: EXTENSION[s.contentType] as OutputFormat,
+      })),
+      source: { width: meta.width ?? 0, height: meta.height ?? 0, bytes: source.length },
+      pipelineMs: median(samples.pipeline),
+      decodeMs,
+      encodeMs,
+      idealMs: decodeMs + encodeMs.reduce((sum, ms) => sum + ms, 0),
+      imageMagickMs: median(samples.magick),
+      imageMagickCommand: `convert ${magick.map((arg) => (arg.includes('>') ? `'${arg}'` : arg)).join(' ')}`
+        .replaceAll(workDir, '<out>')
+        .replaceAll(file, '<photo.jpg>'),
+      formats: { decodeFor1600Ms: Math.min(...decodeFor1600), at1600Ms: at1600, at320Ms: at320 },
+    };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function rss(file: string): Promise<ThumbnailRss> {
+  const baselineMB = process.resourceUsage().maxRSS / 1024;
+  const source = await readFile(file);
+  const workDir = await mkdtemp(join(tmpdir(), 'upcall-bench-thumb-'));
+  try {
+    const pipelineMs = await timeMs(() => renderThumbnails(source, defaultSpecs(), imageOptions(workDir)));
+    return { baselineMB, peakMB: process.resourceUsage().maxRSS / 1024, pipelineMs };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+runAsChild(async () => {
+  const [mode, file, reps, convert] = process.argv.slice(2) as [string, string, string?, string?];
+  if (mode === 'rss') return rss(file);
+  return times(file, Number(reps ?? 3), convert ?? 'convert');
+});

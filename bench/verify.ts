@@ -1,0 +1,42 @@
+/** Callback signature verification alone: verifications per second on one core, reused key vs parse-per-call. */
+import { type Bench, table, verdict } from './lib/bench.js';
+import { beside, runChild } from './lib/child.js';
+import { round } from './lib/stats.js';
+import type { VerifyFigures } from './verify/worker.js';
+
+export const verifyBench: Bench = {
+  name: 'verify',
+  title: 'OSS callback signature verification on one core (RSA-MD5, 512-bit key as OSS uses)',
+  async run(context) {
+    const figures = await runChild<VerifyFigures>(
+      beside(import.meta.url, './verify/worker.ts'),
+      [String(context.quick ? 500 : 2000)],
+      { cpus: '0' },
+    );
+    const perSecond = Math.round(figures.verifyOssCallbackPerSecond);
+    const k = (n: number) => `${round(n / 1000, 1)}k`;
+    const markdown = [
+      'One process pinned to CPU 0 (`taskset -c 0`); each variant runs 2 s after a warm-up. The callback body is a rendered upcall template with a 400-character ticket.',
+      '',
+      table(
+        ['Variant', 'verifications/s', '÷ parse-per-call'],
+        [
+          [
+            '`verifyOssCallback` (pinned key, parsed once)',
+            k(figures.verifyOssCallbackPerSecond),
+            round(figures.verifyOssCallbackPerSecond / figures.parsePerCallPerSecond, 1),
+          ],
+          [
+            '`crypto.verify`, parsed `KeyObject` reused',
+            k(figures.reusedKeyPerSecond),
+            round(figures.reusedKeyPerSecond / figures.parsePerCallPerSecond, 1),
+          ],
+          ['`crypto.verify`, `createPublicKey(pem)` per call', k(figures.parsePerCallPerSecond), 1],
+        ],
+      ),
+      '',
+      `\`verifyPerSecond\` = ${perSecond}: ${verdict(perSecond >= 100_000, '≥ 100k/s')}.`,
+    ].join('\n');
+    return { summary: { verifyPerSecond: perSecond }, details: { ...figures }, markdown };
+  },
+};

@@ -1,0 +1,236 @@
+/**
+ * What an app does to upload with upcall, as plain steps the upload CLI (and the end-to-end tests) call: get a token,
+ * upload with ali-oss and the callback attached (multipart for large files), wait for the media manifest, and presign
+ * the outputs. Reads use the token's own credentials: the token function lets them read what was derived from the
+ * user's uploads (`<derived prefix><key prefix>…`), so this works the same against the dev stack and a deployment.
+ * Every failure is an `UploadFailure` whose `stage` says which step failed.
+ */
+import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type OSS from 'ali-oss';
+import { type CallbackAnswer, CallbackAnswerSchema } from '../shared/callback-contract.js';
+import { type MediaManifest, mediaManifestValidator } from '../shared/media-manifest.js';
+import { createOssClient, type OssClient, presignedGetUrl } from '../shared/oss-client.js';
+import { compileSchema, formatIssues } from '../shared/schema.js';
+import { type TokenRequest, type TokenResponse, TokenResponseSchema } from '../shared/token-contract.js';
+
+/** Which step failed; the CLI maps each to its exit code. */
+export type FailureStage =
+  | 'token-unreachable'
+  | 'token-refused'
+  | 'upload'
+  | 'callback'
+  | 'manifest-timeout'
+  | 'processing-failed'
+  | 'unexpected';
+
+export class UploadFailure extends Error {
+  override name = 'UploadFailure';
+  constructor(
+    readonly stage: FailureStage,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const tokenResponseValidator = compileSchema(TokenResponseSchema);
+const callbackAnswerValidator = compileSchema(CallbackAnswerSchema);
+
+/** ali-oss errors carry the HTTP status and OSS's code. */
+interface OssFailure {
+  status?: number;
+  code?: string;
+  message?: string;
+}
+const ossFailure = (error: unknown): OssFailure => (error ?? {}) as OssFailure;
+const describeOss = (error: OssFailure) =>
+  `${error.status ?? 'no answer'} ${error.code ?? ''}: ${error.message ?? String(error)}`.replace('  ', ' ');
+
+/** POST the token function's JSON API. */
+export async function requestToken(
+  tokenUrl: string,
+  jwt: string,
+  wanted: TokenRequest,
+  options: { timeoutMs?: number } = {},
+): Promise<TokenResponse> {
+  let response: Response;
+  try {
+    response = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+      body: JSON.stringify(wanted),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+    });
+  } catch (error) {
+    const { cause } = error as { cause?: { code?: string; message?: string } };
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new UploadFailure('token-unreachable', `cannot reach the token server at ${tokenUrl} (${reason})`, {
+      cause: error,
+    });
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new UploadFailure(
+      'token-unreachable',
+      `the token server at ${tokenUrl} answered ${response.status} with something that is not JSON`,
+    );
+  }
+  if (!response.ok) {
+    const error = (body as { error?: { code?: string; message?: string } }).error;
+    const detail = `${response.status} ${error?.code ?? 'Unknown'}: ${error?.message ?? text}`;
+    throw response.status >= 500
+      ? new UploadFailure('token-unreachable', `the token server failed: ${detail}`)
+      : new UploadFailure('token-refused', `the token server refused: ${detail}`);
+  }
+  const checked = tokenResponseValidator.validate(body);
+  if (!checked.ok) {
+    throw new UploadFailure(
+      'token-unreachable',
+      `the token server's answer is not a token response: ${formatIssues(checked.issues)}`,
+    );
+  }
+  return checked.value;
+}
+
+/** ali-oss with the grant's credentials, as an app builds it from the token response. */
+export function grantClient(grant: TokenResponse, timeoutMs = 120_000): OssClient {
+  return createOssClient({
+    endpoint: grant.endpoint,
+    region: grant.region,
+    bucket: grant.bucket,
+    credentials: grant.credentials,
+    timeoutMs,
+  });
+}
+
+export interface UploadOptions {
+  /** Full object key; must start with the grant's key prefix. */
+  key: string;
+  contentType: string;
+  /** Files larger than this go up in parts (the callback rides on CompleteMultipartUpload). */
+  multipartThresholdBytes: number;
+  partSizeBytes: number;
+  /** Called with the fraction done after each part (multipart only). */
+  onProgress?: (fraction: number) => void;
+}
+
+/** OSS allows at most 10 000 parts, each at least 100 KiB (the last excepted). */
+const MAX_PARTS = 10_000;
+const MIN_PART_BYTES = 100 * 1024;
+
+/** Upload `path` and return the callback function's answer (OSS passes it through). */
+export async function uploadFile(
+  client: OssClient,
+  grant: TokenResponse,
+  path: string,
+  options: UploadOptions,
+): Promise<{ answer: CallbackAnswer; multipart: boolean; size: number }> {
+  const { size } = await stat(path);
+  const multipart = size > options.multipartThresholdBytes;
+  const callback = grant.callback.aliOss;
+  let data: unknown;
+  try {
+    if (multipart) {
+      const partSize = Math.max(options.partSizeBytes, MIN_PART_BYTES, Math.ceil(size / MAX_PARTS));
+      const result = await client.multipartUpload(options.key, path, {
+        mime: options.contentType,
+        partSize,
+        parallel: 2,
+        callback,
+        progress: (fraction: number) => options.onProgress?.(fraction),
+      });
+      data = result.data;
+    } else {
+      const result = await client.put(options.key, path, {
+        mime: options.contentType,
+        callback,
+      } as OSS.PutObjectOptions);
+      data = result.data;
+    }
+  } catch (error) {
+    const failure = ossFailure(error);
+    if (failure.status === 203) {
+      throw new UploadFailure(
+        'callback',
+        `OSS stored ${options.key}, but its callback failed (${describeOss(failure)}). The upload was refused, or ` +
+          'the callback service is down — then the media worker still processes it through its OSS trigger.',
+        { cause: error },
+      );
+    }
+    throw new UploadFailure('upload', `the upload of ${options.key} failed: ${describeOss(failure)}`, {
+      cause: error,
+    });
+  }
+  const checked = callbackAnswerValidator.validate(data);
+  if (!checked.ok) {
+    throw new UploadFailure(
+      'callback',
+      `OSS stored ${options.key}, but the callback's answer is not upcall's: ${formatIssues(checked.issues)}`,
+    );
+  }
+  return { answer: checked.value, multipart, size };
+}
+
+/** Poll for a manifest (OSS answers 404 until the job is over) and validate it. */
+export async function waitForManifest(
+  client: OssClient,
+  manifestKey: string,
+  options: { timeoutMs: number; pollMs?: number },
+): Promise<MediaManifest> {
+  const deadline = Date.now() + options.timeoutMs;
+  let pause = options.pollMs ?? 200;
+  for (;;) {
+    try {
+      const result = await client.get(manifestKey);
+      const checked = mediaManifestValidator.validate(
+        JSON.parse(Buffer.from(result.content as Uint8Array).toString('utf8')),
+      );
+      if (!checked.ok) {
+        throw new UploadFailure(
+          'unexpected',
+          `${manifestKey} is not a media manifest: ${formatIssues(checked.issues)}`,
+        );
+      }
+      return checked.value;
+    } catch (error) {
+      if (error instanceof UploadFailure) throw error;
+      const failure = ossFailure(error);
+      if (failure.status !== 404) {
+        throw new UploadFailure('upload', `reading ${manifestKey} failed: ${describeOss(failure)}`, {
+          cause: error,
+        });
+      }
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new UploadFailure(
+        'manifest-timeout',
+        `no manifest at ${manifestKey} after ${Math.round(options.timeoutMs / 1000)} s: the media job is still ` +
+          'queued or running, or the media worker is not running',
+      );
+    }
+    await sleep(Math.min(pause, left));
+    pause = Math.min(pause * 1.5, 2000);
+  }
+}
+
+/** Presigned GET URLs of a manifest's outputs, valid for `seconds` (at most until the credentials expire). */
+export async function presignOutputs(
+  client: OssClient,
+  grant: TokenResponse,
+  manifest: MediaManifest,
+  seconds = 3600,
+): Promise<{ urls: Map<string, string>; expiresAt: Date }> {
+  const remaining = Math.floor((Date.parse(grant.credentials.expiration) - Date.now()) / 1000);
+  const lifetime = Math.max(1, Math.min(seconds, remaining));
+  const urls = new Map<string, string>();
+  for (const output of manifest.outputs) {
+    urls.set(output.key, await presignedGetUrl(client, output.key, lifetime));
+  }
+  return { urls, expiresAt: new Date(Date.now() + lifetime * 1000) };
+}

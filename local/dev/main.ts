@@ -1,0 +1,101 @@
+/**
+ * `npm run dev`: the whole pipeline on one machine until Ctrl-C / SIGTERM — local cloud, token and callback functions
+ * over HTTP, the media function behind the local FC with its OSS trigger, and the browser demo. Settings come from
+ * the environment (`UPCALL_LOCAL_*`, `UPCALL_DEV_*`, `UPCALL_REGION`, `UPCALL_BUCKET`, and any function setting);
+ * `<data dir>/stack.json` gets everything a script needs.
+ */
+import { relative, resolve } from 'node:path';
+import { loadSettings } from '../../shared/config.js';
+import { LOCAL_BUCKET } from '../cloud.js';
+import type { ReceivedEvent } from '../example-receiver.js';
+import { type DevStack, startDevStack } from './stack.js';
+
+function banner(stack: DevStack): string {
+  const { info } = stack;
+  const shown = relative(process.cwd(), stack.stackFile);
+  const stackFile = shown.startsWith('..') ? stack.stackFile : shown;
+  return [
+    `upcall dev stack — region ${info.region}, bucket ${info.bucket}, account ${info.accountId}`,
+    `  Demo      ${info.demo.url}`,
+    `  Token     ${info.token.url}  (POST with Authorization: Bearer <jwt>)`,
+    `  Callback  ${info.callback.url}`,
+    `  OSS       ${info.oss.endpoint}`,
+    `  STS       ${info.sts.endpoint}`,
+    `  FC        ${info.fc.endpoint}  (media jobs: ${info.fc.endpoint}/_local/invocations)`,
+    ...(stack.receiver
+      ? [`  Webhooks  ${stack.receiver.url}  (example receiver; its events are printed here)`]
+      : []),
+    `Stack info for scripts (URLs, keys, a dev JWT for user "${info.devAuth.user}" until ${info.devAuth.expiresAt}): ${stackFile}`,
+    'Dev user tokens: any HS256 JWT with `sub` = the user, signed with devAuth.jwtSecret; or',
+    `  curl '${info.demo.url}dev-token?user=alice'`,
+    'Upload from the command line:  npm run upload -- <file> [--user NAME]',
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}
+
+function printWebhookEvent({ id, event }: ReceivedEvent): void {
+  const key = event.type === 'upload.completed' ? event.data.object.key : event.data.key;
+  const detail = event.type === 'media.failed' ? ` (${event.data.error?.code ?? 'failed'})` : '';
+  process.stdout.write(`webhook  ${event.type}  ${key}${detail}  ${id}\n`);
+}
+
+async function main(): Promise<void> {
+  const settings = loadSettings(
+    [
+      'UPCALL_LOCAL_DATA_DIR',
+      'UPCALL_LOCAL_OSS_PORT',
+      'UPCALL_LOCAL_STS_PORT',
+      'UPCALL_LOCAL_FC_PORT',
+      'UPCALL_DEV_TOKEN_PORT',
+      'UPCALL_DEV_CALLBACK_PORT',
+      'UPCALL_DEV_DEMO_PORT',
+      'UPCALL_LOCAL_RECEIVER_PORT',
+      'UPCALL_REGION',
+      'UPCALL_BUCKET',
+    ],
+    { ...process.env, UPCALL_BUCKET: process.env.UPCALL_BUCKET?.trim() || LOCAL_BUCKET },
+  );
+  const stack = await startDevStack({
+    dataDir: resolve(settings.UPCALL_LOCAL_DATA_DIR),
+    region: settings.UPCALL_REGION,
+    bucket: settings.UPCALL_BUCKET,
+    ports: {
+      oss: settings.UPCALL_LOCAL_OSS_PORT,
+      sts: settings.UPCALL_LOCAL_STS_PORT,
+      fc: settings.UPCALL_LOCAL_FC_PORT,
+      token: settings.UPCALL_DEV_TOKEN_PORT,
+      callback: settings.UPCALL_DEV_CALLBACK_PORT,
+      demo: settings.UPCALL_DEV_DEMO_PORT,
+      receiver: settings.UPCALL_LOCAL_RECEIVER_PORT,
+    },
+    env: process.env,
+    // The example receiver plays the application unless the developer points the hooks at their own.
+    ...(process.env.UPCALL_UPLOAD_HOOK_URL || process.env.UPCALL_MEDIA_HOOK_URL
+      ? {}
+      : { webhooks: { onEvent: printWebhookEvent } }),
+  });
+  process.stdout.write(banner(stack));
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    // Ctrl-C reaches npm, tsx and this process alike and they relay it: one stop is enough.
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping the dev stack\n`);
+    stack.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`dev stack did not stop cleanly: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`dev stack failed to start: ${(error as Error).message}\n`);
+  process.exit(1);
+});
