@@ -69,11 +69,12 @@ export type CallbackForm = Static<typeof CallbackFormSchema>;
 /**
  * Tags the callback function puts on an upload it refused (the object is kept). `rejected` only when the object is
  * provably the sender's own (a lifecycle rule may expire it); `unverified` when a callback without an authentic
- * ticket named it (never expire those: the name may be anybody's object).
+ * ticket named it (never expire those: the name may be anybody's object). With an upload hook configured, an upload
+ * the application let through is tagged `accepted`, which a trigger-path media job waits for instead of the window.
  */
 export const UPLOAD_STATUS_TAG = 'upcall-status';
 export const UPLOAD_REASON_TAG = 'upcall-reason';
-export type UploadStatusTag = 'rejected' | 'unverified';
+export type UploadStatusTag = 'rejected' | 'unverified' | 'accepted';
 
 /** The custom variables upcall sends with every upload. */
 export const CallbackVarsSchema = Type.Object(

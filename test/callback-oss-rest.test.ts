@@ -142,17 +142,32 @@ describe('the callback object store against the local OSS (V4 verified there)', 
     expect(tagging).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
   });
 
-  it('the role may not tag outside the bucket policy: AccessDenied with the XML code', async () => {
-    const other = createOssRestClient({
+  it("OSS's errors carry its XML code: NoSuchBucket, and AccessDenied outside the role's policy", async () => {
+    const elsewhere = createOssRestClient({
       endpoint: cloud.info.oss.endpoint,
       region: cloud.info.region,
       bucket: 'someone-else',
       credentials: callbackCredentials,
     });
-    const error = await other.putTagging('x.jpg', { a: 'b' }, 2000).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OssRequestError);
-    expect((error as OssRequestError).status).toBeGreaterThanOrEqual(400);
-    expect((error as OssRequestError).code).toMatch(/^[A-Z][A-Za-z]+$/);
+    const missing = await elsewhere.putTagging('x.jpg', { a: 'b' }, 2000).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(OssRequestError);
+    expect(missing).toMatchObject({ status: 404, code: 'NoSuchBucket' });
+    expect((missing as OssRequestError).requestId).toBeTruthy();
+
+    // A session allowed only PutObject may not tag.
+    const putOnly = cloud.account.issueTemporary({
+      roleArn: cloud.info.roles.uploader,
+      roleSessionName: 'put-only',
+      durationSeconds: 900,
+      sessionPolicy: JSON.stringify({
+        Version: '1',
+        Statement: [{ Effect: 'Allow', Action: ['oss:PutObject'], Resource: [`acs:oss:*:*:${BUCKET}/*`] }],
+      }),
+    });
+    const denied = await store(putOnly)
+      .tag(KEY, { a: 'b' }, 2000)
+      .catch((e: unknown) => e);
+    expect(denied).toMatchObject({ status: 403, code: 'AccessDenied' });
   });
 
   it('virtual-hosted addressing on a named endpoint (Host: <bucket>.<endpoint>, path /<key>)', async () => {

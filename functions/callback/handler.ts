@@ -209,6 +209,19 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
       if (verdict.kind === 'refused')
         return refuse(verdict.refusal, notice, 'rejected', store, remainingMs, log);
       answer.app = verdict.kind === 'accepted' ? verdict.app : null;
+      // Tell a media job the OSS trigger may already have queued that the application let this upload through, so
+      // it need not wait out the whole callback window. Best effort: without the tag the job just waits longer.
+      try {
+        await within(
+          store.tag(notice.key, { [UPLOAD_STATUS_TAG]: 'accepted' }, remainingMs()),
+          remainingMs(),
+        );
+      } catch (error) {
+        log.warn(
+          { err: error },
+          'could not tag the accepted upload; a trigger-path job waits out the window',
+        );
+      }
     }
     if (plan) {
       const job: MediaJob = {

@@ -70,6 +70,8 @@ export interface JobWebhooks {
  * looking for the refusal tag when the application can veto uploads, so a veto is never raced by processing.
  */
 export const CALLBACK_WINDOW_MS = 6000;
+/** How often a waiting trigger-path job looks for the callback's verdict tag. */
+const VERDICT_POLL_MS = 250;
 
 export interface RunContext {
   /** FC's request id: the lease holder. */
@@ -384,15 +386,23 @@ export async function runMediaJob(
   }
 
   const timings = () => ({ requestedAt: job.requestedAt, startedAt, finishedAt: deps.now(), steps: {} });
+  let tags = await deps.store.tags(job.key);
   if (job.source === 'trigger' && deps.webhooks?.awaitUploadVerdict) {
-    const waitMs = job.requestedAt + CALLBACK_WINDOW_MS - deps.now();
-    if (waitMs > 0) {
-      log.info({ waitMs }, 'waiting out the callback window: the application may still refuse the upload');
-      await deps.webhooks.sleep(waitMs);
+    // The application may still refuse this upload: wait for the callback's verdict tag, or for the window to close
+    // (the callback failed or never came, and this trigger path is the backstop).
+    const windowEnds = job.requestedAt + CALLBACK_WINDOW_MS;
+    if (!tags?.[UPLOAD_STATUS_TAG] && deps.now() < windowEnds) {
+      log.info(
+        { windowEnds },
+        'waiting for the callback verdict: the application may still refuse the upload',
+      );
+    }
+    while (!tags?.[UPLOAD_STATUS_TAG] && deps.now() < windowEnds) {
+      await deps.webhooks.sleep(Math.min(VERDICT_POLL_MS, windowEnds - deps.now()));
+      tags = await deps.store.tags(job.key);
     }
   }
   // Refused by the callback function (its own object, provably): kept and accounted for, never processed.
-  const tags = await deps.store.tags(job.key);
   if (tags?.[UPLOAD_STATUS_TAG] === 'rejected') {
     const reason = tags[UPLOAD_REASON_TAG] ?? 'no reason recorded';
     const failure = new MediaFailure(
