@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { loadSettings } from '../shared/config.js';
 import { LOCAL_BUCKET, startLocalCloud, writeStackInfo } from './cloud.js';
+import { runUntilSignal, startMain } from './run-until-signal.js';
 
 async function main(): Promise<void> {
   const settings = loadSettings(
@@ -45,25 +46,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    // Ctrl-C reaches npm, tsx and this process alike and they relay it: one stop is enough.
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`${signal}: stopping the local cloud\n`);
-    cloud.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`local cloud did not stop cleanly: ${(error as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  runUntilSignal('local cloud', cloud);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`local cloud failed to start: ${(error as Error).message}\n`);
-  process.exit(1);
-});
+startMain('local cloud', main);

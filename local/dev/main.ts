@@ -8,6 +8,7 @@ import { relative, resolve } from 'node:path';
 import { loadSettings } from '../../shared/config.js';
 import { LOCAL_BUCKET } from '../cloud.js';
 import type { ReceivedEvent } from '../example-receiver.js';
+import { runUntilSignal, startMain } from '../run-until-signal.js';
 import { type DevStack, startDevStack } from './stack.js';
 
 function banner(stack: DevStack): string {
@@ -77,25 +78,7 @@ async function main(): Promise<void> {
   });
   process.stdout.write(banner(stack));
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    // Ctrl-C reaches npm, tsx and this process alike and they relay it: one stop is enough.
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`${signal}: stopping the dev stack\n`);
-    stack.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`dev stack did not stop cleanly: ${(error as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  runUntilSignal('dev stack', stack);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`dev stack failed to start: ${(error as Error).message}\n`);
-  process.exit(1);
-});
+startMain('dev stack', main);

@@ -64,21 +64,7 @@ export function v4Header(input: AuthInput, settings: AuthSettings, header: strin
     input.now,
   );
   const canonicalRequest = v4CanonicalRequest({ ...input, additionalHeaders });
-  const stringToSign = v4StringToSign(
-    datetime,
-    v4Scope(credential.date, credential.region),
-    canonicalRequest,
-  );
-  const expected = v4Signature(v4SigningKey(secret, credential.date, credential.region), stringToSign);
-  if (!sameSignature(expected, signature)) {
-    throw signatureMismatch(
-      '0002-00000201',
-      credential.accessKeyId,
-      signature,
-      stringToSign,
-      canonicalRequest,
-    );
-  }
+  checkV4Signature(credential, datetime, secret, canonicalRequest, signature);
   return { kind: 'credential', accessKeyId: credential.accessKeyId, lookup };
 }
 
@@ -122,6 +108,18 @@ export function v4Query(input: AuthInput, settings: AuthSettings): Principal {
     additionalHeaders,
     omitQuery: new Set(['x-oss-signature']),
   });
+  checkV4Signature(credential, datetime, secret, canonicalRequest, signature);
+  return { kind: 'credential', accessKeyId: credential.accessKeyId, lookup };
+}
+
+/** The V4 signature over a canonical request, the same for header and query (presigned) authentication. */
+function checkV4Signature(
+  credential: { accessKeyId: string; date: string; region: string },
+  datetime: string,
+  secret: string,
+  canonicalRequest: string,
+  signature: string,
+): void {
   const stringToSign = v4StringToSign(
     datetime,
     v4Scope(credential.date, credential.region),
@@ -137,5 +135,4 @@ export function v4Query(input: AuthInput, settings: AuthSettings): Principal {
       canonicalRequest,
     );
   }
-  return { kind: 'credential', accessKeyId: credential.accessKeyId, lookup };
 }
