@@ -3,41 +3,15 @@
  * and deadlines. The same flows run through the local cloud with ali-oss in callback-e2e.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import type { CallbackConfig } from '../functions/callback/config.js';
 import { type CallbackDeps, createCallbackHandler } from '../functions/callback/handler.js';
 import type { CallbackObjectStore } from '../functions/callback/object-store.js';
-import { generateCallbackSigningKey } from '../local/oss/callback-signing.js';
-import { CallbackAnswerSchema } from '../shared/callback-contract.js';
-import { answerSafely, type EdgeRequest } from '../shared/http/edge.js';
-import { createLogger } from '../shared/log.js';
+import type { EdgeRequest } from '../shared/http/edge.js';
 import type { MediaJob } from '../shared/media-job.js';
-import { compileSchema } from '../shared/schema.js';
-import { issueUploadTicket, parseTicketKeyring } from '../shared/upload-ticket.js';
-import { signedCallbackRequest, type UploadVariables } from './helpers/signed-callback.js';
+import { answerValidator, callJson, ETAG, inMemoryCallback } from './helpers/callback-core.js';
+import { userTicket } from './helpers/upload-tickets.js';
 
-const key = generateCallbackSigningKey();
-const KEY_URL = 'http://127.0.0.1:9100/_local/callback_pub_key_v1.pem';
-const keyring = parseTicketKeyring(`k1:${'t'.repeat(32)}`);
-const answerValidator = compileSchema(CallbackAnswerSchema);
-
-const config: CallbackConfig = {
-  region: 'cn-hangzhou',
-  bucket: 'upcall-test',
-  ossEndpoint: 'http://127.0.0.1:1',
-  uploadsPrefix: 'uploads/',
-  ticketKeyring: keyring,
-  trustedKeys: [{ urlPrefix: 'http://127.0.0.1:9100/_local/', publicKeyPem: key.publicKeyPem }],
-  deadlineMs: 1000,
-  mediaFunctionName: 'upcall-media',
-  fcEndpoint: 'http://127.0.0.1:2',
-  plan: {
-    derivedPrefix: 'derived/',
-    thumbnailSizes: [{ width: 320, height: 320 }],
-    thumbnailFormats: ['webp'],
-  },
-};
-
-const ETAG = '0CC175B9C0F1B6A831C399E269772661';
+const core = inMemoryCallback();
+const config = core.config({ deadlineMs: 1000 });
 
 function world(objects: Record<string, { etag: string; size: number; contentType: string }>) {
   const tags = new Map<string, Record<string, string>>();
@@ -75,50 +49,23 @@ function world(objects: Record<string, { etag: string; size: number; contentType
     failDispatch: () => {
       dispatchFails = true;
     },
-    async call(request: EdgeRequest) {
-      const response = await answerSafely(handler, request, { log: createLogger('test') });
-      return { status: response.status, body: JSON.parse(Buffer.from(response.body).toString()) };
-    },
+    call: (request: EdgeRequest) => callJson(handler, request),
   };
 }
 
-async function ticketFor(
-  user: string,
-  overrides: { maxBytes?: number; contentTypes?: string[]; now?: number } = {},
-) {
-  const { token } = await issueUploadTicket(
-    {
-      userId: user,
-      keyPrefix: `uploads/${user}/`,
-      maxBytes: overrides.maxBytes ?? 10_000_000,
-      contentTypes: overrides.contentTypes ?? ['image/*', 'video/*'],
-    },
-    keyring,
-    { ttlSeconds: 3600, now: overrides.now },
-  );
-  return token;
-}
-
-const upload = (v: Partial<UploadVariables> & { ticket: string }): UploadVariables => ({
-  bucket: 'upcall-test',
-  object: 'uploads/alice/cat.jpg',
-  etag: ETAG,
-  size: '2048',
-  mimeType: 'image/jpeg',
-  'imageInfo.width': '64',
-  'imageInfo.height': '48',
-  'imageInfo.format': 'jpg',
-  ...v,
-});
+const ticketFor = (user: string, limits: { maxBytes?: number; contentTypes?: string[]; now?: number } = {}) =>
+  userTicket(core.keyring, user, {
+    maxBytes: limits.maxBytes ?? 10_000_000,
+    contentTypes: limits.contentTypes ?? ['image/*', 'video/*'],
+    now: limits.now,
+  });
 
 const alicesCat = { 'uploads/alice/cat.jpg': { etag: ETAG, size: 2048, contentType: 'image/jpeg' } };
 
 describe('callback core', () => {
   it('accepts a genuine upload, dispatches one job and answers with the planned outputs', async () => {
     const w = world(alicesCat);
-    const { status, body } = await w.call(
-      signedCallbackRequest(key.privateKey, KEY_URL, upload({ ticket: await ticketFor('alice') })),
-    );
+    const { status, body } = await w.call(core.signedRequest({ ticket: await ticketFor('alice') }));
     expect(status).toBe(200);
     expect(answerValidator.validate(body).ok).toBe(true);
     expect(body.userId).toBe('alice');
@@ -135,11 +82,7 @@ describe('callback core', () => {
 
   it('answers a replay identically and starts nothing new', async () => {
     const w = world(alicesCat);
-    const request = signedCallbackRequest(
-      key.privateKey,
-      KEY_URL,
-      upload({ ticket: await ticketFor('alice') }),
-    );
+    const request = core.signedRequest({ ticket: await ticketFor('alice') });
     const first = await w.call(request);
     const second = await w.call(request);
     expect(second).toEqual(first);
@@ -149,19 +92,15 @@ describe('callback core', () => {
   it('accepts a non-media upload without jobs', async () => {
     const w = world({ 'uploads/alice/a.pdf': { etag: ETAG, size: 10, contentType: 'application/pdf' } });
     const ticket = await ticketFor('alice', { contentTypes: ['application/pdf'] });
-    const request = signedCallbackRequest(
-      key.privateKey,
-      KEY_URL,
-      upload({
-        ticket,
-        object: 'uploads/alice/a.pdf',
-        size: '10',
-        mimeType: 'application/pdf',
-        'imageInfo.width': '',
-        'imageInfo.height': '',
-        'imageInfo.format': '',
-      }),
-    );
+    const request = core.signedRequest({
+      ticket,
+      object: 'uploads/alice/a.pdf',
+      size: '10',
+      mimeType: 'application/pdf',
+      'imageInfo.width': '',
+      'imageInfo.height': '',
+      'imageInfo.format': '',
+    });
     const { status, body } = await w.call(request);
     expect(status).toBe(200);
     expect(body.jobs).toEqual([]);
@@ -175,9 +114,7 @@ describe('callback core', () => {
   ])('refuses %s and tags the uploader’s own object rejected', async (name, change, code, tag) => {
     const w = world(alicesCat);
     const ticket = await ticketFor('alice', name === 'a size above the ticket' ? { maxBytes: 1000 } : {});
-    const { status, body } = await w.call(
-      signedCallbackRequest(key.privateKey, KEY_URL, upload({ ticket, ...change })),
-    );
+    const { status, body } = await w.call(core.signedRequest({ ticket, ...change }));
     expect(status).toBe(403);
     expect(body.error.code).toBe(code);
     expect(w.tags.get('uploads/alice/cat.jpg')).toEqual({ 'upcall-status': tag, 'upcall-reason': code });
@@ -189,11 +126,7 @@ describe('callback core', () => {
       ...alicesCat,
       'uploads/bob/dog.jpg': { etag: ETAG, size: 2048, contentType: 'image/jpeg' },
     });
-    const request = signedCallbackRequest(
-      key.privateKey,
-      KEY_URL,
-      upload({ ticket: await ticketFor('alice'), object: 'uploads/bob/dog.jpg' }),
-    );
+    const request = core.signedRequest({ ticket: await ticketFor('alice'), object: 'uploads/bob/dog.jpg' });
     const { status, body } = await w.call(request);
     expect(status).toBe(403);
     expect(body.error.code).toBe('KeyOutsidePrefix');
@@ -205,7 +138,7 @@ describe('callback core', () => {
     ['altered', 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJtYWxsb3J5In0.AAAA'],
   ])('refuses a %s ticket and marks the named object unverified (never expirable)', async (_name, ticket) => {
     const w = world(alicesCat);
-    const { status, body } = await w.call(signedCallbackRequest(key.privateKey, KEY_URL, upload({ ticket })));
+    const { status, body } = await w.call(core.signedRequest({ ticket }));
     expect(status).toBe(403);
     expect(body.error.code).toMatch(/^Ticket/);
     expect(w.tags.get('uploads/alice/cat.jpg')?.['upcall-status']).toBe('unverified');
@@ -214,7 +147,7 @@ describe('callback core', () => {
   it('tags an expired but authentic ticket’s own upload rejected', async () => {
     const w = world(alicesCat);
     const ticket = await ticketFor('alice', { now: Date.now() - 7200_000 });
-    const { status, body } = await w.call(signedCallbackRequest(key.privateKey, KEY_URL, upload({ ticket })));
+    const { status, body } = await w.call(core.signedRequest({ ticket }));
     expect(status).toBe(403);
     expect(body.error.code).toBe('TicketExpired');
     expect(w.tags.get('uploads/alice/cat.jpg')).toEqual({
@@ -225,11 +158,10 @@ describe('callback core', () => {
 
   it('refuses an etag that is not the stored version without tagging', async () => {
     const w = world(alicesCat);
-    const request = signedCallbackRequest(
-      key.privateKey,
-      KEY_URL,
-      upload({ ticket: await ticketFor('alice'), etag: '92EB5FFEE6AE2FEC3AD71C777531578F' }),
-    );
+    const request = core.signedRequest({
+      ticket: await ticketFor('alice'),
+      etag: '92EB5FFEE6AE2FEC3AD71C777531578F',
+    });
     const { body } = await w.call(request);
     expect(body.error.code).toBe('EtagMismatch');
     expect(w.tags.size).toBe(0);
@@ -237,24 +169,16 @@ describe('callback core', () => {
 
   it('refuses a missing object and a foreign bucket', async () => {
     const w = world({});
-    expect(
-      (
-        await w.call(
-          signedCallbackRequest(key.privateKey, KEY_URL, upload({ ticket: await ticketFor('alice') })),
-        )
-      ).body.error.code,
-    ).toBe('ObjectNotFound');
-    const foreign = signedCallbackRequest(
-      key.privateKey,
-      KEY_URL,
-      upload({ ticket: await ticketFor('alice'), bucket: 'other-bucket' }),
+    expect((await w.call(core.signedRequest({ ticket: await ticketFor('alice') }))).body.error.code).toBe(
+      'ObjectNotFound',
     );
+    const foreign = core.signedRequest({ ticket: await ticketFor('alice'), bucket: 'other-bucket' });
     expect((await w.call(foreign)).body.error.code).toBe('BucketMismatch');
   });
 
   it('refuses bad signatures, bodies and methods with clear codes, before any OSS call', async () => {
     const w = world(alicesCat);
-    const good = signedCallbackRequest(key.privateKey, KEY_URL, upload({ ticket: await ticketFor('alice') }));
+    const good = core.signedRequest({ ticket: await ticketFor('alice') });
     const tampered = {
       ...good,
       body: Buffer.from(Buffer.from(good.body).toString().replace('size=2048', 'size=1')),
@@ -279,9 +203,7 @@ describe('callback core', () => {
       status: 403,
       body: { error: { code: 'MissingSignature' } },
     });
-    const wrongTemplate = signedCallbackRequest(key.privateKey, KEY_URL, upload({ ticket: 'x' }), {
-      template: 'bucket=${bucket}',
-    });
+    const wrongTemplate = core.signedRequest({ ticket: 'x' }, { template: 'bucket=${bucket}' });
     expect(await w.call(wrongTemplate)).toMatchObject({
       status: 400,
       body: { error: { code: 'InvalidCallbackBody' } },
@@ -299,11 +221,7 @@ describe('callback core', () => {
     const slow = world(alicesCat);
     slow.slowDispatch(5000);
     const started = Date.now();
-    const request = signedCallbackRequest(
-      key.privateKey,
-      KEY_URL,
-      upload({ ticket: await ticketFor('alice') }),
-    );
+    const request = core.signedRequest({ ticket: await ticketFor('alice') });
     const result = await slow.call(request);
     expect(result.status).toBe(503);
     expect(Date.now() - started).toBeLessThan(config.deadlineMs + 500);

@@ -3,125 +3,42 @@
  * node:http edge the dev stack uses, and uploads from the real ali-oss client with a user's STS credentials.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OSS from 'ali-oss';
+import type OSS from 'ali-oss';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCallbackApp } from '../functions/callback/app.js';
 import { type LocalCloud, startLocalCloud } from '../local/cloud.js';
 import { CALLBACK_BODY_TEMPLATE, CALLBACK_BODY_TYPE } from '../shared/callback-contract.js';
-import { createNodeListener } from '../shared/http/node.js';
-import { createLogger } from '../shared/log.js';
-import { issueUploadTicket, parseTicketKeyring } from '../shared/upload-ticket.js';
+import { parseTicketKeyring } from '../shared/upload-ticket.js';
+import { type CallbackServer, startCallbackServer } from './helpers/callback-server.js';
+import { rootOssClient, userOssClient } from './helpers/oss-clients.js';
+import { userTicket } from './helpers/upload-tickets.js';
 
 const BUCKET = 'upcall-e2e';
 const TICKET_KEYS = `k1:${'e'.repeat(40)}`;
 const keyring = parseTicketKeyring(TICKET_KEYS);
 
-interface CapturedCallback {
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
 let dataDir: string;
 let cloud: LocalCloud;
-let callbackServer: Server;
-let callbackUrl: string;
-const captured: CapturedCallback[] = [];
+let callback: CallbackServer;
 const mediaEvents: unknown[] = [];
 
-function startCallbackServer(fcEndpoint: string, port = 0): Promise<{ server: Server; url: string }> {
-  const env = {
+/** The callback function with this stack's settings; `fcEndpoint` is where it dispatches media jobs. */
+const startCallback = (fcEndpoint: string) =>
+  startCallbackServer(cloud, {
     UPCALL_BUCKET: BUCKET,
-    UPCALL_REGION: cloud.info.region,
-    UPCALL_OSS_ENDPOINT: cloud.info.oss.endpoint,
     UPCALL_TICKET_KEYS: TICKET_KEYS,
-    UPCALL_CALLBACK_TRUSTED_KEY_URL_PREFIX: cloud.info.oss.trustedKeyUrlPrefix,
-    UPCALL_CALLBACK_TRUSTED_KEY_PEM: cloud.info.oss.publicKeyPem,
     UPCALL_FC_ENDPOINT: fcEndpoint,
-    UPCALL_CALLBACK_DEADLINE_MS: '3000',
-  };
-  const credentials = cloud.account.issueTemporary({
-    roleArn: cloud.info.roles.callback,
-    roleSessionName: 'upcall-callback',
-    durationSeconds: 3600,
   });
-  const listener = createNodeListener(createCallbackApp(env), { log: createLogger('callback'), credentials });
-  const server = createServer((req, res) => {
-    // Keep a copy of what OSS sent, to replay it byte for byte.
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () =>
-      captured.push({
-        path: req.url ?? '/',
-        headers: req.headers as Record<string, string>,
-        body: Buffer.concat(chunks),
-      }),
-    );
-    listener(req, res);
-  });
-  return new Promise((resolve) =>
-    server.listen(port, '127.0.0.1', () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/oss-callback` }),
-    ),
-  );
-}
+// Multipart uploads need their two extra actions in the session policy.
+const uploaderClient = (user: string) =>
+  userOssClient(cloud, BUCKET, user, ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts']);
+const rootClient = () => rootOssClient(cloud, BUCKET);
+const ticketFor = (user: string) =>
+  userTicket(keyring, user, { maxBytes: 5_000_000, contentTypes: ['image/*', 'video/*'] });
 
-function uploaderClient(user: string): OSS {
-  const credential = cloud.account.issueTemporary({
-    roleArn: cloud.info.roles.uploader,
-    roleSessionName: `user-${user}`,
-    durationSeconds: 3600,
-    sessionPolicy: JSON.stringify({
-      Version: '1',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Action: ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts'],
-          Resource: [`acs:oss:*:*:${BUCKET}/uploads/${user}/*`],
-        },
-      ],
-    }),
-  });
-  return new OSS({
-    endpoint: cloud.info.oss.endpoint,
-    region: `oss-${cloud.info.region}`,
-    bucket: BUCKET,
-    accessKeyId: credential.accessKeyId,
-    accessKeySecret: credential.accessKeySecret,
-    stsToken: credential.securityToken,
-    refreshSTSTokenInterval: 3_600_000,
-  });
-}
-
-function rootClient(): OSS {
-  return new OSS({
-    endpoint: cloud.info.oss.endpoint,
-    region: `oss-${cloud.info.region}`,
-    bucket: BUCKET,
-    ...cloud.info.rootCredentials,
-  });
-}
-
-async function ticketFor(user: string): Promise<string> {
-  const { token } = await issueUploadTicket(
-    {
-      userId: user,
-      keyPrefix: `uploads/${user}/`,
-      maxBytes: 5_000_000,
-      contentTypes: ['image/*', 'video/*'],
-    },
-    keyring,
-    { ttlSeconds: 3600 },
-  );
-  return token;
-}
-
-function callbackOption(ticket: string | null, body = CALLBACK_BODY_TEMPLATE, url = callbackUrl) {
+function callbackOption(ticket: string | null, body = CALLBACK_BODY_TEMPLATE, url = callback.url) {
   return { url, body, contentType: CALLBACK_BODY_TYPE, customValue: ticket === null ? {} : { ticket } };
 }
 
@@ -132,10 +49,7 @@ async function png(width: number, height: number): Promise<Buffer> {
 }
 
 async function tagsOf(key: string): Promise<Record<string, string>> {
-  const client = rootClient() as OSS & {
-    getObjectTagging(name: string): Promise<{ tag: Record<string, string> }>;
-  };
-  return (await client.getObjectTagging(key)).tag;
+  return (await rootClient().getObjectTagging(key)).tag;
 }
 
 beforeAll(async () => {
@@ -148,11 +62,11 @@ beforeAll(async () => {
     },
     { roleArn: cloud.info.roles.media },
   );
-  ({ server: callbackServer, url: callbackUrl } = await startCallbackServer(cloud.info.fc.endpoint));
+  callback = await startCallback(cloud.info.fc.endpoint);
 });
 
 afterAll(async () => {
-  callbackServer?.close();
+  await callback?.close();
   await cloud?.close();
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -197,16 +111,16 @@ describe('callback function through the local cloud', () => {
   });
 
   it('a replayed callback gets the same answer and queues nothing new', async () => {
-    const before = captured.length;
+    const before = callback.captured.length;
     await uploaderClient('alice').put('uploads/alice/replay.png', await png(8, 8), {
       headers: { 'Content-Type': 'image/png' },
       callback: callbackOption(await ticketFor('alice')),
     } as OSS.PutObjectOptions);
-    const original = captured[before]!;
+    const original = callback.captured[before]!;
     await cloud.fc.idle();
     const invocationsBefore = cloud.fc.invocations('upcall-media').length;
     const replay = async () => {
-      const response = await fetch(`${new URL(callbackUrl).origin}${original.path}`, {
+      const response = await fetch(`${new URL(callback.url).origin}${original.path}`, {
         method: 'POST',
         headers: {
           authorization: original.headers.authorization!,
@@ -278,7 +192,7 @@ describe('callback function through the local cloud', () => {
       const tags = await tagsOf(key);
       if (tag) expect(tags).toEqual({ 'upcall-status': tag, 'upcall-reason': code });
       else expect(tags).toEqual({});
-      expect(captured.length).toBeGreaterThan(0);
+      expect(callback.captured.length).toBeGreaterThan(0);
     },
   );
 
@@ -297,12 +211,12 @@ describe('callback function through the local cloud', () => {
   });
 
   it('FC unreachable: the client gets 203 and the object stays stored', async () => {
-    const { server, url } = await startCallbackServer('http://127.0.0.1:9');
+    const unreachable = await startCallback('http://127.0.0.1:9');
     try {
       const error = await uploaderClient('alice')
         .put('uploads/alice/nofc.png', await png(8, 8), {
           headers: { 'Content-Type': 'image/png' },
-          callback: callbackOption(await ticketFor('alice'), CALLBACK_BODY_TEMPLATE, url),
+          callback: callbackOption(await ticketFor('alice'), CALLBACK_BODY_TEMPLATE, unreachable.url),
         } as OSS.PutObjectOptions)
         .then(
           () => null,
@@ -312,18 +226,18 @@ describe('callback function through the local cloud', () => {
       expect(error?.message).toContain('503');
       expect((await rootClient().head('uploads/alice/nofc.png')).status).toBe(200);
     } finally {
-      server.close();
+      await unreachable.close();
     }
   });
 
   it('answers signature failures, other methods and oversized bodies with clear JSON errors', async () => {
-    const unsigned = await fetch(callbackUrl, { method: 'POST', body: 'bucket=x' });
+    const unsigned = await fetch(callback.url, { method: 'POST', body: 'bucket=x' });
     expect(unsigned.status).toBe(403);
     expect(((await unsigned.json()) as { error: { code: string } }).error.code).toBe('MissingSignature');
-    const get = await fetch(callbackUrl);
+    const get = await fetch(callback.url);
     expect(get.status).toBe(405);
     expect(((await get.json()) as { error: { code: string } }).error.code).toBe('MethodNotAllowed');
-    const big = await fetch(callbackUrl, { method: 'POST', body: Buffer.alloc(40 * 1024, 0x61) });
+    const big = await fetch(callback.url, { method: 'POST', body: Buffer.alloc(40 * 1024, 0x61) });
     expect(big.status).toBe(413);
     expect(((await big.json()) as { error: { code: string } }).error.code).toBe('BodyTooLarge');
   });

@@ -4,7 +4,6 @@
  * with the callback role's STS credentials, and their failures.
  */
 import dns from 'node:dns';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,38 +14,13 @@ import { createOssRestClient, OssRequestError, signOssV4 } from '../functions/ca
 import { type LocalCloud, startLocalCloud } from '../local/cloud.js';
 import { listen } from '../local/listen.js';
 import { createOssClient } from '../shared/oss-client.js';
-
-interface V4Vector {
-  id: string;
-  inputs: {
-    access_key_id: string;
-    access_key_secret: string;
-    security_token: string | null;
-    method: string;
-    bucket: string;
-    key: string;
-    region: string;
-    sign_time_unix: number;
-    headers_before_signing: Record<string, string>;
-    headers_added_by_signer: Record<string, string>;
-    query: Array<[string, string]>;
-    additional_headers_requested: string[];
-  };
-  expected: { authorization: string };
-}
-
-const vectors: V4Vector[] = JSON.parse(
-  readFileSync(new URL('./fixtures/signing-vectors.json', import.meta.url), 'utf8'),
-).vectors;
+import { allowPolicy } from './helpers/ram-policy.js';
+import { OSS_V4_HEADER_VECTORS, signingVector } from './helpers/signing-vectors.js';
 
 describe('signOssV4 (published SDK vectors)', () => {
-  for (const id of [
-    'oss-v4-header-sdk-basic',
-    'oss-v4-header-sdk-sts-token',
-    'oss-v4-header-sdk-additional-headers',
-  ]) {
+  for (const id of OSS_V4_HEADER_VECTORS) {
     it(id, () => {
-      const { inputs, expected } = vectors.find((v) => v.id === id) as V4Vector;
+      const { inputs, expected } = signingVector(id);
       const headers = signOssV4(
         {
           method: inputs.method,
@@ -159,10 +133,7 @@ describe('the callback object store against the local OSS (V4 verified there)', 
       roleArn: cloud.info.roles.uploader,
       roleSessionName: 'put-only',
       durationSeconds: 900,
-      sessionPolicy: JSON.stringify({
-        Version: '1',
-        Statement: [{ Effect: 'Allow', Action: ['oss:PutObject'], Resource: [`acs:oss:*:*:${BUCKET}/*`] }],
-      }),
+      sessionPolicy: allowPolicy('oss:PutObject', `acs:oss:*:*:${BUCKET}/*`),
     });
     const denied = await store(putOnly)
       .tag(KEY, { a: 'b' }, 2000)

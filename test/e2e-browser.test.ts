@@ -9,8 +9,9 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaManifest } from '../shared/media-manifest.js';
-import { type E2eStack, readJson, startE2eStack } from './helpers/dev-stack.js';
+import { type E2eStack, startE2eStack } from './helpers/dev-stack.js';
 import { generateVideo } from './helpers/media.js';
+import { readJson } from './helpers/oss-clients.js';
 
 let e2e: E2eStack;
 let browser: Browser;

@@ -3,7 +3,6 @@
  * trigger) driven by `npm run upload` — as a child process once, in-process otherwise — with real generated media.
  * Every case checks what landed in OSS and what the manifest says, not just the exit code.
  */
-import { spawn } from 'node:child_process';
 import { stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -13,8 +12,10 @@ import { EXIT_CODES } from '../cli/upload-command.js';
 import { createMediaHandler } from '../functions/media/app.js';
 import type { CallbackAnswer } from '../shared/callback-contract.js';
 import { type MediaManifest, SOURCE_ETAG_HEADER } from '../shared/media-manifest.js';
-import { type E2eStack, readJson, startE2eStack } from './helpers/dev-stack.js';
+import { type E2eStack, startE2eStack } from './helpers/dev-stack.js';
 import { generateVideo } from './helpers/media.js';
+import { startNpmScript } from './helpers/npm-script.js';
+import { readJson } from './helpers/oss-clients.js';
 
 let e2e: E2eStack;
 
@@ -65,23 +66,16 @@ async function closedPort(): Promise<number> {
 describe('npm run upload against the dev stack', () => {
   it('uploads an image as a child process: callback answer, thumbnails in OSS, presigned URLs that work', async () => {
     const file = await png('sunset.png', 320, 200);
-    const child = spawn('npm', ['run', '--silent', 'upload', '--', file, '--user', 'alice', '--json'], {
-      cwd: join(import.meta.dirname, '..'),
-      env: { ...process.env, UPCALL_LOCAL_DATA_DIR: e2e.dataDir, UPCALL_TOKEN_URL: '', UPCALL_USER_JWT: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const upload = startNpmScript(['upload', '--', file, '--user', 'alice', '--json'], {
+      ...process.env,
+      UPCALL_LOCAL_DATA_DIR: e2e.dataDir,
+      UPCALL_TOKEN_URL: '',
+      UPCALL_USER_JWT: '',
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code, stderr).toBe(0);
+    const code = await upload.exited;
+    expect(code, upload.stderr).toBe(0);
 
-    const result = JSON.parse(stdout) as JsonResult;
+    const result = JSON.parse(upload.stdout) as JsonResult;
     expect(result.key).toBe('uploads/alice/sunset.png');
     expect(result.callback).toMatchObject({
       status: 'accepted',

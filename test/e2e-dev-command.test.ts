@@ -2,80 +2,33 @@
  * `npm run dev` as a user runs it: a child process that prints the URLs, writes stack.json (the extended schema),
  * serves the demo and a working token endpoint, and stops with exit code 0 on SIGTERM.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DevStackInfoSchema } from '../local/dev/stack-info.js';
+import { SETTINGS } from '../shared/config.js';
 import { compileSchema } from '../shared/schema.js';
 import { TokenResponseSchema } from '../shared/token-contract.js';
+import { npmScriptSandbox } from './helpers/npm-script.js';
 
 const devStackInfo = compileSchema(DevStackInfoSchema);
 const tokenResponse = compileSchema(TokenResponseSchema);
 
 describe('npm run dev', () => {
-  let dir: string;
-  let child: ChildProcess | undefined;
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'upcall-'));
-  });
-  afterEach(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-  });
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const scripts = npmScriptSandbox();
 
   it('prints the URLs, writes stack.json, serves the demo and the token function, and exits 0 on SIGTERM', async () => {
     const { UPCALL_BUCKET: _bucket, UPCALL_CORS_ORIGINS: _origins, ...env } = process.env;
-    const dataDir = join(dir, 'data');
-    const ports = [
-      'UPCALL_LOCAL_OSS_PORT',
-      'UPCALL_LOCAL_STS_PORT',
-      'UPCALL_LOCAL_FC_PORT',
-      'UPCALL_DEV_TOKEN_PORT',
-      'UPCALL_DEV_CALLBACK_PORT',
-      'UPCALL_DEV_DEMO_PORT',
-      'UPCALL_LOCAL_RECEIVER_PORT',
-    ];
-    const started = spawn('npm', ['run', '--silent', 'dev'], {
-      cwd: join(import.meta.dirname, '..'),
-      env: {
-        ...env,
-        ...Object.fromEntries(ports.map((name) => [name, '0'])),
-        UPCALL_LOCAL_DATA_DIR: dataDir,
-        UPCALL_LOG_LEVEL: 'silent',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const dataDir = join(scripts.dir, 'data');
+    // Every port the dev stack listens on, on any free port.
+    const ports = Object.keys(SETTINGS).filter((name) => name.endsWith('_PORT'));
+    const dev = scripts.start(['dev'], {
+      ...env,
+      ...Object.fromEntries(ports.map((name) => [name, '0'])),
+      UPCALL_LOCAL_DATA_DIR: dataDir,
+      UPCALL_LOG_LEVEL: 'silent',
     });
-    child = started;
-    let stdout = '';
-    let stderr = '';
-    started.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    started.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const exited = new Promise<number | null>((resolve) => started.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`not ready in 20 s; stdout: ${stdout} stderr: ${stderr}`)),
-        20_000,
-      );
-      started.stdout?.on('data', () => {
-        if (stdout.includes('Press Ctrl-C')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`exited early with ${code}; stderr: ${stderr}`));
-      });
-    });
+    await dev.ready('Press Ctrl-C');
 
     const stackFile = join(dataDir, 'stack.json');
     expect(statSync(stackFile).mode & 0o777).toBe(0o600);
@@ -91,9 +44,9 @@ describe('npm run dev', () => {
       info.oss.endpoint,
       info.fc.endpoint,
     ]) {
-      expect(stdout).toContain(url);
+      expect(dev.stdout).toContain(url);
     }
-    expect(stdout).toContain('npm run upload --');
+    expect(dev.stdout).toContain('npm run upload --');
 
     const page = await fetch(info.demo.url);
     expect(page.status).toBe(200);
@@ -112,9 +65,9 @@ describe('npm run dev', () => {
     const answer = tokenResponse.validate(await grant.json());
     expect(answer.ok && answer.value.keyPrefix).toBe(`uploads/${info.devAuth.user}/`);
 
-    started.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(stdout).toContain('SIGTERM: stopping the dev stack');
+    dev.child.kill('SIGTERM');
+    expect(await dev.exited).toBe(0);
+    expect(dev.stdout).toContain('SIGTERM: stopping the dev stack');
     await expect(fetch(info.token.url)).rejects.toThrow();
     await expect(fetch(info.demo.url)).rejects.toThrow();
   });

@@ -15,7 +15,8 @@ import { generateCallbackSigningKey } from '../local/oss/callback-signing.js';
 import { CALLBACK_BODY_TEMPLATE, TICKET_VARIABLE } from '../shared/callback-contract.js';
 import type { MediaManifest } from '../shared/media-manifest.js';
 import type { TokenResponse } from '../shared/token-contract.js';
-import { type E2eStack, readJson, startE2eStack, waitForObject } from './helpers/dev-stack.js';
+import { type E2eStack, startE2eStack, waitForObject } from './helpers/dev-stack.js';
+import { readJson } from './helpers/oss-clients.js';
 import { signedCallbackRequest } from './helpers/signed-callback.js';
 
 let e2e: E2eStack;

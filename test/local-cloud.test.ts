@@ -1,13 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, StackInfoSchema, startLocalCloud, writeStackInfo } from '../local/cloud.js';
 import { connectOssTrigger, type OssTriggerEvent } from '../local/fc/oss-trigger.js';
 import { createOssClient } from '../shared/oss-client.js';
 import { compileSchema } from '../shared/schema.js';
 import { assumeRoleWith, localStsClient } from './helpers/alicloud-clients.js';
+import { mediaTrigger } from './helpers/media-trigger.js';
+import { npmScriptSandbox } from './helpers/npm-script.js';
+import { allowPolicy } from './helpers/ram-policy.js';
 
 const BUCKET = 'upcall-test';
 const stackInfo = compileSchema(StackInfoSchema);
@@ -58,12 +60,7 @@ describe('startLocalCloud', () => {
       roleSessionName: 'fc-token',
       durationSeconds: 900,
     });
-    const sessionPolicy = JSON.stringify({
-      Version: '1',
-      Statement: [
-        { Effect: 'Allow', Action: ['oss:PutObject'], Resource: [`acs:oss:*:*:${BUCKET}/uploads/alice/*`] },
-      ],
-    });
+    const sessionPolicy = allowPolicy('oss:PutObject', `acs:oss:*:*:${BUCKET}/uploads/alice/*`);
     const { body } = await assumeRoleWith(localStsClient(cloud.info.sts.endpoint, tokenRole), {
       roleArn: cloud.info.roles.uploader,
       roleSessionName: 'alice',
@@ -99,16 +96,7 @@ describe('startLocalCloud', () => {
       },
       { roleArn: cloud.info.roles.media },
     );
-    const disconnect = connectOssTrigger(cloud.oss, cloud.fc, {
-      functionName: 'upcall-media',
-      bucket: BUCKET,
-      prefix: 'uploads/',
-      events: [
-        'oss:ObjectCreated:PutObject',
-        'oss:ObjectCreated:PostObject',
-        'oss:ObjectCreated:CompleteMultipartUpload',
-      ],
-    });
+    const disconnect = connectOssTrigger(cloud.oss, cloud.fc, mediaTrigger('upcall-media', BUCKET));
     try {
       const oss = createOssClient({
         endpoint: cloud.info.oss.endpoint,
@@ -156,62 +144,20 @@ describe('startLocalCloud', () => {
 });
 
 describe('npm run local-cloud', () => {
-  let dir: string;
-  let child: ChildProcess | undefined;
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'upcall-'));
-  });
-
-  afterEach(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-  });
-
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const scripts = npmScriptSandbox();
 
   it('prints the endpoints, writes stack.json, and exits 0 on SIGTERM', async () => {
     const { UPCALL_BUCKET: _unset, ...env } = process.env;
-    const dataDir = join(dir, 'data');
-    const started = spawn('npm', ['run', '--silent', 'local-cloud'], {
-      cwd: join(import.meta.dirname, '..'),
-      env: {
-        ...env,
-        UPCALL_LOCAL_DATA_DIR: dataDir,
-        UPCALL_LOCAL_OSS_PORT: '0',
-        UPCALL_LOCAL_STS_PORT: '0',
-        UPCALL_LOCAL_FC_PORT: '0',
-        UPCALL_LOG_LEVEL: 'silent',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const dataDir = join(scripts.dir, 'data');
+    const localCloud = scripts.start(['local-cloud'], {
+      ...env,
+      UPCALL_LOCAL_DATA_DIR: dataDir,
+      UPCALL_LOCAL_OSS_PORT: '0',
+      UPCALL_LOCAL_STS_PORT: '0',
+      UPCALL_LOCAL_FC_PORT: '0',
+      UPCALL_LOG_LEVEL: 'silent',
     });
-    child = started;
-    let stdout = '';
-    let stderr = '';
-    started.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    started.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const exited = new Promise<number | null>((resolve) => started.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`not ready in 20 s; stdout: ${stdout} stderr: ${stderr}`)),
-        20_000,
-      );
-      started.stdout?.on('data', () => {
-        if (stdout.includes('Press Ctrl-C')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`exited early with ${code}; stderr: ${stderr}`));
-      });
-    });
+    await localCloud.ready('Press Ctrl-C');
 
     const stackFile = join(dataDir, 'stack.json');
     expect(existsSync(stackFile)).toBe(true);
@@ -225,12 +171,12 @@ describe('npm run local-cloud', () => {
       checked.value.sts.endpoint,
       checked.value.fc.endpoint,
     ]) {
-      expect(stdout).toContain(endpoint);
+      expect(localCloud.stdout).toContain(endpoint);
     }
     expect((await fetch(`${checked.value.fc.endpoint}/_local/invocations`)).status).toBe(200);
 
-    started.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    localCloud.child.kill('SIGTERM');
+    expect(await localCloud.exited).toBe(0);
     await expect(fetch(`${checked.value.fc.endpoint}/_local/invocations`)).rejects.toThrow();
   });
 });

@@ -1,14 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { InvokeFunctionHeaders, InvokeFunctionRequest } from '@alicloud/fc20230330';
 import { RuntimeOptions } from '@darabonba/typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalAccount } from '../local/credentials.js';
 import { matchesOssTrigger, ossTriggerEvent } from '../local/fc/oss-trigger.js';
 import { type LocalFc, type LocalFcContext, startLocalFc } from '../local/fc/server.js';
 import { type ClientCredentials, localFcClient, sdkError } from './helpers/alicloud-clients.js';
+import { createTestAccount, type TestAccount } from './helpers/test-account.js';
 
 const REGION = 'cn-hangzhou';
 
@@ -19,18 +16,14 @@ async function readAll(body: Readable | undefined): Promise<Buffer> {
 }
 
 describe('local Function Compute with @alicloud/fc20230330', () => {
-  let dir: string;
-  let account: LocalAccount;
+  let local: TestAccount;
   let fc: LocalFc;
-  let root: ClientCredentials;
-  const arn = (name: string) => `acs:ram::${account.accountId}:role/${name}`;
-  const policy = (action: string, resource: string) =>
-    JSON.stringify({
-      Version: '1',
-      Statement: [{ Effect: 'Allow', Action: [action], Resource: [resource] }],
-    });
   const session = (role: string) =>
-    account.issueTemporary({ roleArn: arn(role), roleSessionName: 'caller', durationSeconds: 900 });
+    local.account.issueTemporary({
+      roleArn: local.arn(role),
+      roleSessionName: 'caller',
+      durationSeconds: 900,
+    });
 
   const invoke = (
     credentials: ClientCredentials,
@@ -49,25 +42,19 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
     );
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'upcall-'));
-    account = new LocalAccount(join(dir, 'account.json'));
-    account.putRole({
-      arn: arn('media-fn'),
-      policy: policy('oss:GetObject', 'acs:oss:*:*:bucket/*'),
-      maxSessionDuration: 3600,
-    });
-    account.putRole({
-      arn: arn('callback-fn'),
-      policy: policy('fc:InvokeFunction', `acs:fc:${REGION}:${account.accountId}:functions/media*`),
-      maxSessionDuration: 3600,
-    });
-    root = { ...account.root };
-    fc = await startLocalFc({ account, region: REGION, retryBackoffMs: 5 });
+    local = createTestAccount();
+    local.putRole('media-fn', 'oss:GetObject', 'acs:oss:*:*:bucket/*');
+    local.putRole(
+      'callback-fn',
+      'fc:InvokeFunction',
+      `acs:fc:${REGION}:${local.account.accountId}:functions/media*`,
+    );
+    fc = await startLocalFc({ account: local.account, region: REGION, retryBackoffMs: 5 });
   });
 
   afterAll(async () => {
     await fc.close();
-    rmSync(dir, { recursive: true, force: true });
+    local.close();
   });
 
   it('queues an async invocation (202) and runs the handler with the role credentials', async () => {
@@ -77,9 +64,9 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
       async (event, context) => {
         seen.push({ event: event.toString('utf8'), context });
       },
-      { roleArn: arn('media-fn') },
+      { roleArn: local.arn('media-fn') },
     );
-    const response = await invoke(root, 'media', '{"key":"uploads/a.jpg"}', {
+    const response = await invoke(local.root, 'media', '{"key":"uploads/a.jpg"}', {
       type: 'Async',
       taskId: 'job_1',
     });
@@ -93,12 +80,12 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
       requestId: response.headers?.['x-fc-request-id'],
       function: { name: 'media' },
       region: REGION,
-      accountId: account.accountId,
+      accountId: local.account.accountId,
     });
-    const issued = account.lookup(context.credentials?.accessKeyId ?? '');
+    const issued = local.account.lookup(context.credentials?.accessKeyId ?? '');
     expect(issued?.kind).toBe('temporary');
     if (issued?.kind !== 'temporary') return;
-    expect(issued.credential.roleArn).toBe(arn('media-fn'));
+    expect(issued.credential.roleArn).toBe(local.arn('media-fn'));
     expect(issued.credential.securityToken).toBe(context.credentials?.securityToken);
     expect(issued.credential.accessKeySecret).toBe(context.credentials?.accessKeySecret);
     expect(fc.invocations('media')).toEqual([
@@ -118,10 +105,10 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
       runs += 1;
     });
     expect(
-      (await invoke(root, 'media-dedup', '{}', { type: 'Async', taskId: 'upcall-abc' })).statusCode,
+      (await invoke(local.root, 'media-dedup', '{}', { type: 'Async', taskId: 'upcall-abc' })).statusCode,
     ).toBe(202);
     const repeated = await sdkError(() =>
-      invoke(root, 'media-dedup', '{}', { type: 'Async', taskId: 'upcall-abc' }),
+      invoke(local.root, 'media-dedup', '{}', { type: 'Async', taskId: 'upcall-abc' }),
     );
     expect(repeated).toMatchObject({ statusCode: 409, code: 'StatefulAsyncInvocationAlreadyExists' });
     expect(repeated.data).toMatchObject({
@@ -142,7 +129,7 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
       },
       { maxAsyncRetryAttempts: 2 },
     );
-    await invoke(root, 'flaky', '{"n":1}', { type: 'Async', taskId: 'flaky_1' });
+    await invoke(local.root, 'flaky', '{"n":1}', { type: 'Async', taskId: 'flaky_1' });
     await fc.idle();
     expect(attempt).toBe(3);
     const [letter, ...rest] = fc.deadLetters('flaky');
@@ -178,7 +165,7 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
       if (attempt === 1) throw new Error('transient');
       return 'ok';
     });
-    await invoke(root, 'recovers', '{}', { type: 'Async' });
+    await invoke(local.root, 'recovers', '{}', { type: 'Async' });
     await fc.idle();
     expect(fc.invocations('recovers')[0]).toMatchObject({
       status: 'succeeded',
@@ -190,18 +177,18 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
 
   it('answers a sync invocation with the handler result, and a handler error as FC reports it', async () => {
     fc.register('echo', async (event) => ({ got: JSON.parse(event.toString('utf8')) }));
-    const response = await invoke(root, 'echo', '{"a":1}', { type: 'Sync' });
+    const response = await invoke(local.root, 'echo', '{"a":1}', { type: 'Sync' });
     expect(response.statusCode).toBe(200);
     expect(JSON.parse((await readAll(response.body)).toString('utf8'))).toEqual({ got: { a: 1 } });
 
     fc.register('text', async () => 'plain text');
-    const text = await invoke(root, 'text', '', {});
+    const text = await invoke(local.root, 'text', '', {});
     expect((await readAll(text.body)).toString('utf8')).toBe('plain text');
 
     fc.register('broken', async () => {
       throw new TypeError('cannot read the event');
     });
-    const failed = await invoke(root, 'broken', '{}', { type: 'Sync' });
+    const failed = await invoke(local.root, 'broken', '{}', { type: 'Sync' });
     expect(failed.statusCode).toBe(200);
     expect(failed.headers?.['x-fc-error-type']).toBe('UnhandledInvocationError');
     expect(JSON.parse((await readAll(failed.body)).toString('utf8'))).toMatchObject({
@@ -212,18 +199,18 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
   });
 
   it('answers 404 FunctionNotFound for an unknown function', async () => {
-    const error = await sdkError(() => invoke(root, 'no-such-function', '{}', { type: 'Async' }));
+    const error = await sdkError(() => invoke(local.root, 'no-such-function', '{}', { type: 'Async' }));
     expect(error).toMatchObject({ statusCode: 404, code: 'FunctionNotFound' });
   });
 
   it('authenticates and authorises the caller', async () => {
     fc.register('media-auth', async () => undefined);
     const wrongSecret = await sdkError(() =>
-      invoke({ ...root, accessKeySecret: 'nope' }, 'media-auth', '{}', { type: 'Async' }),
+      invoke({ ...local.root, accessKeySecret: 'nope' }, 'media-auth', '{}', { type: 'Async' }),
     );
     expect(wrongSecret).toMatchObject({ statusCode: 403, code: 'SignatureNotMatch' });
     const unknownKey = await sdkError(() =>
-      invoke({ ...root, accessKeyId: 'LTAInobody' }, 'media-auth', '{}', { type: 'Async' }),
+      invoke({ ...local.root, accessKeyId: 'LTAInobody' }, 'media-auth', '{}', { type: 'Async' }),
     );
     expect(unknownKey).toMatchObject({ statusCode: 403, code: 'InvalidAccessKeyID' });
 
@@ -251,11 +238,11 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
   it('refuses task ids FC would refuse and async payloads over 128 KB', async () => {
     fc.register('media-limits', async () => undefined);
     const badId = await sdkError(() =>
-      invoke(root, 'media-limits', '{}', { type: 'Async', taskId: '1-starts-with-digit' }),
+      invoke(local.root, 'media-limits', '{}', { type: 'Async', taskId: '1-starts-with-digit' }),
     );
     expect(badId).toMatchObject({ statusCode: 400, code: 'InvalidArgument' });
     const big = await sdkError(() =>
-      invoke(root, 'media-limits', Buffer.alloc(128 * 1024 + 1, 0x61), { type: 'Async' }),
+      invoke(local.root, 'media-limits', Buffer.alloc(128 * 1024 + 1, 0x61), { type: 'Async' }),
     );
     expect(big).toMatchObject({ statusCode: 400, code: 'EntityTooLarge' });
     expect(fc.invocations('media-limits')).toEqual([]);

@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   acs3CanonicalRequest,
@@ -12,28 +9,17 @@ import {
 } from '../local/acs-signature.js';
 import { LocalAccount, type TemporaryCredential } from '../local/credentials.js';
 import { type LocalSts, startLocalSts } from '../local/sts/server.js';
-import {
-  assumeRoleWith,
-  type ClientCredentials,
-  localStsClient,
-  sdkError,
-} from './helpers/alicloud-clients.js';
+import { assumeRoleWith, localStsClient, sdkError } from './helpers/alicloud-clients.js';
+import { allowPolicy } from './helpers/ram-policy.js';
+import { signingVector } from './helpers/signing-vectors.js';
+import { createTestAccount, type TestAccount } from './helpers/test-account.js';
 
 interface Vector {
   id: string;
   inputs: Record<string, unknown>;
   expected: Record<string, string>;
 }
-const vectors = (
-  JSON.parse(readFileSync(new URL('./fixtures/signing-vectors.json', import.meta.url), 'utf8')) as {
-    vectors: Vector[];
-  }
-).vectors;
-const vector = (id: string) => {
-  const found = vectors.find((v) => v.id === id);
-  if (!found) throw new Error(`vector ${id} missing from test/fixtures/signing-vectors.json`);
-  return found;
-};
+const vector = (id: string) => signingVector<Vector>(id);
 
 describe('signature verification against the published vectors', () => {
   it('computes the RPC HMAC-SHA1 (SignatureVersion 1.0) string to sign and signature', () => {
@@ -70,64 +56,38 @@ describe('signature verification against the published vectors', () => {
 });
 
 describe('local STS AssumeRole with @alicloud/sts20150401', () => {
-  let dir: string;
-  let account: LocalAccount;
+  let local: TestAccount;
   let sts: LocalSts;
-  let root: ClientCredentials;
-  const arn = (name: string) => `acs:ram::${account.accountId}:role/${name}`;
-  const policy = (action: string, resource: string) =>
-    JSON.stringify({
-      Version: '1',
-      Statement: [{ Effect: 'Allow', Action: [action], Resource: [resource] }],
-    });
   const temporary = (role: string, options: { now?: number } = {}): TemporaryCredential =>
-    account.issueTemporary({
-      roleArn: arn(role),
+    local.account.issueTemporary({
+      roleArn: local.arn(role),
       roleSessionName: 'fc-test',
       durationSeconds: 900,
       ...options,
     });
-  const asRoot = () => localStsClient(sts.endpoint, root);
+  const asRoot = () => localStsClient(sts.endpoint, local.root);
   const uploaderRequest = (extra: Record<string, unknown> = {}) => ({
-    roleArn: arn('uploader'),
+    roleArn: local.arn('uploader'),
     roleSessionName: 'alice',
     ...extra,
   });
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'upcall-'));
-    account = new LocalAccount(join(dir, 'account.json'));
-    account.putRole({
-      arn: arn('uploader'),
-      policy: policy('oss:*', 'acs:oss:*:*:bucket/*'),
-      maxSessionDuration: 3600,
-    });
-    account.putRole({
-      arn: arn('long-sessions'),
-      policy: policy('oss:GetObject', '*'),
-      maxSessionDuration: 43200,
-    });
-    account.putRole({
-      arn: arn('token-fn'),
-      policy: policy('sts:AssumeRole', arn('uploader')),
-      maxSessionDuration: 3600,
-    });
-    account.putRole({
-      arn: arn('media-fn'),
-      policy: policy('oss:GetObject', 'acs:oss:*:*:bucket/*'),
-      maxSessionDuration: 3600,
-    });
-    root = { ...account.root };
-    sts = await startLocalSts({ account });
+    local = createTestAccount();
+    local.putRole('uploader', 'oss:*', 'acs:oss:*:*:bucket/*');
+    local.putRole('long-sessions', 'oss:GetObject', '*', 43200);
+    local.putRole('token-fn', 'sts:AssumeRole', local.arn('uploader'));
+    local.putRole('media-fn', 'oss:GetObject', 'acs:oss:*:*:bucket/*');
+    sts = await startLocalSts({ account: local.account });
   });
 
   afterAll(async () => {
     await sts.close();
-    rmSync(dir, { recursive: true, force: true });
+    local.close();
   });
 
   it('issues credentials to the root key, with STS Expiration format and the session policy remembered', async () => {
-    const sessionPolicy = policy('oss:PutObject', 'acs:oss:*:*:bucket/uploads/alice/*');
+    const sessionPolicy = allowPolicy('oss:PutObject', 'acs:oss:*:*:bucket/uploads/alice/*');
     const started = Date.now();
     const { statusCode, body } = await assumeRoleWith(
       asRoot(),
@@ -135,7 +95,7 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
     );
     expect(statusCode).toBe(200);
     expect(body?.requestId).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
-    expect(body?.assumedRoleUser?.arn).toBe(`${arn('uploader')}/alice`);
+    expect(body?.assumedRoleUser?.arn).toBe(`${local.arn('uploader')}/alice`);
     expect(body?.assumedRoleUser?.assumedRoleId).toMatch(/^\d{17}:alice$/);
     const credentials = body?.credentials;
     expect(credentials?.accessKeyId).toMatch(/^STS\./);
@@ -143,7 +103,7 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
     const lifetime = Date.parse(credentials?.expiration ?? '') - started;
     expect(lifetime).toBeGreaterThan(895_000);
     expect(lifetime).toBeLessThanOrEqual(901_000);
-    const issued = account.lookup(credentials?.accessKeyId ?? '');
+    const issued = local.account.lookup(credentials?.accessKeyId ?? '');
     expect(issued?.kind).toBe('temporary');
     if (issued?.kind !== 'temporary') return;
     expect(issued.credential.securityToken).toBe(credentials?.securityToken);
@@ -211,7 +171,7 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
     const other = await sdkError(() =>
       assumeRoleWith(
         localStsClient(sts.endpoint, temporary('token-fn')),
-        uploaderRequest({ roleArn: arn('media-fn') }),
+        uploaderRequest({ roleArn: local.arn('media-fn') }),
       ),
     );
     expect(other).toMatchObject({ statusCode: 403, code: 'NoPermission' });
@@ -220,14 +180,17 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
   it('refuses a wrong secret (SignatureDoesNotMatch) and an unknown key (InvalidAccessKeyId.NotFound)', async () => {
     const wrong = await sdkError(() =>
       assumeRoleWith(
-        localStsClient(sts.endpoint, { ...root, accessKeySecret: 'not-the-secret' }),
+        localStsClient(sts.endpoint, { ...local.root, accessKeySecret: 'not-the-secret' }),
         uploaderRequest(),
       ),
     );
     expect(wrong).toMatchObject({ statusCode: 400, code: 'SignatureDoesNotMatch' });
     expect(String(wrong.data.Message)).toContain('server string to sign is:');
     const unknown = await sdkError(() =>
-      assumeRoleWith(localStsClient(sts.endpoint, { ...root, accessKeyId: 'LTAInobody' }), uploaderRequest()),
+      assumeRoleWith(
+        localStsClient(sts.endpoint, { ...local.root, accessKeyId: 'LTAInobody' }),
+        uploaderRequest(),
+      ),
     );
     expect(unknown).toMatchObject({ statusCode: 404, code: 'InvalidAccessKeyId.NotFound' });
   });
@@ -266,7 +229,7 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
   ])('refuses %j with %i %s', async (change, status, code) => {
     const request: Record<string, unknown> = uploaderRequest(change);
     const role = (change as { roleArn?: string }).roleArn;
-    if (role && !role.includes(':')) request.roleArn = arn(role);
+    if (role && !role.includes(':')) request.roleArn = local.arn(role);
     const error = await sdkError(() => assumeRoleWith(asRoot(), request));
     expect(error).toMatchObject({ statusCode: status, code });
   });
@@ -278,11 +241,11 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
     [{ roleSessionName: 'ab' }],
     [{ roleSessionName: 'a'.repeat(64) }],
     [{ roleSessionName: 'alice.b@example_1-2' }],
-    [{ policy: policy('oss:PutObject', 'acs:oss:*:*:bucket/*').padEnd(2048, ' ') }],
+    [{ policy: allowPolicy('oss:PutObject', 'acs:oss:*:*:bucket/*').padEnd(2048, ' ') }],
   ])('accepts the limit %j', async (change) => {
     const request: Record<string, unknown> = uploaderRequest(change);
     const role = (change as { roleArn?: string }).roleArn;
-    if (role) request.roleArn = arn(role);
+    if (role) request.roleArn = local.arn(role);
     const { body } = await assumeRoleWith(asRoot(), request);
     expect(body?.credentials?.accessKeyId).toMatch(/^STS\./);
   });
@@ -308,7 +271,7 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
 
   it('also verifies the RPC HMAC-SHA1 signature (signatureAlgorithm v2), with SecurityToken as a parameter', async () => {
     const { body } = await assumeRoleWith(
-      localStsClient(sts.endpoint, root, { signatureAlgorithm: 'v2' }),
+      localStsClient(sts.endpoint, local.root, { signatureAlgorithm: 'v2' }),
       uploaderRequest(),
     );
     expect(body?.credentials?.accessKeyId).toMatch(/^STS\./);
@@ -321,7 +284,11 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
     expect(sts.calls().at(-1)).toMatchObject({ status: 200, securityToken: caller.securityToken });
     const wrong = await sdkError(() =>
       assumeRoleWith(
-        localStsClient(sts.endpoint, { ...root, accessKeySecret: 'wrong' }, { signatureAlgorithm: 'v2' }),
+        localStsClient(
+          sts.endpoint,
+          { ...local.root, accessKeySecret: 'wrong' },
+          { signatureAlgorithm: 'v2' },
+        ),
         uploaderRequest(),
       ),
     );
@@ -331,7 +298,10 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
   describe('raw requests', () => {
     const signedRequest = (date: Date, nonce: string) => {
       const url = new URL(sts.endpoint);
-      const query = new URLSearchParams({ RoleArn: arn('uploader'), RoleSessionName: 'raw' }).toString();
+      const query = new URLSearchParams({
+        RoleArn: local.arn('uploader'),
+        RoleSessionName: 'raw',
+      }).toString();
       const headers: Record<string, string> = {
         host: url.host,
         'x-acs-action': 'AssumeRole',
@@ -345,7 +315,7 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
         { method: 'POST', path: '/', query, headers, body: Buffer.alloc(0) },
         signed,
       );
-      headers.authorization = `ACS3-HMAC-SHA256 Credential=${root.accessKeyId},SignedHeaders=${signed.join(';')},Signature=${acs3Signature(root.accessKeySecret, canonical)}`;
+      headers.authorization = `ACS3-HMAC-SHA256 Credential=${local.root.accessKeyId},SignedHeaders=${signed.join(';')},Signature=${acs3Signature(local.root.accessKeySecret, canonical)}`;
       return () => fetch(`${sts.endpoint}/?${query}`, { method: 'POST', headers });
     };
 

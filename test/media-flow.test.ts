@@ -18,6 +18,8 @@ import {
   uploadForJob,
   workerConfig,
 } from './helpers/media-cloud.js';
+import { mediaTrigger } from './helpers/media-trigger.js';
+import { readJson } from './helpers/oss-clients.js';
 
 const FUNCTION = 'upcall-media';
 let media: MediaCloud;
@@ -44,16 +46,7 @@ beforeAll(async () => {
     roleArn: cloud.info.roles.media,
     maxAsyncRetryAttempts: 1,
   });
-  connectOssTrigger(cloud.oss, cloud.fc, {
-    functionName: FUNCTION,
-    bucket: BUCKET,
-    prefix: 'uploads/',
-    events: [
-      'oss:ObjectCreated:PutObject',
-      'oss:ObjectCreated:PostObject',
-      'oss:ObjectCreated:CompleteMultipartUpload',
-    ],
-  });
+  connectOssTrigger(cloud.oss, cloud.fc, mediaTrigger(FUNCTION, BUCKET));
 });
 afterAll(() => media.close());
 
@@ -70,8 +63,7 @@ function invocationsOf(taskId: string) {
 }
 
 async function manifestAt(key: string) {
-  const result = await media.oss.get(key);
-  const checked = mediaManifestValidator.validate(JSON.parse(Buffer.from(result.content).toString('utf8')));
+  const checked = mediaManifestValidator.validate(await readJson(media.oss, key));
   if (!checked.ok) throw new Error('invalid manifest');
   return checked.value;
 }

@@ -6,22 +6,17 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CallbackConfig, loadCallbackConfig } from '../functions/callback/config.js';
+import { loadCallbackConfig } from '../functions/callback/config.js';
 import { type CallbackDeps, createCallbackHandler } from '../functions/callback/handler.js';
 import { AFTER_HOOK_RESERVE_MS } from '../functions/callback/upload-hook.js';
 import { loadMediaConfig } from '../functions/media/config.js';
 import { createOutbox } from '../functions/media/outbox.js';
 import type { MediaStore } from '../functions/media/store.js';
 import { closeServer, listen } from '../local/listen.js';
-import { generateCallbackSigningKey } from '../local/oss/callback-signing.js';
-import { CallbackAnswerSchema } from '../shared/callback-contract.js';
 import { ConfigError } from '../shared/config.js';
-import { answerSafely } from '../shared/http/edge.js';
 import { createLogger } from '../shared/log.js';
 import type { MediaJob } from '../shared/media-job.js';
 import type { MediaManifest } from '../shared/media-manifest.js';
-import { compileSchema } from '../shared/schema.js';
-import { issueUploadTicket, parseTicketKeyring } from '../shared/upload-ticket.js';
 import {
   mediaResultMessage,
   outboxRecord,
@@ -33,11 +28,11 @@ import {
   webhookId,
 } from '../shared/webhook-events.js';
 import { sendWebhook, type WebhookOutcome } from '../shared/webhook-send.js';
-import { signedCallbackRequest } from './helpers/signed-callback.js';
+import { answerValidator, callJson, ETAG, inMemoryCallback } from './helpers/callback-core.js';
+import { userTicket } from './helpers/upload-tickets.js';
 import { newWebhookSecret } from './helpers/webhook-cloud.js';
 
 const SECRET = newWebhookSecret();
-const ETAG = '0CC175B9C0F1B6A831C399E269772661';
 const OBJECT = {
   bucket: 'upcall-test',
   key: 'uploads/alice/cat.png',
@@ -229,27 +224,12 @@ describe('settings', () => {
 });
 
 describe('the callback with an upload hook', () => {
-  const key = generateCallbackSigningKey();
-  const KEY_URL = 'http://127.0.0.1:9100/_local/callback_pub_key_v1.pem';
-  const keyring = parseTicketKeyring(`k1:${'t'.repeat(32)}`);
-  const answerValidator = compileSchema(CallbackAnswerSchema);
-  const config = (failurePolicy: 'fail' | 'accept'): CallbackConfig => ({
-    region: 'cn-hangzhou',
-    bucket: 'upcall-test',
-    ossEndpoint: 'http://127.0.0.1:1',
-    uploadsPrefix: 'uploads/',
-    ticketKeyring: keyring,
-    trustedKeys: [{ urlPrefix: 'http://127.0.0.1:9100/_local/', publicKeyPem: key.publicKeyPem }],
-    deadlineMs: 1500,
-    mediaFunctionName: 'upcall-media',
-    fcEndpoint: 'http://127.0.0.1:2',
-    plan: {
-      derivedPrefix: 'derived/',
-      thumbnailSizes: [{ width: 320, height: 320 }],
-      thumbnailFormats: ['webp'],
-    },
-    uploadHook: { url: 'http://app.invalid/hook', secret: SECRET, timeoutMs: 4000, failurePolicy },
-  });
+  const core = inMemoryCallback();
+  const config = (failurePolicy: 'fail' | 'accept') =>
+    core.config({
+      deadlineMs: 1500,
+      uploadHook: { url: 'http://app.invalid/hook', secret: SECRET, timeoutMs: 4000, failurePolicy },
+    });
 
   /** In-memory OSS and FC; the application answers with `outcome` after `delayMs`. */
   function world(failurePolicy: 'fail' | 'accept', outcome: WebhookOutcome, delayMs = 0) {
@@ -300,29 +280,19 @@ describe('the callback with an upload hook', () => {
         enqueueFails = true;
       },
       async call() {
-        const { token } = await issueUploadTicket(
-          { userId: 'alice', keyPrefix: 'uploads/alice/', maxBytes: 10_000, contentTypes: ['image/*'] },
-          keyring,
-          { ttlSeconds: 3600 },
-        );
-        const request = signedCallbackRequest(key.privateKey, KEY_URL, {
-          bucket: 'upcall-test',
+        const ticket = await userTicket(core.keyring, 'alice', {
+          maxBytes: 10_000,
+          contentTypes: ['image/*'],
+        });
+        const request = core.signedRequest({
           object: 'uploads/alice/cat.png',
-          etag: ETAG,
-          size: '2048',
           mimeType: 'image/png',
-          'imageInfo.width': '64',
-          'imageInfo.height': '48',
           'imageInfo.format': 'png',
-          ticket: token,
+          ticket,
         });
         const started = Date.now();
-        const response = await answerSafely(handler, request, { log: createLogger('test') });
-        return {
-          status: response.status,
-          body: JSON.parse(Buffer.from(response.body).toString()),
-          elapsedMs: Date.now() - started,
-        };
+        const answer = await callJson(handler, request);
+        return { ...answer, elapsedMs: Date.now() - started };
       },
     };
   }

@@ -4,7 +4,6 @@
  * what never gets through is kept under `_outbox/dead/`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOssTrigger } from '../local/fc/oss-trigger.js';
 import { DispatchError, dispatchMediaJob, invokeAsync } from '../shared/media-dispatch.js';
 import { type MediaJob, planMediaJob } from '../shared/media-job.js';
 import {
@@ -13,40 +12,31 @@ import {
   outboxRecordValidator,
   webhookId,
 } from '../shared/webhook-events.js';
+import { readJson } from './helpers/oss-clients.js';
 import {
   BUCKET,
   MEDIA_FUNCTION,
+  MEDIA_PLAN,
   png,
   startWebhookCloud,
   type WebhookCloud,
 } from './helpers/webhook-cloud.js';
 
 let w: WebhookCloud;
-const PLAN = {
-  derivedPrefix: 'derived/',
-  thumbnailSizes: [{ width: 32, height: 32 }],
-  thumbnailFormats: ['webp' as const],
-};
 
 beforeAll(async () => {
   w = await startWebhookCloud();
   // The media hook only: no upload hook, so trigger-path jobs start at once.
   w.registerMedia({ UPCALL_UPLOAD_HOOK_URL: '', UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS: '0,0,0' });
-  connectOssTrigger(w.cloud.oss, w.cloud.fc, {
-    functionName: MEDIA_FUNCTION,
-    bucket: BUCKET,
-    prefix: 'uploads/',
-    events: ['oss:ObjectCreated:PutObject'],
-  });
+  w.connectTrigger();
 });
 afterAll(() => w?.close());
 
 /** Upload as the uploader would (the OSS trigger fires) and describe the job the callback would queue. */
 async function uploadWithTrigger(key: string, body: Buffer): Promise<MediaJob> {
   await w.root().put(key, body, { mime: 'image/png' });
-  const head = await w.root().head(key);
-  const etag = String((head.res.headers as Record<string, string>).etag).replaceAll('"', '');
-  const plan = planMediaJob({ bucket: BUCKET, key, etag, contentType: 'image/png' }, PLAN);
+  const { etag } = await w.versionOf(key);
+  const plan = planMediaJob({ bucket: BUCKET, key, etag, contentType: 'image/png' }, MEDIA_PLAN);
   if (!plan) throw new Error('no plan');
   return {
     version: 1,
@@ -61,9 +51,6 @@ async function uploadWithTrigger(key: string, body: Buffer): Promise<MediaJob> {
     requestedAt: Date.now(),
   };
 }
-
-const deliveriesOf = (id: string) => w.receiver.deliveries.filter((delivery) => delivery.id === id);
-const json = async (key: string) => JSON.parse(Buffer.from((await w.root().get(key)).content).toString());
 
 describe('media result hooks', () => {
   it('callback and trigger paths, and an application failing twice: one webhook-id, processed once', async () => {
@@ -85,7 +72,7 @@ describe('media result hooks', () => {
       w.receiver.deliveries.filter((d) => d.type.startsWith('media.')).map((d) => d.id),
     );
     expect(mediaIds).toEqual(new Set([id]));
-    expect(deliveriesOf(id).map((d) => d.status)).toEqual([503, 503, 200]);
+    expect(w.deliveriesOf(id).map((d) => d.status)).toEqual([503, 503, 200]);
     const processed = w.receiver.events.filter((e) => e.id === id);
     expect(processed).toHaveLength(1);
     expect(processed[0]?.event).toMatchObject({
@@ -95,8 +82,12 @@ describe('media result hooks', () => {
 
     // The outbox holds one record, and the delivered marker names the attempt that got through.
     const keys = outboxKeys('derived/', id);
-    expect(outboxRecordValidator.validate(await json(keys.record)).ok).toBe(true);
-    expect(await json(keys.delivered)).toMatchObject({ webhookId: id, attempt: 3, status: 200 });
+    expect(outboxRecordValidator.validate(await readJson(w.root(), keys.record)).ok).toBe(true);
+    expect(await readJson(w.root(), keys.delivered)).toMatchObject({
+      webhookId: id,
+      attempt: 3,
+      status: 200,
+    });
     // Retries were this function again, one FC task per attempt.
     const retries = w.cloud.fc.invocations(MEDIA_FUNCTION).filter((r) => r.taskId?.startsWith(`${id}-`));
     expect(retries.map((r) => r.taskId).sort()).toEqual([`${id}-2`, `${id}-3`]);
@@ -104,7 +95,7 @@ describe('media result hooks', () => {
     // The job run again (an FC retry, or a replay once FC forgot the task id): no second delivery.
     w.cloud.fc.invokeAsync(MEDIA_FUNCTION, Buffer.from(JSON.stringify(job)));
     await w.cloud.fc.idle();
-    expect(deliveriesOf(id)).toHaveLength(3);
+    expect(w.deliveriesOf(id)).toHaveLength(3);
   });
 
   it('an application that never answers 2xx: media.failed ends as a dead letter, listable under _outbox/dead/', async () => {
@@ -113,7 +104,7 @@ describe('media result hooks', () => {
     const job = await uploadWithTrigger(key, Buffer.from('not a png at all'));
     await w.cloud.fc.idle();
     const id = webhookId('media', job);
-    expect(deliveriesOf(id).map((d) => d.type)).toEqual([
+    expect(w.deliveriesOf(id).map((d) => d.type)).toEqual([
       'media.failed',
       'media.failed',
       'media.failed',
@@ -123,7 +114,7 @@ describe('media result hooks', () => {
 
     const listed = await w.root().listV2({ prefix: 'derived/_outbox/dead/', 'max-keys': '100' }, {});
     expect(listed.objects?.map((o) => o.name)).toEqual([`derived/_outbox/dead/${id}.json`]);
-    const dead = deadLetterValidator.validate(await json(`derived/_outbox/dead/${id}.json`));
+    const dead = deadLetterValidator.validate(await readJson(w.root(), `derived/_outbox/dead/${id}.json`));
     expect(dead.ok).toBe(true);
     if (!dead.ok) return;
     expect(dead.value).toMatchObject({ webhookId: id, type: 'media.failed', attempts: 4 });

@@ -5,13 +5,14 @@
  */
 import type OSS from 'ali-oss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOssTrigger } from '../local/fc/oss-trigger.js';
 import { planMediaJob } from '../shared/media-job.js';
+import type { MediaManifest } from '../shared/media-manifest.js';
 import { deadLetterPrefix, deadLetterValidator, webhookId } from '../shared/webhook-events.js';
+import { readJson } from './helpers/oss-clients.js';
 import {
-  BUCKET,
   callbackOption,
   MEDIA_FUNCTION,
+  MEDIA_PLAN,
   png,
   startWebhookCloud,
   type WebhookCloud,
@@ -21,11 +22,6 @@ let w: WebhookCloud;
 let failPolicy: Awaited<ReturnType<WebhookCloud['startCallback']>>;
 let acceptPolicy: Awaited<ReturnType<WebhookCloud['startCallback']>>;
 
-const PLAN = {
-  derivedPrefix: 'derived/',
-  thumbnailSizes: [{ width: 32, height: 32 }],
-  thumbnailFormats: ['webp' as const],
-};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
@@ -58,17 +54,10 @@ async function upload(key: string, url: string) {
   return { ...outcome, elapsedMs: Date.now() - started };
 }
 
-async function versionOf(key: string) {
-  const head = await w.root().head(key);
-  const etag = String((head.res.headers as Record<string, string>).etag).replaceAll('"', '');
-  return { bucket: BUCKET, key, etag };
-}
-
 const taskIdOf = async (key: string) =>
-  planMediaJob({ ...(await versionOf(key)), contentType: 'image/png' }, PLAN)?.taskId;
+  planMediaJob({ ...(await w.versionOf(key)), contentType: 'image/png' }, MEDIA_PLAN)?.taskId;
 const jobsFor = (taskId: string | undefined) =>
   w.cloud.fc.invocations(MEDIA_FUNCTION).filter((record) => record.taskId === taskId);
-const deliveriesOf = (id: string) => w.receiver.deliveries.filter((delivery) => delivery.id === id);
 
 describe('the upload hook', () => {
   it('hands the application a signed upload.completed and the uploader its answer as result.data.app', async () => {
@@ -89,7 +78,7 @@ describe('the upload hook', () => {
     const uploadEvent = w.receiver.events.find(
       (e) => e.event.type === 'upload.completed' && e.event.data.object.key === key,
     );
-    expect(uploadEvent?.id).toBe(webhookId('upload', await versionOf(key)));
+    expect(uploadEvent?.id).toBe(webhookId('upload', await w.versionOf(key)));
     // The event is what the uploader was told, minus upcall's status and the application's own answer.
     const { status: _status, app: _app, ...told } = result.data;
     expect(uploadEvent?.event.data).toEqual(told);
@@ -101,7 +90,7 @@ describe('the upload hook', () => {
     await w.cloud.fc.idle();
     expect(jobsFor(await taskIdOf(key))).toHaveLength(1);
     const ready = w.receiver.events.find((e) => e.event.type === 'media.ready' && e.event.data.key === key);
-    expect(ready?.id).toBe(webhookId('media', await versionOf(key)));
+    expect(ready?.id).toBe(webhookId('media', await w.versionOf(key)));
   });
 
   it('a 4xx from the application refuses the upload: 203, tagged rejected, no media job — and again on a replay', async () => {
@@ -136,8 +125,8 @@ describe('the upload hook', () => {
       code: 'RefusedByApplication',
       message: expect.stringContaining('over the album quota'),
     });
-    const id = webhookId('upload', await versionOf(key));
-    expect(deliveriesOf(id).map((d) => d.status)).toEqual([422, 422]);
+    const id = webhookId('upload', await w.versionOf(key));
+    expect(w.deliveriesOf(id).map((d) => d.status)).toEqual([422, 422]);
     await w.cloud.fc.idle();
     expect(jobsFor(await taskIdOf(key))).toEqual([]);
     expect(w.receiver.events.some((e) => e.id === id)).toBe(false);
@@ -175,9 +164,9 @@ describe('the upload hook', () => {
     expect(result.elapsedMs).toBeLessThan(3000);
     expect(result.data).toMatchObject({ status: 'accepted', app: null });
     await w.cloud.fc.idle();
-    const id = webhookId('upload', await versionOf(key));
+    const id = webhookId('upload', await w.versionOf(key));
     // Delivered again by the media function (attempt 2) with the same id; processed once.
-    expect(deliveriesOf(id).length).toBeGreaterThanOrEqual(2);
+    expect(w.deliveriesOf(id).length).toBeGreaterThanOrEqual(2);
     expect(w.receiver.events.filter((e) => e.id === id)).toHaveLength(1);
     expect(jobsFor(await taskIdOf(key))).toHaveLength(1);
     const delivered = await w.root().head(`derived/_outbox/delivered/${id}.json`);
@@ -191,25 +180,18 @@ describe('the upload hook', () => {
     if (!result.ok) throw new Error(`upload failed: ${result.error.message}`);
     expect(result.data).toMatchObject({ app: null });
     await w.cloud.fc.idle();
-    const id = webhookId('upload', await versionOf(key));
+    const id = webhookId('upload', await w.versionOf(key));
     // 1 synchronous attempt + 2 from the outbox (schedule "0,0"): 3 deliveries, none processed.
-    expect(deliveriesOf(id).map((d) => d.status)).toEqual([503, 503, 503]);
+    expect(w.deliveriesOf(id).map((d) => d.status)).toEqual([503, 503, 503]);
     const listed = await w.root().listV2({ prefix: deadLetterPrefix('derived/'), 'max-keys': '100' }, {});
     expect(listed.objects?.map((o) => o.name)).toContain(`derived/_outbox/dead/${id}.json`);
-    const dead = deadLetterValidator.validate(
-      JSON.parse(Buffer.from((await w.root().get(`derived/_outbox/dead/${id}.json`)).content).toString()),
-    );
+    const dead = deadLetterValidator.validate(await readJson(w.root(), `derived/_outbox/dead/${id}.json`));
     expect(dead.ok).toBe(true);
     if (dead.ok) expect(dead.value).toMatchObject({ webhookId: id, type: 'upload.completed', attempts: 3 });
   });
 
   it('a veto also stops the OSS trigger path: its job waits out the callback window and processes nothing', async () => {
-    const disconnect = connectOssTrigger(w.cloud.oss, w.cloud.fc, {
-      functionName: MEDIA_FUNCTION,
-      bucket: BUCKET,
-      prefix: 'uploads/',
-      events: ['oss:ObjectCreated:PutObject'],
-    });
+    const disconnect = w.connectTrigger();
     try {
       const key = 'uploads/alice/vetoed-trigger.png';
       w.script(key, () => ({ status: 403, body: { message: 'no' } }));
@@ -220,8 +202,9 @@ describe('the upload hook', () => {
       expect(runs).toHaveLength(1);
       expect(runs[0]?.result).toMatchObject({ outcome: 'failed' });
       const manifestKey =
-        planMediaJob({ ...(await versionOf(key)), contentType: 'image/png' }, PLAN)?.manifestKey ?? '';
-      const manifest = JSON.parse(Buffer.from((await w.root().get(manifestKey)).content).toString());
+        planMediaJob({ ...(await w.versionOf(key)), contentType: 'image/png' }, MEDIA_PLAN)?.manifestKey ??
+        '';
+      const manifest = await readJson<MediaManifest>(w.root(), manifestKey);
       expect(manifest).toMatchObject({
         status: 'failed',
         source: 'trigger',
@@ -229,7 +212,7 @@ describe('the upload hook', () => {
       });
       expect(manifest.outputs).toEqual([]);
       // The application vetoed it and never hears about it again.
-      expect(deliveriesOf(webhookId('media', await versionOf(key)))).toEqual([]);
+      expect(w.deliveriesOf(webhookId('media', await w.versionOf(key)))).toEqual([]);
     } finally {
       disconnect();
     }

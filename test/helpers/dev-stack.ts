@@ -73,12 +73,6 @@ export async function startE2eStack(): Promise<E2eStack> {
   };
 }
 
-/** Read an object as JSON with the root key. */
-export async function readJson<T = unknown>(root: OssClient, key: string): Promise<T> {
-  const result = await root.get(key);
-  return JSON.parse(Buffer.from(result.content as Uint8Array).toString('utf8')) as T;
-}
-
 /** Poll until `key` exists (root key), or fail after `timeoutMs`. */
 export async function waitForObject(root: OssClient, key: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -94,23 +94,15 @@ export function testTools(): Promise<MediaTools> {
 /** An MP4 (H.264 + AAC) of ffmpeg's test pattern and a 440 Hz tone; `noise` makes it hard to compress (bigger). */
 export async function generateVideo(
   path: string,
-  options: {
-    width?: number;
-    height?: number;
-    seconds?: number;
-    /** Frames per second (default 15). */
-    fps?: number;
-    audio?: boolean;
-    noise?: boolean;
-  } = {},
+  options: { width?: number; height?: number; seconds?: number; audio?: boolean; noise?: boolean } = {},
 ): Promise<void> {
-  const { width = 320, height = 240, seconds = 3, fps = 15, audio = true, noise = false } = options;
+  const { width = 320, height = 240, seconds = 3, audio = true, noise = false } = options;
   const { ffmpeg } = await testTools();
   await runTool(
     ffmpeg,
     [
       ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
-      ...['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}:duration=${seconds}`],
+      ...['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=15:duration=${seconds}`],
       ...(audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`] : []),
       ...(noise ? ['-vf', 'noise=alls=80:allf=t+u'] : []),
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],

@@ -5,12 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OSS from 'ali-oss';
+import type OSS from 'ali-oss';
 import sharp from 'sharp';
-import { createCallbackApp } from '../../functions/callback/app.js';
 import { createMediaHandler } from '../../functions/media/app.js';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 import {
@@ -18,28 +16,31 @@ import {
   type ReceiverAnswer,
   startExampleReceiver,
 } from '../../local/example-receiver.js';
-import { closeServer, listen } from '../../local/listen.js';
+import { connectOssTrigger } from '../../local/fc/oss-trigger.js';
 import { CALLBACK_BODY_TEMPLATE, CALLBACK_BODY_TYPE } from '../../shared/callback-contract.js';
-import { createNodeListener } from '../../shared/http/node.js';
-import { createLogger } from '../../shared/log.js';
-import { issueUploadTicket, parseTicketKeyring } from '../../shared/upload-ticket.js';
+import type { MediaPlanSettings } from '../../shared/media-job.js';
+import { parseTicketKeyring } from '../../shared/upload-ticket.js';
 import type { WebhookEvent } from '../../shared/webhook-events.js';
+import { type CallbackServer, startCallbackServer } from './callback-server.js';
+import { mediaTrigger } from './media-trigger.js';
+import { type RootOssClient, rootOssClient, userOssClient } from './oss-clients.js';
+import { userTicket } from './upload-tickets.js';
 
 export const BUCKET = 'upcall-hooks';
 export const MEDIA_FUNCTION = 'upcall-media';
 const TICKET_KEYS = `k1:${'h'.repeat(40)}`;
 const keyring = parseTicketKeyring(TICKET_KEYS);
+/** What the media function plans with here: UPCALL_THUMBNAIL_SIZES below, the default formats and derived prefix. */
+export const MEDIA_PLAN: MediaPlanSettings = {
+  derivedPrefix: 'derived/',
+  thumbnailSizes: [{ width: 32, height: 32 }],
+  thumbnailFormats: ['webp'],
+};
 
 export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
 /** How the application answers the n-th (1-based) undecided delivery of an event about `key`. */
 export type Script = (n: number, event: WebhookEvent) => ReceiverAnswer | Promise<ReceiverAnswer>;
-
-export interface CapturedCallback {
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
 
 export interface WebhookCloud {
   cloud: LocalCloud;
@@ -48,12 +49,18 @@ export interface WebhookCloud {
   /** Script the application's answers for events about one object key (default: the receiver's own). */
   script(key: string, answer: Script): void;
   /** The callback function with these settings on top of the stack's, over HTTP. */
-  startCallback(settings: NodeJS.ProcessEnv): Promise<{ url: string; captured: CapturedCallback[] }>;
+  startCallback(settings: NodeJS.ProcessEnv): Promise<CallbackServer>;
   /** The media function (re-)registered in the local FC with these settings on top of the stack's. */
   registerMedia(settings: NodeJS.ProcessEnv): void;
+  /** The media function's OSS trigger (s.yaml's) connected; returns the disconnect. */
+  connectTrigger(): () => void;
   uploader(user: string): OSS;
-  root(): OSS & { getObjectTagging(name: string): Promise<{ tag: Record<string, string> }> };
+  root(): RootOssClient;
   ticketFor(user: string): Promise<string>;
+  /** Bucket, key and ETag of a stored object (read with the root key): what webhook and task ids are made of. */
+  versionOf(key: string): Promise<{ bucket: string; key: string; etag: string }>;
+  /** Every delivery attempt of the webhook with this id, in order. */
+  deliveriesOf(id: string): ExampleReceiver['deliveries'];
   close(): Promise<void>;
 }
 
@@ -88,7 +95,7 @@ export async function startWebhookCloud(): Promise<WebhookCloud> {
         : { status: 204 };
     },
   });
-  const servers: Server[] = [];
+  const callbacks: CallbackServer[] = [];
   const base: NodeJS.ProcessEnv = {
     UPCALL_BUCKET: BUCKET,
     UPCALL_REGION: cloud.info.region,
@@ -109,39 +116,13 @@ export async function startWebhookCloud(): Promise<WebhookCloud> {
     secret,
     script: (key, answer) => scripts.set(key, answer),
     async startCallback(settings) {
-      const env = {
+      const callback = await startCallbackServer(cloud, {
         ...base,
         UPCALL_TICKET_KEYS: TICKET_KEYS,
-        UPCALL_CALLBACK_TRUSTED_KEY_URL_PREFIX: cloud.info.oss.trustedKeyUrlPrefix,
-        UPCALL_CALLBACK_TRUSTED_KEY_PEM: cloud.info.oss.publicKeyPem,
-        UPCALL_CALLBACK_DEADLINE_MS: '3000',
         ...settings,
-      };
-      const credentials = cloud.account.issueTemporary({
-        roleArn: cloud.info.roles.callback,
-        roleSessionName: 'upcall-callback',
-        durationSeconds: 3600,
       });
-      const listener = createNodeListener(createCallbackApp(env), {
-        log: createLogger('callback'),
-        credentials,
-      });
-      const captured: CapturedCallback[] = [];
-      const server = createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
-        req.on('end', () =>
-          captured.push({
-            path: req.url ?? '/',
-            headers: req.headers as Record<string, string>,
-            body: Buffer.concat(chunks),
-          }),
-        );
-        listener(req, res);
-      });
-      servers.push(server);
-      const { endpoint } = await listen(server);
-      return { url: `${endpoint}/oss-callback`, captured };
+      callbacks.push(callback);
+      return callback;
     },
     registerMedia(settings) {
       cloud.fc.register(MEDIA_FUNCTION, createMediaHandler({ ...base, ...settings }), {
@@ -149,50 +130,18 @@ export async function startWebhookCloud(): Promise<WebhookCloud> {
         maxAsyncRetryAttempts: 0,
       });
     },
-    uploader(user) {
-      const credential = cloud.account.issueTemporary({
-        roleArn: cloud.info.roles.uploader,
-        roleSessionName: `user-${user}`,
-        durationSeconds: 3600,
-        sessionPolicy: JSON.stringify({
-          Version: '1',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Action: ['oss:PutObject'],
-              Resource: [`acs:oss:*:*:${BUCKET}/uploads/${user}/*`],
-            },
-          ],
-        }),
-      });
-      return new OSS({
-        endpoint: cloud.info.oss.endpoint,
-        region: `oss-${cloud.info.region}`,
-        bucket: BUCKET,
-        accessKeyId: credential.accessKeyId,
-        accessKeySecret: credential.accessKeySecret,
-        stsToken: credential.securityToken,
-        refreshSTSTokenInterval: 3_600_000,
-      });
+    connectTrigger: () => connectOssTrigger(cloud.oss, cloud.fc, mediaTrigger(MEDIA_FUNCTION, BUCKET)),
+    uploader: (user) => userOssClient(cloud, BUCKET, user),
+    root: () => rootOssClient(cloud, BUCKET),
+    ticketFor: (user) => userTicket(keyring, user, { maxBytes: 5_000_000, contentTypes: ['image/*'] }),
+    async versionOf(key) {
+      const head = await rootOssClient(cloud, BUCKET).head(key);
+      const etag = String((head.res.headers as Record<string, string>).etag).replaceAll('"', '');
+      return { bucket: BUCKET, key, etag };
     },
-    root() {
-      return new OSS({
-        endpoint: cloud.info.oss.endpoint,
-        region: `oss-${cloud.info.region}`,
-        bucket: BUCKET,
-        ...cloud.info.rootCredentials,
-      }) as ReturnType<WebhookCloud['root']>;
-    },
-    async ticketFor(user) {
-      const { token } = await issueUploadTicket(
-        { userId: user, keyPrefix: `uploads/${user}/`, maxBytes: 5_000_000, contentTypes: ['image/*'] },
-        keyring,
-        { ttlSeconds: 3600 },
-      );
-      return token;
-    },
+    deliveriesOf: (id) => receiver.deliveries.filter((delivery) => delivery.id === id),
     async close() {
-      await Promise.all(servers.map((server) => closeServer(server)));
+      await Promise.all(callbacks.map((callback) => callback.close()));
       await receiver.close();
       await cloud.close();
       await rm(dataDir, { recursive: true, force: true });
