@@ -275,13 +275,17 @@ export const callbackBench: Bench = {
       round(m.requestsPerSecond / bare.requestsPerSecond),
       m.latencyP50Ms,
       round(m.latencyP99Ms, 1),
-      JSON.stringify(m.cpu).replaceAll('"', ''),
+      // The server's CPU per request: the figure least disturbed by a busy machine.
+      Math.round(((m.cpu.server ?? Number.NaN) / m.requestsPerSecond) * 1e6),
+      Object.entries(m.cpu)
+        .map(([name, cores]) => `${name} ${cores}`)
+        .join(', '),
     ];
     const markdown = [
-      `Process layout: the server under test alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the callback's outbound side on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections, ${context.quick ? 3 : 10} s measured after a warm-up; bare and callback alternate twice and are averaged. One valid signed callback is replayed (FC answers the repeated task id 409, which the callback counts as queued: same work, same answer).`,
+      `Process layout: the server under test alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the callback's outbound side on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections, ${context.quick ? 3 : 10} s measured after a warm-up; bare, floor and callback alternate twice and are averaged. "Floor" is node:http making the callback's two outbound calls to the same responder with no logic at all: the most the callback could reach. One valid signed callback is replayed (FC answers the repeated task id 409, which the callback counts as queued: same work, same answer).`,
       '',
       table(
-        ['Server', 'req/s', '÷ bare', 'p50 ms', 'p99 ms', 'CPU used (cores)'],
+        ['Server', 'req/s', '÷ bare', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'CPU used (cores)'],
         [
           row('bare node:http `{}`', bare),
           row('floor: node:http + the same two outbound calls, no logic', floor),

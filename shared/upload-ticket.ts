@@ -3,6 +3,7 @@
  * template, so the ticket is the one value in a callback body it cannot forge: it binds the user, the key prefix and
  * the limits the token function granted. `kid` names the secret, so secrets can rotate.
  */
+import { webcrypto } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { compileSchema, formatIssues } from './schema.js';
@@ -85,6 +86,22 @@ export async function issueUploadTicket(
 
 class UnknownKidError extends Error {}
 
+/**
+ * Each key imported into WebCrypto once: given the raw secret, jose imports it again on every verification, which
+ * was a sixth of the callback's per-request CPU (BENCHMARKS.md, callback path).
+ */
+const verificationKeys = new WeakMap<TicketKey, Promise<webcrypto.CryptoKey>>();
+function verificationKey(key: TicketKey): Promise<webcrypto.CryptoKey> {
+  let imported = verificationKeys.get(key);
+  if (!imported) {
+    imported = webcrypto.subtle.importKey('raw', key.secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'verify',
+    ]);
+    verificationKeys.set(key, imported);
+  }
+  return imported;
+}
+
 function toTicket(payload: unknown): TicketVerification {
   const claims = claimsValidator.validate(payload);
   if (!claims.ok) return { ok: false, code: 'TicketMalformed', message: formatIssues(claims.issues) };
@@ -114,7 +131,7 @@ export async function verifyUploadTicket(
       (header) => {
         const key = header.kid === undefined ? undefined : keyring.byKid.get(header.kid);
         if (!key) throw new UnknownKidError(`no ticket key with kid ${JSON.stringify(header.kid ?? null)}`);
-        return key.secret;
+        return verificationKey(key);
       },
       {
         algorithms: ['HS256'],

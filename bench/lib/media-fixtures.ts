@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { generateVideo } from '../../test/helpers/media.js';
+import { locateMediaTools, runTool } from '../../functions/media/ffmpeg.js';
 
 /** A deterministic pseudo-random sequence (xorshift32), so every run benchmarks the same bytes. */
 function xorshift(seed: number): () => number {
@@ -18,9 +18,11 @@ function xorshift(seed: number): () => number {
   };
 }
 
+const PATCH = 8;
+
 /**
- * Raw RGB: smooth gradients and soft shapes (drawn at 1/8 scale and enlarged, as optics blur), fine texture, and
- * ±12 levels of per-pixel noise (sensor grain, which is what makes camera JPEGs large).
+ * Raw RGB: smooth gradients and soft shapes (drawn at 1/8 scale and enlarged, as optics blur), texture and patchy
+ * detail that survive a downscale, and ±12 levels of per-pixel noise (sensor grain, which makes camera JPEGs large).
  */
 async function cameraPixels(width: number, height: number): Promise<Buffer> {
   const smallWidth = Math.ceil(width / 8);
@@ -43,10 +45,17 @@ async function cameraPixels(width: number, height: number): Promise<Buffer> {
     .toBuffer();
   const random = xorshift(width * 31 + height);
   const column = Float64Array.from({ length: width }, (_, x) => Math.sin(x * 0.35) * 10);
+  // Detail that survives a thumbnail's downscale (foliage, fabric, text): ±28 levels per 8×8 patch.
+  const patchesPerRow = Math.ceil(width / PATCH);
+  const patches = Float64Array.from(
+    { length: patchesPerRow * Math.ceil(height / PATCH) },
+    () => (random() - 0.5) * 56,
+  );
   for (let y = 0; y < height; y++) {
     const row = Math.sin(y * 0.27);
+    const patchRow = Math.floor(y / PATCH) * patchesPerRow;
     for (let x = 0; x < width; x++) {
-      const texture = (column[x] as number) * row;
+      const texture = (column[x] as number) * row + (patches[patchRow + Math.floor(x / PATCH)] as number);
       const at = (y * width + x) * 3;
       for (let channel = 0; channel < 3; channel++) {
         const value = (pixels[at + channel] as number) + (channel === 1 ? -texture : texture);
@@ -88,11 +97,26 @@ export const CAMERA_SIZES = [
 /** Length of the transcode benchmark's clip. */
 export const CLIP_SECONDS = 10;
 
-/** A 10 s 1920×1080 30 fps H.264/AAC clip (ffmpeg's test pattern and a tone), made once into `dir`. */
+/**
+ * A camera-like 1920×1080 30 fps H.264/AAC clip, made once into `dir`: ffmpeg's moving test pattern with temporal
+ * grain, at a phone camera's 16 Mbit/s — not the bare test pattern, which x264 encodes so easily that a transcode
+ * would take a fraction of a real one.
+ */
 export async function clip1080p(dir: string, seconds = CLIP_SECONDS): Promise<string> {
   const file = join(dir, `clip-1080p-${seconds}s.mp4`);
-  if (!existsSync(file)) {
-    await generateVideo(file, { width: 1920, height: 1080, seconds, fps: 30 });
-  }
+  if (existsSync(file)) return file;
+  const { ffmpeg } = await locateMediaTools({ ffmpeg: '', ffprobe: '' }, process.env);
+  await runTool(
+    ffmpeg,
+    [
+      ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
+      ...['-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=30:duration=${seconds}`],
+      ...['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`],
+      ...['-vf', 'noise=alls=6:allf=t', '-pix_fmt', 'yuv420p'],
+      ...['-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '16M', '-maxrate', '16M', '-bufsize', '32M'],
+      ...['-c:a', 'aac', '-shortest', file],
+    ],
+    { timeoutMs: 180_000 },
+  );
   return file;
 }

@@ -2,17 +2,18 @@
  * The transcode measurement, in its own process (its logs go where the runner sends stdout): a generated 10 s 1080p
  * clip through the media function on the local cloud (HEAD, lease, ffprobe and ffmpeg reading the source over a
  * presigned URL, the poster and its thumbnails, uploads, the manifest), against the same ffmpeg transcode command run
- * by hand on the local file. The command is the one the job ran: ffmpeg is reached through a wrapper that records its
- * arguments, and the hand run replays them with the file as input. argv: scratch directory, rounds.
+ * by hand. The command is the one the job ran: ffmpeg is reached through a wrapper that records its arguments. By
+ * hand it is replayed twice: as it is, on a fresh presigned URL of the same object (the same command), and on the
+ * local file (what reading the source from OSS costs). argv: scratch directory, rounds.
  */
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMediaHandler } from '../../functions/media/app.js';
-import { locateMediaTools, runTool } from '../../functions/media/ffmpeg.js';
+import { type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
 import { startLocalCloud } from '../../local/cloud.js';
 import { loadMediaPlanSettings, type MediaJob, planMediaJob } from '../../shared/media-job.js';
 import { mediaManifestValidator } from '../../shared/media-manifest.js';
-import { createOssClient } from '../../shared/oss-client.js';
+import { createOssClient, presignedGetUrl } from '../../shared/oss-client.js';
 import { runAsChild } from '../lib/child.js';
 import { CLIP_SECONDS, clip1080p } from '../lib/media-fixtures.js';
 import { mean, msSince } from '../lib/stats.js';
@@ -22,11 +23,26 @@ const BUCKET = 'upcall-bench';
 export interface TranscodeFigures {
   clipBytes: number;
   jobMs: number[];
+  /** The job's command by hand, on a presigned URL of the same object. */
   handMs: number[];
+  /** The job's command by hand, on the local file. */
+  handFileMs: number[];
   /** Mean ms of each step the job's manifest records. */
   steps: Record<string, number>;
   handArgs: string[];
   ffmpeg: string;
+}
+
+/**
+ * The static ffmpeg and ffprobe builds the project ships for development (`@ffmpeg-installer`), the kind FC's
+ * FFmpeg layer provides — not a distribution's dynamically linked ones, which take ~50 ms to start, four times a job.
+ */
+async function staticTools(): Promise<MediaTools> {
+  const [ffmpeg, ffprobe] = await Promise.all([
+    import('@ffmpeg-installer/ffmpeg'),
+    import('@ffprobe-installer/ffprobe'),
+  ]);
+  return { ffmpeg: ffmpeg.default.path, ffprobe: ffprobe.default.path };
 }
 
 /** A shell wrapper around ffmpeg that writes each call's arguments (NUL-separated) to a file in `logDir`. */
@@ -41,24 +57,28 @@ async function recordingFfmpeg(dir: string, ffmpeg: string, logDir: string): Pro
   return wrapper;
 }
 
-/** The job's transcode call (the one encoding H.264), with its input swapped for `file`. */
-async function recordedTranscode(logDir: string, file: string, output: string): Promise<string[]> {
+/** The job's transcode call (the one encoding H.264), as ffmpeg received it. */
+async function recordedTranscode(logDir: string): Promise<string[]> {
   for (const name of await readdir(logDir)) {
     const args = (await readFile(join(logDir, name), 'utf8')).split('\0').slice(0, -1);
-    if (!args.includes('libx264')) continue;
-    const input = args.indexOf('-i');
-    const replayed: string[] = [];
-    for (let i = 0; i < args.length; i++) {
-      // HTTP-only input options (stall timeout, If-Match) mean nothing for a file.
-      if (i < input && (args[i] === '-rw_timeout' || args[i] === '-headers')) {
-        i++;
-        continue;
-      }
-      replayed.push(i === input + 1 ? file : i === args.length - 1 ? output : (args[i] as string));
-    }
-    return replayed;
+    if (args.includes('libx264')) return args;
   }
   throw new Error('the media job ran no H.264 transcode');
+}
+
+/** `recorded` reading `input` and writing `output`; a file input drops the HTTP-only options (stall timeout, If-Match). */
+function replay(recorded: string[], input: string, output: string): string[] {
+  const at = recorded.indexOf('-i');
+  const http = /^https?:/.test(input);
+  const replayed: string[] = [];
+  for (let i = 0; i < recorded.length; i++) {
+    if (!http && i < at && (recorded[i] === '-rw_timeout' || recorded[i] === '-headers')) {
+      i++;
+      continue;
+    }
+    replayed.push(i === at + 1 ? input : i === recorded.length - 1 ? output : (recorded[i] as string));
+  }
+  return replayed;
 }
 
 runAsChild(async (): Promise<TranscodeFigures> => {
@@ -69,7 +89,7 @@ runAsChild(async (): Promise<TranscodeFigures> => {
   await mkdir(dir, { recursive: true });
   const clip = await clip1080p(scratch, CLIP_SECONDS);
   const body = await readFile(clip);
-  const tools = await locateMediaTools({ ffmpeg: '', ffprobe: '' }, process.env);
+  const tools = await staticTools();
   const cloud = await startLocalCloud({ dataDir: join(dir, 'cloud'), buckets: [BUCKET] });
   try {
     const { info } = cloud;
@@ -95,9 +115,11 @@ runAsChild(async (): Promise<TranscodeFigures> => {
     });
     const plan = loadMediaPlanSettings({});
 
+    const keyOf = (round: number) => `uploads/alice/clip-${round}.mp4`;
+    // Every round's object is stored before anything is timed, so no upload's aftermath falls in a timed run.
+    for (let round = 0; round <= rounds; round++) await root.put(keyOf(round), body, { mime: 'video/mp4' });
     const runJob = async (round: number) => {
-      const key = `uploads/alice/clip-${round}.mp4`;
-      await root.put(key, body, { mime: 'video/mp4' });
+      const key = keyOf(round);
       const headers = (await root.head(key)).res.headers as Record<string, string>;
       const etag = (headers.etag ?? '').replaceAll('"', '');
       const planned = planMediaJob({ bucket: BUCKET, key, etag, contentType: 'video/mp4' }, plan);
@@ -132,15 +154,22 @@ runAsChild(async (): Promise<TranscodeFigures> => {
       return msSince(started);
     };
 
-    // A first job records the command and warms the caches; then hand and job alternate.
+    // A first job records the command and warms the caches; then each round runs a job and the command by hand.
     await runJob(0);
-    const handArgs = await recordedTranscode(logDir, clip, join(dir, 'by-hand.mp4'));
+    const recorded = await recordedTranscode(logDir);
+    const byHand = join(dir, 'by-hand.mp4');
     const jobMs: number[] = [];
     const handMs: number[] = [];
+    const handFileMs: number[] = [];
     const steps: Array<Record<string, number>> = [];
     for (let round = 1; round <= rounds; round++) {
-      handMs.push(await runByHand(handArgs));
+      const url = await presignedGetUrl(root, keyOf(round), 3600);
+      const hand = () => runByHand(replay(recorded, url, byHand));
+      // The job and its hand run swap places every round, so neither always runs on a machine the other warmed.
+      if (round % 2 === 1) handMs.push(await hand());
       const job = await runJob(round);
+      if (round % 2 === 0) handMs.push(await hand());
+      handFileMs.push(await runByHand(replay(recorded, clip, byHand)));
       jobMs.push(job.ms);
       steps.push(job.steps);
     }
@@ -149,8 +178,9 @@ runAsChild(async (): Promise<TranscodeFigures> => {
       clipBytes: body.length,
       jobMs,
       handMs,
+      handFileMs,
       steps: Object.fromEntries(names.map((name) => [name, mean(steps.map((s) => s[name] ?? 0))])),
-      handArgs: handArgs.map((arg) => arg.replaceAll(dir, '<dir>').replaceAll(clip, '<clip.mp4>')),
+      handArgs: replay(recorded, 'http://<oss endpoint>/<bucket>/<key>?<V4 presigned query>', '<out.mp4>'),
       ffmpeg: tools.ffmpeg,
     };
   } finally {
