@@ -11,6 +11,7 @@
  */
 import OpenApiModule, { $OpenApiUtil } from '@alicloud/openapi-core';
 import { RuntimeOptions } from '@darabonba/typescript';
+import { cjsDefault } from './cjs-default.js';
 import type { RoleCredentials } from './http/edge.js';
 import type { MediaJob } from './media-job.js';
 
@@ -37,11 +38,6 @@ export class DispatchError extends Error {
   }
 }
 
-// The SDK core is CommonJS with `exports.default = Client`; under NodeNext the class sits on `.default`, while
-// vitest's interop hands the class itself as the default import. Accept both.
-function cjsDefault<T>(module: { default: T }): T {
-  return typeof module === 'function' ? (module as T) : module.default;
-}
 const SdkClient = cjsDefault(OpenApiModule);
 type SdkClient = InstanceType<typeof SdkClient>;
 

@@ -1,4 +1,6 @@
 /** What the callback function asks of OSS, with its own role's credentials: HeadObject and PutObjectTagging. */
+
+import { normalizeEtag } from '../../shared/etag.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import type { StoredObject } from './check-upload.js';
 import { createOssRestClient } from './oss-rest.js';
@@ -24,7 +26,7 @@ export function createOssObjectStore(options: {
       const headers = result.headers as Record<string, string | undefined>;
       const lastModified = Date.parse(headers['last-modified'] ?? '');
       return {
-        etag: (headers.etag ?? '').replaceAll('"', '').toUpperCase(),
+        etag: normalizeEtag(headers.etag),
         size: Number(headers['content-length'] ?? -1),
         contentType: headers['content-type'] ?? '',
         ...(Number.isNaN(lastModified) ? {} : { lastModified }),

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type OSS from 'ali-oss';
+import { normalizeEtag } from '../../shared/etag.js';
 import { presignedGetUrl } from '../../shared/oss-client.js';
 
 export interface StoredObject {
@@ -66,7 +67,7 @@ export function createOssMediaStore(client: OSS, options: OssMediaStoreOptions =
         const result = await client.head(key);
         const headers = result.res.headers as Record<string, string | undefined>;
         return {
-          etag: (headers.etag ?? '').replaceAll('"', '').toUpperCase(),
+          etag: normalizeEtag(headers.etag),
           size: Number(headers['content-length'] ?? 0),
           contentType: headers['content-type'] ?? '',
         };

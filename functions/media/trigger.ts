@@ -9,6 +9,7 @@
  * Event shape: FC's "OSS trigger" event format (a Buffer of `{"events":[…]}`), as documented for FC 3.0.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { normalizeEtag } from '../../shared/etag.js';
 import type { Logger } from '../../shared/log.js';
 import type { DispatchOutcome } from '../../shared/media-dispatch.js';
 import {
@@ -88,7 +89,7 @@ async function handleRecord(
   deps: TriggerDeps,
 ): Promise<TriggerOutcome> {
   const { key } = record.oss.object;
-  const etag = record.oss.object.eTag.replaceAll('"', '').toUpperCase();
+  const etag = normalizeEtag(record.oss.object.eTag);
   const ignore = (reason: string): TriggerOutcome => {
     deps.log.info({ key, etag, eventName: record.eventName, reason }, 'event ignored');
     return { key, outcome: 'ignored', reason };

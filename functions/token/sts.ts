@@ -6,7 +6,9 @@
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import StsModule, { AssumeRoleRequest } from '@alicloud/sts20150401';
 import { RuntimeOptions } from '@darabonba/typescript';
+import { cjsDefault } from '../../shared/cjs-default.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
+import { STS_EXPIRATION_PATTERN } from '../../shared/token-contract.js';
 
 export interface AssumeRoleInput {
   roleArn: string;
@@ -62,7 +64,7 @@ export function uploadSessionPolicy(bucket: string, keyPrefix: string, outputsPr
   });
 }
 
-const STS_EXPIRATION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+const STS_EXPIRATION = new RegExp(STS_EXPIRATION_PATTERN);
 
 /** STS's Expiration as the mobile SDKs need it: passed through when it has STS's format, else reformatted. */
 function mobileExpiration(value: string): string | undefined {
@@ -71,11 +73,7 @@ function mobileExpiration(value: string): string | undefined {
   return Number.isNaN(epoch) ? undefined : new Date(epoch).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-// The SDK is CommonJS with `exports.default = Client`: Node's ESM loader (and esbuild's node mode) give
-// module.exports, with the class on `.default`; vitest's interop gives the class itself.
-const StsClient: typeof StsModule.default =
-  (StsModule as { default?: typeof StsModule.default }).default ??
-  (StsModule as unknown as typeof StsModule.default);
+const StsClient = cjsDefault(StsModule);
 
 export interface StsClientOptions {
   /** `https://sts.aliyuncs.com`, or the local cloud's `http://127.0.0.1:PORT`. */

@@ -3,6 +3,7 @@ import FcModule from '@alicloud/fc20230330';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import StsModule, { AssumeRoleRequest } from '@alicloud/sts20150401';
 import { RuntimeOptions } from '@darabonba/typescript';
+import { cjsDefault } from '../../shared/cjs-default.js';
 
 export interface ClientCredentials {
   accessKeyId: string;
@@ -18,11 +19,7 @@ export interface SdkError {
   data: Record<string, unknown>;
 }
 
-// The SDK is CommonJS with `exports.default = Client`: Node's ESM loader gives module.exports (class on `.default`),
-// vitest's interop gives the class itself. Accept both, as functions/token/sts.ts does.
-const StsClient: typeof StsModule.default =
-  (StsModule as { default?: typeof StsModule.default }).default ??
-  (StsModule as unknown as typeof StsModule.default);
+const StsClient = cjsDefault(StsModule);
 
 export function localStsClient(
   endpoint: string,
@@ -40,9 +37,7 @@ export function localStsClient(
   );
 }
 
-const FcClient: typeof FcModule.default =
-  (FcModule as { default?: typeof FcModule.default }).default ??
-  (FcModule as unknown as typeof FcModule.default);
+const FcClient = cjsDefault(FcModule);
 
 /** The official generated FC client (`@alicloud/fc20230330`), configured as the SDK documents for an endpoint. */
 export function localFcClient(endpoint: string, credentials: ClientCredentials) {
