@@ -5,12 +5,18 @@
  * - `package.json` marking the directory CommonJS (the repo itself is ESM; on FC the code root has no package.json);
  * - `node_modules/`: only the native packages the bundle leaves external. For media that is sharp with its
  *   linux-x64 glibc binaries — the platform FC's `nodejs20` runtime is — whatever machine runs the build.
- *   ffmpeg is not shipped: on FC it comes from the official FFmpeg layer (s.yaml).
+ * - `bin/ffmpeg`, `bin/ffprobe` (media only): static linux-x64 builds copied out of the npm packages that carry them
+ *   in their tarballs (nothing is downloaded at install time), at package-lock.json's versions, mode 0755, with
+ *   `bin/NOTICE.md` naming their source and licence (GPL). FC's official FFmpeg layer cannot be used: it does not
+ *   list nodejs20 among its runtimes, and FC refuses the function (README "Deploy" → "ffmpeg").
  * Source maps go to `dist/sourcemaps/<name>.js.map`, outside what is uploaded (several MB each, unused at run time),
- * for mapping a logged stack trace by hand. Prints one summary line per function with its size.
+ * for mapping a logged stack trace by hand. Prints one summary line per function with its size, and the size of
+ * its zip, which is what FC's code-package limit counts (500 MB in the main regions, 100 MB in the others).
  */
 import { execFileSync } from 'node:child_process';
 import {
+  chmodSync,
+  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -25,21 +31,30 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 export const FUNCTIONS = ['token', 'callback', 'media'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 /**
- * Per function: packages left out of the bundle, and which of those are shipped in its node_modules. The ffmpeg
- * installers stay external and unshipped (70 MB of binary FC's layer already provides); the media code imports them
- * only as its last fallback, lazily, so their absence is a clear error at that point, never a load failure.
+ * Per function: packages left out of the bundle, which of those are shipped in its node_modules, and the
+ * executables copied into its `bin/` (tool name → the lock's package that carries it, at the package's root). The
+ * ffmpeg installer packages stay external and unshipped: the media code imports them only as its last fallback
+ * (running from source), lazily; the deployed worker finds its own `bin/` first.
  */
-const PACKAGING: Record<FunctionName, { external: string[]; ship: string[] }> = {
-  token: { external: [], ship: [] },
-  callback: { external: [], ship: [] },
-  media: { external: ['sharp', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'], ship: ['sharp'] },
-};
+const PACKAGING: Record<FunctionName, { external: string[]; ship: string[]; tools: Record<string, string> }> =
+  {
+    token: { external: [], ship: [], tools: {} },
+    callback: { external: [], ship: [], tools: {} },
+    media: {
+      external: ['sharp', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
+      ship: ['sharp'],
+      // The most used npm packages that carry static linux-x64 builds in their tarballs (ffmpeg-static and the like
+      // download at install time). Checked: libx264, the native AAC encoder, HEVC decoding (test/scripts/build).
+      tools: { ffmpeg: '@ffmpeg-installer/linux-x64', ffprobe: '@ffprobe-installer/linux-x64' },
+    },
+  };
 
 /**
  * Optional requires of bundled libraries that are not installed, left to fail where they would fail anyway: urllib
@@ -59,13 +74,17 @@ export interface FunctionReport {
   name: FunctionName;
   /** Bytes of `index.js`. */
   bundleBytes: number;
-  /** Bytes of the whole directory (bundle and shipped packages). */
+  /** Bytes of the whole directory (bundle, shipped packages, tools). */
   totalBytes: number;
+  /** Bytes of the directory's files deflated as a zip stores them: what FC's code-package limit counts. */
+  zippedBytes: number;
   files: number;
   /** Shipped packages: lock path (`node_modules/...`) → version. */
   shipped: Record<string, string>;
   /** How shipped packages were obtained. */
   shippedFrom: 'none' | 'node_modules' | 'npm';
+  /** Tools in `bin/`: name → `{ package, version, bytes }`. */
+  tools: Record<string, { package: string; version: string; bytes: number }>;
 }
 
 interface LockPackage {
@@ -180,15 +199,63 @@ function shipPackages(closure: Map<string, string>, outDir: string): FunctionRep
   return staging ? 'npm' : 'node_modules';
 }
 
-function directorySize(dir: string): { bytes: number; files: number } {
+/** Sizes of a directory: raw, and deflated file by file (a zip's entries plus ~100 bytes of headers each). */
+function directorySize(dir: string): { bytes: number; zippedBytes: number; files: number } {
   let bytes = 0;
+  let zippedBytes = 22;
   let files = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue;
-    bytes += statSync(join(entry.parentPath, entry.name)).size;
+    const path = join(entry.parentPath, entry.name);
+    bytes += statSync(path).size;
+    zippedBytes += deflateRawSync(readFileSync(path)).length + 2 * (46 + relative(dir, path).length);
     files += 1;
   }
-  return { bytes, files };
+  return { bytes, zippedBytes, files };
+}
+
+/** Where the shipped tools' licence is stated, next to them (GPL: whoever gets the binaries gets this too). */
+function toolsNotice(tools: FunctionReport['tools']): string {
+  const rows = Object.entries(tools).map(
+    ([tool, { package: name, version }]) => `- \`${tool}\`: npm package \`${name}@${version}\`, unmodified.`,
+  );
+  return `# Third-party executables in this directory
+
+${rows.join('\n')}
+
+These are static builds of FFmpeg (https://ffmpeg.org) configured with \`--enable-gpl --enable-version3\` (run
+\`./ffmpeg -version\` to see the revision and the full configuration), so they are licensed under the GNU General
+Public License, version 3 or later. upcall runs them as separate programs and does not link them, so upcall's own
+code is not affected. If you distribute this directory (or a package built from it) to others, the GPL applies to
+these two files: pass this notice on and offer the corresponding source (FFmpeg at that revision and the libraries
+its configuration names). Running them in your own Function Compute account is not distribution.
+`;
+}
+
+/** Copy each tool out of the package that carries it into `outDir/bin/`, executable (zips keep the mode). */
+function shipTools(lock: Lockfile, tools: Record<string, string>, outDir: string): FunctionReport['tools'] {
+  const shipped: FunctionReport['tools'] = {};
+  if (Object.keys(tools).length === 0) return shipped;
+  const closure = runtimeClosure(lock, Object.values(tools));
+  const staging = mkdtempSync(join(tmpdir(), 'upcall-tools-'));
+  try {
+    shipPackages(closure, staging);
+    mkdirSync(join(outDir, 'bin'));
+    for (const [tool, name] of Object.entries(tools)) {
+      const target = join(outDir, 'bin', tool);
+      copyFileSync(join(staging, 'node_modules', name, tool), target);
+      chmodSync(target, 0o755);
+      shipped[tool] = {
+        package: name,
+        version: closure.get(`node_modules/${name}`) ?? '',
+        bytes: statSync(target).size,
+      };
+    }
+    writeFileSync(join(outDir, 'bin', 'NOTICE.md'), toolsNotice(shipped));
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return shipped;
 }
 
 /** Build every function into `outRoot/<name>/`; returns what was built and how big it is. */
@@ -218,14 +285,17 @@ export async function buildFunctions(outRoot = join(REPO_ROOT, 'dist')): Promise
     writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ private: true, type: 'commonjs' })}\n`);
     const closure = runtimeClosure(lock, PACKAGING[name].ship);
     const shippedFrom = shipPackages(closure, outDir);
-    const { bytes, files } = directorySize(outDir);
+    const tools = shipTools(lock, PACKAGING[name].tools, outDir);
+    const { bytes, zippedBytes, files } = directorySize(outDir);
     reports.push({
       name,
       bundleBytes: statSync(join(outDir, 'index.js')).size,
       totalBytes: bytes,
+      zippedBytes,
       files,
       shipped: Object.fromEntries(closure),
       shippedFrom,
+      tools,
     });
   }
   return reports;
@@ -233,13 +303,20 @@ export async function buildFunctions(outRoot = join(REPO_ROOT, 'dist')): Promise
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 
-/** One line per function, e.g. `media     index.js 0.05 MiB  total 19.12 MiB (312 files)  + sharp@0.35.5 …`. */
+/**
+ * One line per function, e.g.
+ * `dist/media/  index.js 0.30 MiB  total 169.20 MiB (312 files), zipped 66.10 MiB  + sharp@0.35.5 …  bin: ffmpeg 65.02 MiB …`.
+ */
 export function summaryLine(report: FunctionReport, outRoot: string): string {
   const shipped = Object.entries(report.shipped)
     .filter(([path]) => !path.includes('/node_modules/', 'node_modules/'.length))
     .map(([path, version]) => `${path.slice('node_modules/'.length)}@${version}`);
   const extra = shipped.length > 0 ? `  + ${shipped.join(', ')} (from ${report.shippedFrom})` : '';
-  return `${relative(process.cwd(), join(outRoot, report.name)) || '.'}/  index.js ${mib(report.bundleBytes)}  total ${mib(report.totalBytes)} (${report.files} files)${extra}`;
+  const tools = Object.entries(report.tools).map(
+    ([tool, { package: name, version, bytes }]) => `${tool} ${mib(bytes)} (${name}@${version})`,
+  );
+  const bin = tools.length > 0 ? `  bin: ${tools.join(', ')}` : '';
+  return `${relative(process.cwd(), join(outRoot, report.name)) || '.'}/  index.js ${mib(report.bundleBytes)}  total ${mib(report.totalBytes)} (${report.files} files), zipped ${mib(report.zippedBytes)}${extra}${bin}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

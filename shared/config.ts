@@ -169,11 +169,11 @@ export const SETTINGS = {
   ),
   FFMPEG_PATH: setting(
     Type.String({ default: '' }),
-    "Media function: ffmpeg binary. Empty: `/opt/bin/ffmpeg` (FC's official FFmpeg layer), then `PATH`, then `@ffmpeg-installer/ffmpeg`.",
+    "Media function: ffmpeg binary. Empty: the build's own `bin/ffmpeg` beside the bundle, then `/opt/bin/ffmpeg` (a layer), then `PATH`, then `@ffmpeg-installer/ffmpeg`.",
   ),
   FFPROBE_PATH: setting(
     Type.String({ default: '' }),
-    'Media function: ffprobe binary. Empty: `/opt/bin/ffprobe`, then `PATH`, then `@ffprobe-installer/ffprobe`.',
+    "Media function: ffprobe binary. Empty: the build's own `bin/ffprobe`, then `/opt/bin/ffprobe`, then `PATH`, then `@ffprobe-installer/ffprobe`.",
   ),
   UPCALL_UPLOAD_HOOK_URL: setting(
     Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),

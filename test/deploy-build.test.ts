@@ -1,16 +1,25 @@
 /**
  * The packaging `s deploy` uploads (`npm run build`): each function s.yaml names is built into its own directory,
  * loads in a clean Node process from a copy of that directory alone (no repo, no node_modules above it), and exports
- * the handler s.yaml names. Media carries sharp's linux-x64 glibc binaries — pinned by package-lock.json — and no
- * ffmpeg; the HTTP functions carry nothing but their bundle.
+ * the handler s.yaml names. Media carries sharp's linux-x64 glibc binaries — pinned by package-lock.json — and its
+ * own static ffmpeg and ffprobe, with which a copy of it alone, in a clean environment, processes real media; the
+ * HTTP functions carry nothing but their bundle.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFunctions, type FunctionReport, runtimeClosure } from '../scripts/build.js';
+import { buildFunctions, type FunctionReport, runtimeClosure, summaryLine } from '../scripts/build.js';
+import type { MediaManifest } from '../shared/media-manifest.js';
+import {
+  BUCKET,
+  type MediaCloud,
+  startMediaCloud,
+  uploadForJob,
+  workerConfig,
+} from './helpers/media-cloud.js';
 import { DEPLOY_ENV, previewSYaml, REPO_ROOT, type RenderedSYaml } from './helpers/serverless-devs.js';
 
 const run = promisify(execFile);
@@ -117,7 +126,7 @@ describe('npm run build', () => {
       await readFile(join(dir, 'node_modules/@img/sharp-linux-x64/package.json'), 'utf8'),
     ) as { os: string[]; cpu: string[]; libc: string[] };
     expect(platform).toMatchObject({ os: ['linux'], cpu: ['x64'], libc: ['glibc'] });
-    // Only the target's binaries, and no ffmpeg (FC's layer provides it).
+    // Only the target's binaries; ffmpeg is in bin/, not as the installer packages.
     const img = await readdir(join(dir, 'node_modules/@img'));
     expect(img.filter((name) => name.startsWith('sharp-')).sort()).toEqual([
       'sharp-libvips-linux-x64',
@@ -130,6 +139,127 @@ describe('npm run build', () => {
     const result = await runIsolated(SHARP_CHECK, [copy], copy);
     expect(result).toMatchObject({ format: 'png', width: 8, height: 6, outside: [] });
     expect(String(result.sharpPath).startsWith(`${copy}/node_modules/sharp/`)).toBe(true);
+  });
+
+  it("ships ffmpeg and ffprobe in media's bin/ at the lock's versions, executable, with the GPL notice", async () => {
+    const lock = JSON.parse(await readFile(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string }>;
+    };
+    const { tools } = report('media');
+    expect(tools.ffmpeg?.version).toBe(lock.packages['node_modules/@ffmpeg-installer/linux-x64']?.version);
+    expect(tools.ffprobe?.version).toBe(lock.packages['node_modules/@ffprobe-installer/linux-x64']?.version);
+    const bin = join(outRoot, 'media', 'bin');
+    for (const tool of ['ffmpeg', 'ffprobe']) {
+      expect((await stat(join(bin, tool))).mode & 0o777, tool).toBe(0o755);
+    }
+    expect(await readFile(join(bin, 'NOTICE.md'), 'utf8')).toMatch(/GNU General\s+Public License, version 3/);
+    // The size is printed, raw and zipped; the zip is what FC's code-package limit (100 MB in most regions) counts.
+    expect(summaryLine(report('media'), outRoot)).toMatch(/zipped \d+\.\d\d MiB.*bin: ffmpeg .*ffprobe /);
+    expect(report('media').zippedBytes).toBeLessThan(100_000_000);
+  });
+
+  describe('a copy of dist/media alone, run with `env -i` (no PATH, no system ffmpeg)', () => {
+    let media: MediaCloud;
+    let copy: string;
+    beforeAll(async () => {
+      media = await startMediaCloud();
+      copy = join(isolated, 'media-clean-env');
+      await cp(join(outRoot, 'media'), copy, { recursive: true });
+    });
+    afterAll(() => media.close());
+
+    const cleanEnv = (extra: Record<string, string> = {}) =>
+      Object.entries(extra).map(([name, value]) => `${name}=${value}`);
+
+    it('has libx264, the AAC encoder and an HEVC decoder', async () => {
+      const { stdout: encoders } = await run('/usr/bin/env', [
+        '-i',
+        join(copy, 'bin/ffmpeg'),
+        '-hide_banner',
+        '-encoders',
+      ]);
+      expect(encoders).toMatch(/^ V\S* libx264 /m);
+      expect(encoders).toMatch(/^ A\S* aac /m);
+      const { stdout: decoders } = await run('/usr/bin/env', [
+        '-i',
+        join(copy, 'bin/ffmpeg'),
+        '-hide_banner',
+        '-decoders',
+      ]);
+      expect(decoders).toMatch(/^ V\S* hevc /m);
+      const { stdout: probe } = await run('/usr/bin/env', ['-i', join(copy, 'bin/ffprobe'), '-version']);
+      expect(probe).toMatch(/^ffprobe version /);
+    });
+
+    it('transcodes an HEVC clip and makes thumbnails of an image', async () => {
+      // The clip is made by the shipped ffmpeg itself (HEVC, as phones record), so nothing here needs a system one.
+      const scratch = await mkdtemp(join(tmpdir(), 'upcall-'));
+      const clipPath = join(scratch, 'clip.mp4');
+      await run('/usr/bin/env', [
+        '-i',
+        join(copy, 'bin/ffmpeg'),
+        ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
+        ...['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15:duration=1'],
+        ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1'],
+        ...['-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1'],
+        ...['-c:a', 'aac', '-shortest', clipPath],
+      ]);
+      const clip = await readFile(clipPath);
+      await rm(scratch, { recursive: true, force: true });
+      const sharp = (await import('sharp')).default;
+      const image = await sharp({ create: { width: 120, height: 90, channels: 3, background: '#c04020' } })
+        .jpeg()
+        .toBuffer();
+      const config = workerConfig();
+      const jobs = [
+        await uploadForJob(media, 'uploads/u1/clip.mp4', clip, 'video/mp4', config),
+        await uploadForJob(media, 'uploads/u1/photo.jpg', image, 'image/jpeg', config),
+      ];
+      const settings = cleanEnv({
+        UPCALL_BUCKET: BUCKET,
+        UPCALL_REGION: media.cloud.info.region,
+        UPCALL_OSS_ENDPOINT: media.cloud.info.oss.endpoint,
+        UPCALL_FC_ENDPOINT: media.cloud.info.fc.endpoint,
+        UPCALL_LOG_LEVEL: 'silent',
+      });
+      const script = `
+        const [dir, jobs, credentials] = process.argv.slice(1);
+        const { handler } = require(dir + '/index.js');
+        (async () => {
+          const results = [];
+          for (const job of JSON.parse(jobs)) {
+            results.push(await handler(Buffer.from(JSON.stringify(job)), { requestId: 'r-' + results.length, credentials: JSON.parse(credentials) }));
+          }
+          process.stdout.write(JSON.stringify(results));
+        })();`;
+      const { stdout } = await run(
+        '/usr/bin/env',
+        [
+          '-i',
+          ...settings,
+          process.execPath,
+          '-e',
+          script,
+          copy,
+          JSON.stringify(jobs),
+          JSON.stringify(media.cloud.info.rootCredentials),
+        ],
+        { cwd: copy, timeout: 90_000 },
+      );
+      const results = JSON.parse(stdout) as Array<{ outcome: string; manifestKey: string }>;
+      expect(results.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded']);
+      const manifests = await Promise.all(
+        results.map(
+          async (r) =>
+            JSON.parse((await media.oss.get(r.manifestKey)).content.toString('utf8')) as MediaManifest,
+        ),
+      );
+      const [video, photo] = manifests;
+      expect(video?.status).toBe('succeeded');
+      expect(JSON.stringify(video?.outputs)).toContain('video.mp4');
+      expect(photo?.status).toBe('succeeded');
+      expect(JSON.stringify(photo?.outputs)).toContain('thumb-');
+    }, 120_000);
   });
 
   it('keeps the HTTP functions to their bundle, each under 1.5 MB', () => {

@@ -1,12 +1,13 @@
 /**
- * Finding and running ffmpeg and ffprobe. A binary is looked for in a fixed order — the explicit setting, FC's
- * official FFmpeg layer (`/opt/bin`), `PATH`, then the npm-shipped static build — so the same code runs on FC, on a
- * laptop with ffmpeg installed, and in tests right after `npm ci`.
+ * Finding and running ffmpeg and ffprobe. A binary is looked for in a fixed order — the explicit setting, the static
+ * builds `npm run build` ships beside the bundle (`bin/`, what runs on FC), a layer's `/opt/bin`, `PATH`, then the
+ * npm installer packages — so the deployed worker runs exactly the binaries it was tested with, whatever the
+ * runtime image holds, and the same code runs on a laptop with ffmpeg installed and in tests right after `npm ci`.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 export type MediaTool = 'ffmpeg' | 'ffprobe';
 
@@ -15,7 +16,12 @@ export interface MediaTools {
   ffprobe: string;
 }
 
-/** Where FC's official layer (`acs:fc:<region>:official:layers/FFmpeg6x/versions/1`) puts the binaries. */
+/**
+ * The build's `bin/` beside the bundle (`dist/media/index.js` → `dist/media/bin`). Only a bundle has one: running
+ * from source (ESM, no `__filename`), there is none to look in.
+ */
+const SHIPPED_BIN = typeof __filename === 'string' ? join(dirname(__filename), 'bin') : undefined;
+/** Where a layer's binaries are (`/opt/bin`), for a deployment that attaches its own ffmpeg layer. */
 const LAYER_BIN = '/opt/bin';
 const SETTING_OF: Record<MediaTool, string> = { ffmpeg: 'FFMPEG_PATH', ffprobe: 'FFPROBE_PATH' };
 
@@ -47,14 +53,15 @@ export async function locateTool(tool: MediaTool, explicit: string, env: NodeJS.
     .split(delimiter)
     .filter(Boolean)
     .map((dir) => join(dir, tool));
-  for (const candidate of [join(LAYER_BIN, tool), ...onPath]) {
+  const shipped = SHIPPED_BIN === undefined ? [] : [join(SHIPPED_BIN, tool)];
+  for (const candidate of [...shipped, join(LAYER_BIN, tool), ...onPath]) {
     if (await isExecutable(candidate)) return candidate;
   }
   try {
     return await npmBinary(tool);
   } catch (error) {
     throw new Error(
-      `no ${tool} found: set ${SETTING_OF[tool]}, add FC's FFmpeg layer, or install it on PATH (${String(error)})`,
+      `no ${tool} found: deploy the output of \`npm run build\` (it ships bin/${tool}), set ${SETTING_OF[tool]}, or install it on PATH (${String(error)})`,
       { cause: error },
     );
   }
