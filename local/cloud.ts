@@ -68,8 +68,15 @@ export function upcallRoles(
         Resource: [...buckets.map((bucket) => `acs:oss:*:*:${bucket}`), ...objects],
       }),
     ),
-    // token: AssumeRole of the uploader role, with each user's session policy.
-    token: role('upcall-token', policy({ Action: ['sts:AssumeRole'], Resource: [arn('upcall-uploader')] })),
+    // token: AssumeRole of the uploader role, with each user's session policy; and the uploads it signs itself
+    // (PostObject form, presigned PUT, presigned multipart), which need no AssumeRole.
+    token: role(
+      'upcall-token',
+      policy(
+        { Action: ['sts:AssumeRole'], Resource: [arn('upcall-uploader')] },
+        { Action: ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts'], Resource: objects },
+      ),
+    ),
     // callback: HeadObject (oss:GetObject), tagging refused uploads, dispatching media jobs.
     callback: role(
       'upcall-callback',

@@ -1,6 +1,15 @@
 /**
- * The token function's JSON API (POST), shared with its clients (the upload CLI, the browser demo): what they may
- * ask for and everything they get back to upload straight to OSS with the callback attached.
+ * The token function's JSON API (POST), shared with its clients (the client library, the upload CLI, the browser
+ * demo): what they may ask for and everything they get back to upload straight to OSS with the callback attached.
+ *
+ * One endpoint, four kinds of grant chosen by `grant` (STS allows 100 AssumeRole calls per second per account, so
+ * only `credentials` costs one; the others are signed with the token function's own role credentials):
+ * - `credentials`: STS credentials limited to the user's prefix (ali-oss, the stock mobile providers — which use GET);
+ * - `form`: a signed PostObject (V4) form for browsers;
+ * - `put`: a presigned PUT URL, the callback and the ticket inside the signature;
+ * - `multipart`: a started multipart upload; part URLs come in batches (`multipart-parts`), and the Complete request
+ *   with the callback attached is signed last (`multipart-complete`). Both follow-ups authenticate the user again
+ *   and may only name a key under that user's prefix.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { CALLBACK_BODY_TYPE, TICKET_VARIABLE } from './callback-contract.js';
@@ -9,21 +18,65 @@ const CONTENT_TYPE = '^[\\w.+-]+/[\\w.+-]+$';
 /** STS's Expiration format; the mobile SDKs cannot parse milliseconds. */
 export const STS_EXPIRATION_PATTERN = '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$';
 
-/** POST body. Every field is optional; an empty body (or `{}`) asks for plain credentials. */
+export const GRANT_KINDS = ['credentials', 'form', 'put', 'multipart'] as const;
+export type GrantKind = (typeof GRANT_KINDS)[number];
+
+/** POST body for a new upload. Every field is optional; an empty body (or `{}`) asks for plain credentials. */
 export const TokenRequestSchema = Type.Object(
   {
-    /** The content type the upload will have (no parameters); must be allowed. Required with `form`. */
+    /** Which grant; `credentials` by default. */
+    grant: Type.Optional(Type.Union(GRANT_KINDS.map((kind) => Type.Literal(kind)))),
+    /** The content type the upload will have (no parameters); must be allowed. Required for form, put, multipart. */
     contentType: Type.Optional(Type.String({ pattern: CONTENT_TYPE, maxLength: 255 })),
     /** Upper bound of the upload's size in bytes; must be within the maximum, and narrows the grant to it. */
     size: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** The file's name, used in the form's suggested key. */
+    /** The file's name, used in the object key the grant suggests (form) or fixes (put, multipart). */
     fileName: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    /** Also return a signed PostObject form (browsers). */
-    form: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
 export type TokenRequest = Static<typeof TokenRequestSchema>;
+
+/** Largest batch of part URLs one `multipart-parts` request may ask for. */
+export const MAX_PART_URLS_PER_REQUEST = 100;
+/** OSS's limit on parts per multipart upload. */
+export const MAX_PART_NUMBER = 10_000;
+
+const MultipartTargetFields = {
+  /** The key and upload id the `multipart` grant answered. */
+  key: Type.String({ minLength: 1, maxLength: 1023 }),
+  uploadId: Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._~-]+$' }),
+};
+
+/** POST body: presigned URLs for a batch of parts of a started multipart upload (also to resume one). */
+export const MultipartPartsRequestSchema = Type.Object(
+  {
+    grant: Type.Literal('multipart-parts'),
+    ...MultipartTargetFields,
+    partNumbers: Type.Array(Type.Integer({ minimum: 1, maximum: MAX_PART_NUMBER }), {
+      minItems: 1,
+      maxItems: MAX_PART_URLS_PER_REQUEST,
+      uniqueItems: true,
+    }),
+  },
+  { additionalProperties: false },
+);
+export type MultipartPartsRequest = Static<typeof MultipartPartsRequestSchema>;
+
+/** POST body: the presigned CompleteMultipartUpload request, the callback inside its signature. */
+export const MultipartCompleteRequestSchema = Type.Object(
+  {
+    grant: Type.Literal('multipart-complete'),
+    ...MultipartTargetFields,
+    /** The ticket the `multipart` grant answered (the upload's metadata carries the same one). */
+    ticket: Type.String({ minLength: 1, maxLength: 4096 }),
+  },
+  { additionalProperties: false },
+);
+export type MultipartCompleteRequest = Static<typeof MultipartCompleteRequestSchema>;
+
+/** Every POST body the token function accepts, told apart by `grant`. */
+export type TokenApiRequest = TokenRequest | MultipartPartsRequest | MultipartCompleteRequest;
 
 const CallbackParamSchema = Type.Object(
   {
@@ -35,9 +88,41 @@ const CallbackParamSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** POST answer (200). */
+/** A presigned request: send `method` to `url` with exactly `headers` (they are part of the signature). */
+export const SignedRequestSchema = Type.Object(
+  {
+    method: Type.Union([Type.Literal('PUT'), Type.Literal('POST'), Type.Literal('GET')]),
+    url: Type.String(),
+    headers: Type.Record(Type.String(), Type.String()),
+    /** When the signature stops being accepted (ISO 8601). */
+    expiration: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type SignedRequest = Static<typeof SignedRequestSchema>;
+
+/** What every grant says about the upload it allows. */
+const UploadTargetFields = {
+  bucket: Type.String(),
+  /** Region id without `oss-` (ali-oss wants `oss-<region>`). */
+  region: Type.String(),
+  /** The OSS endpoint to upload to, e.g. `https://oss-cn-hangzhou.aliyuncs.com`. */
+  endpoint: Type.String(),
+  /** Every key must start with it; the grant allows nothing else. */
+  keyPrefix: Type.String({ minLength: 1 }),
+  limits: Type.Object(
+    {
+      maxBytes: Type.Integer({ minimum: 0 }),
+      contentTypes: Type.Array(Type.String(), { minItems: 1 }),
+    },
+    { additionalProperties: false },
+  ),
+};
+
+/** `grant: 'credentials'` (and the default) answer (200). */
 export const TokenResponseSchema = Type.Object(
   {
+    grant: Type.Literal('credentials'),
     credentials: Type.Object(
       {
         accessKeyId: Type.String({ minLength: 1 }),
@@ -48,20 +133,7 @@ export const TokenResponseSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    bucket: Type.String(),
-    /** Region id without `oss-` (ali-oss wants `oss-<region>`). */
-    region: Type.String(),
-    /** The OSS endpoint to upload to, e.g. `https://oss-cn-hangzhou.aliyuncs.com`. */
-    endpoint: Type.String(),
-    /** Every key must start with it; the credentials allow nothing else. */
-    keyPrefix: Type.String({ minLength: 1 }),
-    limits: Type.Object(
-      {
-        maxBytes: Type.Integer({ minimum: 0 }),
-        contentTypes: Type.Array(Type.String(), { minItems: 1 }),
-      },
-      { additionalProperties: false },
-    ),
+    ...UploadTargetFields,
     /** The callback, in every shape a client needs. */
     callback: Type.Object(
       {
@@ -88,18 +160,101 @@ export const TokenResponseSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    /** Present when the request asked for `form`: POST `fields` then the `file` to `url` (multipart/form-data). */
-    form: Type.Optional(
-      Type.Object(
-        {
-          url: Type.String(),
-          fields: Type.Record(Type.String(), Type.String()),
-          expiration: Type.String(),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    /** Headers every upload made with these credentials must send (the ticket as object metadata). */
+    uploadHeaders: Type.Record(Type.String(), Type.String()),
   },
   { additionalProperties: false },
 );
 export type TokenResponse = Static<typeof TokenResponseSchema>;
+
+/** `grant: 'form'` answer: POST `fields` then the `file` to `url` (multipart/form-data). No AssumeRole. */
+export const FormGrantSchema = Type.Object(
+  {
+    grant: Type.Literal('form'),
+    ...UploadTargetFields,
+    form: Type.Object(
+      {
+        url: Type.String(),
+        /** In order; the file goes last, in a `file` field. `key` may be changed within `keyPrefix`. */
+        fields: Type.Record(Type.String(), Type.String()),
+        expiration: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type FormGrant = Static<typeof FormGrantSchema>;
+
+/** `grant: 'put'` answer: send the file as the body of `put`. No AssumeRole. */
+export const PutGrantSchema = Type.Object(
+  {
+    grant: Type.Literal('put'),
+    ...UploadTargetFields,
+    key: Type.String(),
+    put: SignedRequestSchema,
+  },
+  { additionalProperties: false },
+);
+export type PutGrant = Static<typeof PutGrantSchema>;
+
+/** `grant: 'multipart'` answer: the upload is started; ask for part URLs, then for the Complete. No AssumeRole. */
+export const MultipartGrantSchema = Type.Object(
+  {
+    grant: Type.Literal('multipart'),
+    ...UploadTargetFields,
+    key: Type.String(),
+    uploadId: Type.String(),
+    /** Send it back with `multipart-complete`. */
+    ticket: Type.String(),
+    /** Recommended part size in bytes (every part but the last must be at least 100 KB). */
+    partSize: Type.Integer({ minimum: 1 }),
+    /** At most this many parts (OSS allows 10,000). */
+    maxParts: Type.Integer({ minimum: 1, maximum: MAX_PART_NUMBER }),
+  },
+  { additionalProperties: false },
+);
+export type MultipartGrant = Static<typeof MultipartGrantSchema>;
+
+/** `grant: 'multipart-parts'` answer: each part's PUT (body = the part's bytes; keep each answer's ETag). */
+export const MultipartPartsGrantSchema = Type.Object(
+  {
+    grant: Type.Literal('multipart-parts'),
+    key: Type.String(),
+    uploadId: Type.String(),
+    parts: Type.Array(
+      Type.Object(
+        { partNumber: Type.Integer({ minimum: 1 }), put: SignedRequestSchema },
+        { additionalProperties: false },
+      ),
+    ),
+    /** ListParts, to learn which parts OSS already has when resuming. */
+    listParts: SignedRequestSchema,
+  },
+  { additionalProperties: false },
+);
+export type MultipartPartsGrant = Static<typeof MultipartPartsGrantSchema>;
+
+/**
+ * `grant: 'multipart-complete'` answer: POST the CompleteMultipartUpload XML body to `complete`; the answer is the
+ * callback's, as for a PutObject.
+ */
+export const MultipartCompleteGrantSchema = Type.Object(
+  {
+    grant: Type.Literal('multipart-complete'),
+    key: Type.String(),
+    uploadId: Type.String(),
+    complete: SignedRequestSchema,
+  },
+  { additionalProperties: false },
+);
+export type MultipartCompleteGrant = Static<typeof MultipartCompleteGrantSchema>;
+
+/** Every 200 answer of the JSON API. */
+export type TokenApiResponse =
+  | TokenResponse
+  | FormGrant
+  | PutGrant
+  | MultipartGrant
+  | MultipartPartsGrant
+  | MultipartCompleteGrant;

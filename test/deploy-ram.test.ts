@@ -114,12 +114,19 @@ describe('deploy/ram', () => {
     );
   });
 
-  it('lets the token function assume exactly the upload role s.yaml hands it', () => {
+  it('lets the token function assume exactly the upload role s.yaml hands it, and sign uploads only', () => {
     const token = policy('token-fn.policy.json');
     const uploadRole = String(props('token').environmentVariables.UPCALL_UPLOAD_ROLE_ARN);
     expect(policyAllows(token, 'sts:AssumeRole', uploadRole)).toBe(true);
     expect(policyAllows(token, 'sts:AssumeRole', `acs:ram::${TEST_ACCOUNT_ID}:role/admin`)).toBe(false);
-    expect(policyAllows(token, 'oss:PutObject', object(`${values.UPLOADS_PREFIX}u1/a.jpg`))).toBe(false);
+    // The form, presigned PUT and presigned multipart grants are signed with the function's own credentials.
+    const upload = object(`${values.UPLOADS_PREFIX}u1/a.jpg`);
+    for (const action of ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts']) {
+      expect(policyAllows(token, action, upload), action).toBe(true);
+    }
+    expect(policyAllows(token, 'oss:GetObject', upload)).toBe(false);
+    expect(policyAllows(token, 'oss:PutObject', object(`${values.DERIVED_PREFIX}x.webp`))).toBe(false);
+    expect(policyAllows(token, 'oss:PutObject', object('elsewhere/a.jpg'))).toBe(false);
   });
 
   it('lets the callback head and tag uploads and queue jobs on media, nothing else', () => {

@@ -397,32 +397,38 @@ describe('token: POST JSON API', () => {
     ]);
   });
 
-  it('narrows the grant to the declared type and size, and signs a form on request', async () => {
-    const { handler } = makeHandler();
+  it('narrows the grant to the declared type and size, and signs a form with its own credentials', async () => {
+    const { handler, sts } = makeHandler();
     const response = await handler(
       request('POST', {
         headers: bearer(await hs256()),
-        body: { contentType: 'image/png', size: 5000, fileName: 'cat.png', form: true },
+        body: { grant: 'form', contentType: 'image/png', size: 5000, fileName: 'cat.png' },
       }),
       context(),
     );
     const body = json(response);
+    expect(sts.calls).toHaveLength(0);
+    expect(body.grant).toBe('form');
+    expect(body.credentials).toBeUndefined();
     expect(body.limits).toEqual({ maxBytes: 5000, contentTypes: ['image/png'] });
     expect(body.form.url).toBe('https://upcall-test.oss-cn-hangzhou.aliyuncs.com');
     expect(body.form.fields.key).toMatch(/^uploads\/alice\/[0-9a-f-]{36}\/cat\.png$/);
-    expect(body.form.fields['x:ticket']).toBe(body.callback.callbackVars['x:ticket']);
-    expect(body.form.fields.callback).toBe(body.callback.headers['x-oss-callback']);
-    expect(body.form.fields['x-oss-security-token']).toBe(body.credentials.securityToken);
+    expect(body.form.fields['x-oss-credential']).toMatch(/^STS\.function\//);
+    expect(body.form.fields['x-oss-security-token']).toBe('function-token');
+    const ticket = await verifyUploadTicket(body.form.fields['x:ticket'], parseTicketKeyring(TICKET_KEYS));
+    expect(ticket.ok && ticket.ticket).toMatchObject({ userId: 'alice', maxBytes: 5000 });
     const policy = JSON.parse(Buffer.from(body.form.fields.policy, 'base64').toString());
     expect(policy.conditions).toContainEqual(['content-length-range', 0, 5000]);
-    expect(Date.parse(policy.expiration)).toBeLessThanOrEqual(Date.parse(body.credentials.expiration));
+    expect(policy.conditions).toContainEqual(['eq', '$callback', body.form.fields.callback]);
   });
 
   const refusals: Array<[string, unknown, string]> = [
     ['a type outside the allowed list', { contentType: 'application/x-msdownload' }, 'ContentTypeNotAllowed'],
     ['a video type not listed', { contentType: 'video/webm' }, 'ContentTypeNotAllowed'],
     ['a size over the maximum', { size: 1000001 }, 'MaxUploadBytesExceeded'],
-    ['a form without a content type', { form: true }, 'ContentTypeRequired'],
+    ['a form without a content type', { grant: 'form' }, 'ContentTypeRequired'],
+    ['a presigned PUT without a content type', { grant: 'put' }, 'ContentTypeRequired'],
+    ['an unknown grant', { grant: 'everything' }, 'InvalidRequest'],
     ['an unknown field', { bucket: 'other' }, 'InvalidRequest'],
     ['a negative size', { size: -1 }, 'InvalidRequest'],
     ['a content type with parameters', { contentType: 'text/plain; charset=utf-8' }, 'InvalidRequest'],

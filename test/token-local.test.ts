@@ -12,7 +12,12 @@ import { type LocalSts, startLocalSts } from '../local/sts/server.js';
 import { encodeCallbackHeader, parseCallbackBody } from '../shared/callback-contract.js';
 import type { RoleCredentials } from '../shared/http/edge.js';
 import { compileSchema } from '../shared/schema.js';
-import { type TokenResponse, TokenResponseSchema } from '../shared/token-contract.js';
+import {
+  type FormGrant,
+  FormGrantSchema,
+  type TokenResponse,
+  TokenResponseSchema,
+} from '../shared/token-contract.js';
 import { parseTicketKeyring, verifyUploadTicket } from '../shared/upload-ticket.js';
 import {
   BUCKET,
@@ -50,7 +55,15 @@ beforeAll(async () => {
     maxSessionDuration: 3600,
     policy: JSON.stringify({
       Version: '1',
-      Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: uploaderArn }],
+      Statement: [
+        { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: uploaderArn },
+        // The grants signed without AssumeRole (form, presigned PUT and multipart) use these.
+        {
+          Effect: 'Allow',
+          Action: ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts'],
+          Resource: `acs:oss:*:*:${BUCKET}/uploads/*`,
+        },
+      ],
     }),
   });
   functionCredentials = account.issueTemporary({
@@ -238,14 +251,18 @@ describe('token function on the local cloud', () => {
   });
 
   it('signs a PostObject form that a browser-style multipart POST uploads as-is', async () => {
-    const answer = await grant('carol', {
-      form: true,
-      contentType: 'image/png',
-      fileName: 'dot.png',
-      size: 1000,
-    });
-    const form = answer.form;
-    if (!form) throw new Error('no form');
+    const before = sts.calls().length;
+    const { status, body: answer } = await invoke(
+      fcEvent('POST', {
+        token: await userToken('carol'),
+        body: { grant: 'form', contentType: 'image/png', fileName: 'dot.png', size: 1000 },
+      }),
+    );
+    expect(status, JSON.stringify(answer)).toBe(200);
+    expect(compileSchema(FormGrantSchema).validate(answer).ok).toBe(true);
+    // Signed with the function's own role credentials: no AssumeRole.
+    expect(sts.calls().length).toBe(before);
+    const form = (answer as FormGrant).form;
     const png = Buffer.from(
       'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
       'base64',

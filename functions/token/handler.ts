@@ -1,7 +1,8 @@
 /**
- * The token function's core: authenticate the caller, assume the uploader role with a session policy limited to the
- * caller's key prefix, and answer with the credentials and the callback — in the stock mobile providers' format on
- * GET, as the JSON API (optionally with a signed PostObject form) on POST.
+ * The token function's core: authenticate the caller, then grant an upload into the caller's own key prefix with the
+ * callback attached. `credentials` assumes the uploader role with a session policy limited to that prefix (the stock
+ * mobile providers' format on GET, the JSON API on POST); the other grants (PostObject form, presigned PUT,
+ * presigned multipart) are signed with the function's own role credentials and cost no AssumeRole call.
  */
 import {
   buildCallbackParam,
@@ -17,10 +18,17 @@ import {
   errorResponse,
   HttpError,
   jsonResponse,
+  type RoleCredentials,
 } from '../../shared/http/edge.js';
 import { roleCredentials } from '../../shared/role-credentials.js';
 import { compileSchema, formatIssues } from '../../shared/schema.js';
-import { type TokenRequest, TokenRequestSchema, type TokenResponse } from '../../shared/token-contract.js';
+import {
+  type FormGrant,
+  type TokenApiResponse,
+  type TokenRequest,
+  TokenRequestSchema,
+  type TokenResponse,
+} from '../../shared/token-contract.js';
 import { contentTypeAllowed, issueUploadTicket } from '../../shared/upload-ticket.js';
 import { callerToken, createAuthenticator } from './auth.js';
 import type { TokenConfig } from './config.js';
@@ -78,11 +86,11 @@ function checkLimits(wanted: TokenRequest, config: TokenConfig): void {
       `size ${wanted.size} exceeds the maximum upload size of ${config.maxUploadBytes} bytes`,
     );
   }
-  if (wanted.form && wanted.contentType === undefined) {
+  if (wanted.grant !== undefined && wanted.grant !== 'credentials' && wanted.contentType === undefined) {
     throw new HttpError(
       400,
       'ContentTypeRequired',
-      'a form needs contentType: its policy pins the content type',
+      `a ${wanted.grant} grant needs contentType: its signature pins the content type`,
     );
   }
 }
@@ -110,11 +118,8 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
   const callbackHeader = encodeCallbackHeader(callbackParam);
   const now = deps.now ?? Date.now;
 
-  async function grantUpload(
-    userId: string,
-    wanted: TokenRequest,
-    context: EdgeContext,
-  ): Promise<TokenResponse> {
+  /** The caller's key prefix, or a 403 when the user id cannot make one. */
+  function userPrefix(userId: string): string {
     const segment = userKeySegment(userId);
     if (!segment.ok)
       throw new HttpError(403, 'UserIdUnusable', `${segment.reason}; no key prefix can be made`);
@@ -126,34 +131,63 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
         `the user's key prefix would exceed ${MAX_KEY_PREFIX_BYTES} bytes`,
       );
     }
-    let caller: ReturnType<typeof roleCredentials>;
+    return keyPrefix;
+  }
+
+  function functionCredentials(context: EdgeContext): RoleCredentials {
     try {
-      caller = roleCredentials(context.credentials, deps.env);
+      return roleCredentials(context.credentials, deps.env);
     } catch (error) {
       throw new HttpError(500, 'CredentialsMissing', (error as Error).message, {}, { cause: error });
     }
+  }
+
+  /** What every grant of one request shares: the user's prefix, the limits and a fresh ticket. */
+  async function uploadTarget(userId: string, wanted: TokenRequest) {
+    const keyPrefix = userPrefix(userId);
     const maxBytes = wanted.size ?? config.maxUploadBytes;
     const contentTypes = wanted.contentType ? [wanted.contentType] : config.allowedContentTypes;
-    const credentials = await deps.assumeRole(caller, {
-      roleArn: config.uploadRoleArn,
-      roleSessionName: roleSessionName(userId),
-      policy: uploadSessionPolicy(config.bucket, keyPrefix, config.derivedPrefix + keyPrefix),
-      durationSeconds: config.stsDurationSeconds,
-    });
     const issuedAt = now();
     const { token } = await issueUploadTicket(
       { userId, keyPrefix, maxBytes, contentTypes },
       config.ticketKeyring,
       { ttlSeconds: config.ticketTtlSeconds, now: issuedAt },
     );
-    const callbackVars = buildCallbackVars(token);
-    const grant: TokenResponse = {
+    return {
+      issuedAt,
+      ticket: token,
+      fields: {
+        bucket: config.bucket,
+        region: config.region,
+        endpoint: config.publicEndpoint,
+        keyPrefix,
+        limits: { maxBytes, contentTypes },
+      },
+    };
+  }
+
+  async function grantCredentials(
+    userId: string,
+    wanted: TokenRequest,
+    context: EdgeContext,
+  ): Promise<TokenResponse> {
+    const target = await uploadTarget(userId, wanted);
+    const { keyPrefix } = target.fields;
+    const credentials = await deps.assumeRole(functionCredentials(context), {
+      roleArn: config.uploadRoleArn,
+      roleSessionName: roleSessionName(userId),
+      policy: uploadSessionPolicy(config.bucket, keyPrefix, config.derivedPrefix + keyPrefix),
+      durationSeconds: config.stsDurationSeconds,
+    });
+    const callbackVars = buildCallbackVars(target.ticket);
+    context.log.info(
+      { userId, keyPrefix, accessKeyId: credentials.accessKeyId, expiration: credentials.expiration },
+      'upload credentials issued',
+    );
+    return {
+      grant: 'credentials',
       credentials,
-      bucket: config.bucket,
-      region: config.region,
-      endpoint: config.publicEndpoint,
-      keyPrefix,
-      limits: { maxBytes, contentTypes },
+      ...target.fields,
       callback: {
         headers: {
           'x-oss-callback': callbackHeader,
@@ -165,32 +199,51 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
           body: callbackParam.callbackBody,
           contentType: callbackParam.callbackBodyType,
           // ali-oss adds the `x:` itself.
-          customValue: { [TICKET_VARIABLE.slice(2)]: token },
+          customValue: { [TICKET_VARIABLE.slice(2)]: target.ticket },
         },
         callbackParam,
         callbackVars,
       },
+      uploadHeaders: {},
     };
-    if (wanted.form && wanted.contentType) {
-      grant.form = buildPostForm({
-        bucket: config.bucket,
-        region: config.region,
-        endpoint: config.publicEndpoint,
-        credentials,
-        keyPrefix,
-        key: suggestedKey(keyPrefix, wanted.fileName),
-        maxBytes,
-        contentType: wanted.contentType,
-        callback: callbackHeader,
-        callbackVars,
-        now: new Date(issuedAt),
-      });
-    }
-    context.log.info(
-      { userId, keyPrefix, accessKeyId: credentials.accessKeyId, expiration: credentials.expiration },
-      'upload credentials issued',
-    );
-    return grant;
+  }
+
+  async function grantForm(
+    userId: string,
+    wanted: TokenRequest & { contentType: string },
+    context: EdgeContext,
+  ): Promise<FormGrant> {
+    const target = await uploadTarget(userId, wanted);
+    const { keyPrefix, limits } = target.fields;
+    const form = buildPostForm({
+      bucket: config.bucket,
+      region: config.region,
+      endpoint: config.publicEndpoint,
+      credentials: functionCredentials(context),
+      keyPrefix,
+      key: suggestedKey(keyPrefix, wanted.fileName),
+      maxBytes: limits.maxBytes,
+      contentType: wanted.contentType,
+      callback: callbackHeader,
+      callbackVars: buildCallbackVars(target.ticket),
+      now: new Date(target.issuedAt),
+    });
+    context.log.info({ userId, keyPrefix, grant: 'form' }, 'upload form signed');
+    return { grant: 'form', ...target.fields, form };
+  }
+
+  async function grantUpload(
+    userId: string,
+    wanted: TokenRequest,
+    context: EdgeContext,
+  ): Promise<TokenApiResponse> {
+    const grant = wanted.grant ?? 'credentials';
+    if (grant === 'credentials') return grantCredentials(userId, wanted, context);
+    const { contentType } = wanted;
+    // checkLimits made sure of it; narrowing for the compiler.
+    if (contentType === undefined) throw new Error('contentType missing after checkLimits');
+    if (grant === 'form') return grantForm(userId, { ...wanted, contentType }, context);
+    throw new HttpError(501, 'GrantNotImplemented', `the ${grant} grant is not available yet`);
   }
 
   async function answer(request: EdgeRequest, context: EdgeContext, cors: Record<string, string>) {
@@ -208,13 +261,14 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
       });
     }
     const { userId } = await authenticate(callerToken(request));
-    const wanted = request.method === 'POST' ? parseTokenRequest(request.body) : {};
-    checkLimits(wanted, config);
-    const grant = await grantUpload(userId, wanted, context);
     const headers = { ...cors, ...NO_STORE };
-    return request.method === 'GET'
-      ? jsonResponse(200, mobileCredentials(grant), headers)
-      : jsonResponse(200, grant, headers);
+    if (request.method === 'GET') {
+      // The stock mobile providers: credentials, in the shape they parse.
+      return jsonResponse(200, mobileCredentials(await grantCredentials(userId, {}, context)), headers);
+    }
+    const wanted = parseTokenRequest(request.body);
+    checkLimits(wanted, config);
+    return jsonResponse(200, await grantUpload(userId, wanted, context), headers);
   }
 
   return async (request, context): Promise<EdgeResponse> => {

@@ -8,7 +8,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { IssuedCredentials } from './sts.js';
+import type { RoleCredentials } from '../../shared/http/edge.js';
 
 export const SIGNATURE_VERSION = 'OSS4-HMAC-SHA256';
 /** OSS accepts an `x-oss-date` up to 15 minutes old: a form cannot outlive that, whatever the policy says. */
@@ -20,7 +20,8 @@ export interface PostFormInput {
   region: string;
   /** The public OSS endpoint, e.g. `https://oss-cn-hangzhou.aliyuncs.com`. */
   endpoint: string;
-  credentials: IssuedCredentials;
+  /** The token function's own role credentials: the form costs no AssumeRole. */
+  credentials: RoleCredentials;
   keyPrefix: string;
   /** The key the form suggests (under `keyPrefix`); the uploader may change it within the prefix. */
   key: string;
@@ -86,16 +87,12 @@ export function buildPostForm(input: PostFormInput): PostForm {
   const date = v4Date(input.now);
   const day = date.slice(0, 8);
   const credential = `${input.credentials.accessKeyId}/${day}/${input.region}/oss/aliyun_v4_request`;
-  const expiresAt = Math.min(
-    Date.parse(input.credentials.expiration),
-    input.now.getTime() + FORM_LIFETIME_MS,
-  );
-  const expiration = new Date(expiresAt).toISOString();
+  const expiration = new Date(input.now.getTime() + FORM_LIFETIME_MS).toISOString();
   const signed: Record<string, string> = {
     'x-oss-signature-version': SIGNATURE_VERSION,
     'x-oss-credential': credential,
     'x-oss-date': date,
-    'x-oss-security-token': input.credentials.securityToken,
+    ...(input.credentials.securityToken ? { 'x-oss-security-token': input.credentials.securityToken } : {}),
   };
   const policy = {
     expiration,

@@ -25,7 +25,12 @@ async function run() {
   try {
     step('token');
     const { jwt } = await fetchJson(`dev-token?user=${encodeURIComponent(user)}`);
-    const grant = await requestGrant(jwt, file);
+    const grant = await requestGrant(jwt, {
+      grant: 'form',
+      contentType: file.type,
+      size: file.size,
+      fileName: file.name,
+    });
     step('upload');
     const answer = await postObject(grant.form, file, showProgress);
     step('callback');
@@ -36,7 +41,8 @@ async function run() {
       return;
     }
     step('processing');
-    const reader = outputReader(grant);
+    // The form carries no credentials (it costs no STS call); reading the outputs needs them.
+    const reader = outputReader(await requestGrant(jwt, { grant: 'credentials' }));
     const manifest = await waitForManifest(reader, job.manifestKey);
     if (manifest.status !== 'succeeded') {
       throw new Error(`Processing failed: ${manifest.error?.code}: ${manifest.error?.message}`);
@@ -50,13 +56,15 @@ async function run() {
   }
 }
 
-/** POST the token function's JSON API, asking for a PostObject form for this file. */
-async function requestGrant(jwt, file) {
-  if (!file.type) throw new Error('The browser cannot tell this file’s type: pick an image or a video.');
+/** POST the token function's JSON API: a PostObject form for the file, or credentials to read the outputs. */
+async function requestGrant(jwt, wanted) {
+  if (wanted.grant === 'form' && !wanted.contentType) {
+    throw new Error('The browser cannot tell this file’s type: pick an image or a video.');
+  }
   const response = await fetch(config.tokenUrl, {
     method: 'POST',
     headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ form: true, contentType: file.type, size: file.size, fileName: file.name }),
+    body: JSON.stringify(wanted),
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
