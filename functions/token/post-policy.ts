@@ -20,8 +20,11 @@ export interface PostFormInput {
   region: string;
   /** The public OSS endpoint, e.g. `https://oss-cn-hangzhou.aliyuncs.com`. */
   endpoint: string;
-  /** The token function's own role credentials: the form costs no AssumeRole. */
-  credentials: RoleCredentials;
+  /**
+   * The token function's own role credentials (the form costs no AssumeRole); with an expiration when it is known,
+   * as the form stops working with them.
+   */
+  credentials: RoleCredentials & { expiration?: string };
   keyPrefix: string;
   /** The key the form suggests (under `keyPrefix`); the uploader may change it within the prefix. */
   key: string;
@@ -87,7 +90,9 @@ export function buildPostForm(input: PostFormInput): PostForm {
   const date = v4Date(input.now);
   const day = date.slice(0, 8);
   const credential = `${input.credentials.accessKeyId}/${day}/${input.region}/oss/aliyun_v4_request`;
-  const expiration = new Date(input.now.getTime() + FORM_LIFETIME_MS).toISOString();
+  const lifetimeEnd = input.now.getTime() + FORM_LIFETIME_MS;
+  const credentialsEnd = input.credentials.expiration ? Date.parse(input.credentials.expiration) : lifetimeEnd;
+  const expiration = new Date(Math.min(lifetimeEnd, credentialsEnd)).toISOString();
   const signed: Record<string, string> = {
     'x-oss-signature-version': SIGNATURE_VERSION,
     'x-oss-credential': credential,
