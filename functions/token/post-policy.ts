@@ -91,7 +91,9 @@ export function buildPostForm(input: PostFormInput): PostForm {
   const day = date.slice(0, 8);
   const credential = `${input.credentials.accessKeyId}/${day}/${input.region}/oss/aliyun_v4_request`;
   const lifetimeEnd = input.now.getTime() + FORM_LIFETIME_MS;
-  const credentialsEnd = input.credentials.expiration ? Date.parse(input.credentials.expiration) : lifetimeEnd;
+  const credentialsEnd = input.credentials.expiration
+    ? Date.parse(input.credentials.expiration)
+    : lifetimeEnd;
   const expiration = new Date(Math.min(lifetimeEnd, credentialsEnd)).toISOString();
   const signed: Record<string, string> = {
     'x-oss-signature-version': SIGNATURE_VERSION,
