@@ -25,3 +25,17 @@ export function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
   });
 }
+
+/**
+ * A start-up failure of `listen` on a port taken by another process, retold naming the setting that chose the port
+ * (`ports` maps setting names to the values used); any other error is returned as it is.
+ */
+export function explainPortInUse(error: unknown, ports: Record<string, number>): unknown {
+  const failure = error as NodeJS.ErrnoException & { port?: number };
+  if (failure?.code !== 'EADDRINUSE') return error;
+  const setting = Object.entries(ports).find(([, port]) => port !== 0 && port === failure.port)?.[0];
+  if (!setting) return error;
+  return new Error(
+    `port ${failure.port} is already in use: stop what holds it, or set ${setting} to another port (0: any free port)`,
+  );
+}

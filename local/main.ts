@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { loadSettings } from '../shared/config.js';
 import { LOCAL_BUCKET, startLocalCloud, writeStackInfo } from './cloud.js';
+import { explainPortInUse } from './listen.js';
 import { runUntilSignal, startMain } from './run-until-signal.js';
 
 async function main(): Promise<void> {
@@ -30,6 +31,12 @@ async function main(): Promise<void> {
       sts: settings.UPCALL_LOCAL_STS_PORT,
       fc: settings.UPCALL_LOCAL_FC_PORT,
     },
+  }).catch((error: unknown) => {
+    throw explainPortInUse(error, {
+      UPCALL_LOCAL_OSS_PORT: settings.UPCALL_LOCAL_OSS_PORT,
+      UPCALL_LOCAL_STS_PORT: settings.UPCALL_LOCAL_STS_PORT,
+      UPCALL_LOCAL_FC_PORT: settings.UPCALL_LOCAL_FC_PORT,
+    });
   });
   const stackFile = join(dataDir, 'stack.json');
   writeStackInfo(stackFile, cloud.info);

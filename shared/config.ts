@@ -140,7 +140,7 @@ export const SETTINGS = {
     'Thumbnail formats, one output per size and format: `webp`, `jpeg`, `avif`, `png`.',
   ),
   UPCALL_MEDIA_TIMEOUT_SECONDS: setting(
-    Type.Integer({ minimum: 1, maximum: 86400, default: 900 }),
+    Type.Integer({ minimum: 1, maximum: 86400, default: 3600 }),
     'Media function: its FC `timeout` (keep equal to s.yaml). A job holds its lease this long, so a run killed at its timeout is retried at once.',
   ),
   UPCALL_IMAGE_MAX_BYTES: setting(
@@ -228,6 +228,10 @@ export const SETTINGS = {
   UPCALL_LOCAL_FC_PORT: setting(
     Type.Integer({ minimum: 0, maximum: 65535, default: 9102 }),
     'Local cloud only: port of the local Function Compute API (0: any free port).',
+  ),
+  UPCALL_LOCAL_TRIGGER_DELAY_MS: setting(
+    Type.Integer({ minimum: 0, maximum: 60000, default: 1000 }),
+    "Local cloud only: how long after an upload the OSS trigger's event reaches FC. OSS delivers event notifications asynchronously, after the upload's callback; 0 delivers at once (the trigger-first race).",
   ),
   UPCALL_DEV_TOKEN_PORT: setting(
     Type.Integer({ minimum: 0, maximum: 65535, default: 9110 }),

@@ -11,6 +11,7 @@ import { createCallbackApp } from '../../functions/callback/app.js';
 import { createMediaHandler } from '../../functions/media/app.js';
 import { loadMediaConfig } from '../../functions/media/config.js';
 import { createTokenApp } from '../../functions/token/app.js';
+import { SETTINGS } from '../../shared/config.js';
 import type { EdgeHandler } from '../../shared/http/edge.js';
 import { createNodeListener } from '../../shared/http/node.js';
 import { createLogger } from '../../shared/log.js';
@@ -42,6 +43,8 @@ export interface DevStackOptions {
   bucket?: string;
   /** 0 or absent: any free port. */
   ports?: DevPorts;
+  /** How long after an upload the OSS trigger's event reaches the media function (`UPCALL_LOCAL_TRIGGER_DELAY_MS`). */
+  triggerDelayMs?: number;
   /** Settings for the functions (e.g. `UPCALL_THUMBNAIL_SIZES`); the stack's own values always win. */
   env?: NodeJS.ProcessEnv;
   /**
@@ -181,6 +184,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       bucket,
       prefix: mediaConfig.uploadsPrefix,
       events: UPLOAD_EVENTS,
+      deliveryDelayMs: options.triggerDelayMs ?? SETTINGS.UPCALL_LOCAL_TRIGGER_DELAY_MS.schema.default,
     });
     demo.attach(
       createNodeListener(createDemoHandler({ tokenUrl, jwtSecret: secrets.jwtSecret }), {

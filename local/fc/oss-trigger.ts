@@ -1,6 +1,7 @@
 /**
  * FC's OSS trigger for the local cloud: each object-created event of the local OSS that matches the trigger's
- * bucket, key prefix/suffix and event list becomes FC's OSS event JSON and is invoked asynchronously, as FC does.
+ * bucket, key prefix/suffix and event list becomes FC's OSS event JSON and is invoked asynchronously, as FC does —
+ * after `deliveryDelayMs`, so that, as on real OSS, the upload's callback normally comes first.
  */
 import { createHash } from 'node:crypto';
 import { createLogger } from '../../shared/log.js';
@@ -16,6 +17,11 @@ export interface OssTriggerOptions {
   suffix?: string;
   /** FC trigger events, e.g. `oss:ObjectCreated:PutObject`; `*` is a wildcard (`oss:ObjectCreated:*`). */
   events: string[];
+  /**
+   * How long after the upload the event reaches FC. Real OSS delivers event notifications asynchronously, after the
+   * upload's own (synchronous) callback; 0 delivers at once, which lets tests run the trigger-first race.
+   */
+  deliveryDelayMs?: number;
 }
 
 /** The event FC hands a function for an OSS trigger (one record per invocation). */
@@ -113,7 +119,9 @@ export function connectOssTrigger(
     if (!matchesOssTrigger(options, event)) return;
     const payload = ossTriggerEvent(event, { region: fc.region, accountId: fc.accountId, ruleId });
     try {
-      const { requestId } = fc.invokeAsync(options.functionName, Buffer.from(JSON.stringify(payload)));
+      const { requestId } = fc.invokeAsync(options.functionName, Buffer.from(JSON.stringify(payload)), {
+        delaySeconds: (options.deliveryDelayMs ?? 0) / 1000,
+      });
       log.info({ requestId, function: options.functionName, key: event.key }, 'OSS trigger invoked');
     } catch (error) {
       // FC would keep the event and retry delivery; here the failure is loud so the test or developer sees it.

@@ -85,10 +85,13 @@ export async function answerSafely(
     return await handler(request, context);
   } catch (error) {
     if (error instanceof HttpError) {
-      context.log.warn(
-        { code: error.code, status: error.status, err: error.cause ?? undefined },
-        error.message,
-      );
+      // An expected refusal (4xx) is one line: its cause's message, never a stack trace. 5xx keep the whole cause.
+      const cause = error.cause;
+      const detail =
+        error.status < 500
+          ? { reason: cause instanceof Error ? cause.message : undefined }
+          : { err: cause ?? undefined };
+      context.log.warn({ code: error.code, status: error.status, ...detail }, error.message);
       return errorResponse(error.status, error.code, error.message, request.requestId, error.headers);
     }
     context.log.error({ err: error }, 'unhandled error');

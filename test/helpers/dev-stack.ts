@@ -41,9 +41,9 @@ function capture(): { stream: Writable; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-export async function startE2eStack(): Promise<E2eStack> {
+export async function startE2eStack(options: { triggerDelayMs?: number } = {}): Promise<E2eStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'upcall-'));
-  const stack = await startDevStack({ dataDir, env: E2E_FUNCTION_ENV });
+  const stack = await startDevStack({ dataDir, env: E2E_FUNCTION_ENV, ...options });
   const root = createOssClient({
     endpoint: stack.info.oss.endpoint,
     region: stack.info.region,
