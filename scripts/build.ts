@@ -48,8 +48,9 @@ const PACKAGING: Record<FunctionName, { external: string[]; ship: string[]; tool
     token: { external: [], ship: [], tools: {} },
     callback: { external: [], ship: [], tools: {} },
     media: {
-      external: ['sharp', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
-      ship: ['sharp'],
+      // libheif-js (HEIC decoding) stays a package: its glue loads the .wasm beside it; only HEIC jobs load it.
+      external: ['sharp', 'libheif-js', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
+      ship: ['sharp', 'libheif-js'],
       // The most used npm packages that carry static linux-x64 builds in their tarballs (ffmpeg-static and the like
       // download at install time). Checked: libx264, the native AAC encoder, HEVC decoding (test/scripts/build).
       tools: { ffmpeg: '@ffmpeg-installer/linux-x64', ffprobe: '@ffprobe-installer/linux-x64' },

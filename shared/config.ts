@@ -4,6 +4,7 @@
  * that names the variable. The README's configuration table lists the same settings (a test keeps them in step).
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { PROCESSED_CONTENT_TYPES } from './media-types.js';
 import { compileSchema } from './schema.js';
 
 interface Setting<S extends TSchema = TSchema> {
@@ -99,9 +100,9 @@ export const SETTINGS = {
   UPCALL_ALLOWED_CONTENT_TYPES: setting(
     Type.String({
       pattern: '^[\\w.+-]+/([\\w.+-]+|\\*)(,[\\w.+-]+/([\\w.+-]+|\\*))*$',
-      default: 'image/*,video/*',
+      default: PROCESSED_CONTENT_TYPES.join(','),
     }),
-    'Token function: content types uploads may have, exact (`image/png`) or by top-level type (`image/*`).',
+    'Token function: content types uploads may have, exact (`image/png`) or by top-level type (`image/*`). Default: what the media function processes.',
   ),
   UPCALL_CORS_ORIGINS: setting(
     Type.String({ pattern: '^(\\*|https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' }),

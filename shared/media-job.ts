@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError, loadSettings, parseSetting } from './config.js';
+import { PROCESSED_IMAGE_TYPES } from './media-types.js';
 import { compileSchema } from './schema.js';
 
 export const MediaJobSchema = Type.Object(
@@ -74,16 +75,7 @@ const FORMAT_EXTENSIONS: Record<OutputFormat, string> = {
   png: 'png',
 };
 
-/** Image types sharp decodes here; others (e.g. HEIC, which needs a patent-encumbered codec) get no job. */
-const IMAGE_TYPES = new Set([
-  'image/jpeg',
-  'image/png',
-  'image/webp',
-  'image/gif',
-  'image/avif',
-  'image/tiff',
-  'image/svg+xml',
-]);
+const IMAGE_TYPES: ReadonlySet<string> = new Set(PROCESSED_IMAGE_TYPES);
 
 /** Which job an object's content type gets, or none. */
 export function mediaKindOf(contentType: string): MediaKind | null {

@@ -115,6 +115,8 @@ describe('npm run build', () => {
     };
     const media = report('media');
     expect(media.shipped['node_modules/sharp']).toBe(lock.packages['node_modules/sharp']?.version);
+    // HEIC decoding (functions/media/heic.ts): libheif in WebAssembly, loaded from the package beside the bundle.
+    expect(media.shipped['node_modules/libheif-js']).toBe(lock.packages['node_modules/libheif-js']?.version);
     expect(Object.keys(media.shipped)).toEqual(
       expect.arrayContaining([
         'node_modules/@img/sharp-linux-x64',

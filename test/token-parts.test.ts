@@ -234,7 +234,9 @@ describe('token config', () => {
     expect(config.publicEndpoint).toBe('https://oss-cn-hangzhou.aliyuncs.com');
     expect(config.stsEndpoint).toBe('https://sts.aliyuncs.com');
     expect(config.stsDurationSeconds).toBe(3600);
-    expect(config.allowedContentTypes).toEqual(['image/*', 'video/*']);
+    // What the media function processes (shared/media-types.ts), phones' HEIC and QuickTime included.
+    expect(config.allowedContentTypes).toEqual(expect.arrayContaining(['image/jpeg', 'image/heic', 'video/*']));
+    expect(config.allowedContentTypes).not.toContain('image/*');
     expect(config.corsOrigins).toEqual([]);
     expect(config.jwt.userClaim).toBe('sub');
   });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { OutputFormat, ThumbnailSize } from '../../shared/media-job.js';
 import { MediaFailure } from './failure.js';
+import { decodeHeic, needsHeicDecoder } from './heic.js';
 
 export interface ImageOptions {
   /** Largest source accepted, all frames counted (`UPCALL_IMAGE_MAX_PIXELS`). */
@@ -90,7 +91,7 @@ export function encode(image: Sharp, format: OutputFormat, hasAlpha: boolean): S
 }
 
 /** Read the header only: dimensions, frames and format, without decoding pixels. */
-async function readHeader(source: Buffer): Promise<Metadata> {
+async function readHeader(source: Buffer | string): Promise<Metadata> {
   try {
     // The pixel limit is enforced below with every frame counted, so the header read itself is unlimited.
     return await sharp(source, { limitInputPixels: false }).metadata();
@@ -108,8 +109,14 @@ export async function renderThumbnails(
   outputs: ThumbnailSpec[],
   options: ImageOptions,
 ): Promise<{ input: ImageInfo; outputs: RenderedImage[] }> {
-  const header = await readHeader(source);
+  let header = await readHeader(source);
   const format = header.format ?? 'unknown';
+  // HEIC (HEVC in HEIF) is decoded by heic.ts into a file sharp reads; every other format is sharp's own.
+  let decodable: Buffer | string = source;
+  if (needsHeicDecoder(header)) {
+    decodable = (await decodeHeic(source, join(options.workDir, 'heic.tif'), options.maxPixels)).path;
+    header = await readHeader(decodable);
+  }
   const pages = header.pages ?? 1;
   const animated = options.keepAnimation && pages > 1 && ANIMATED_INPUTS.has(format);
   const width = header.width ?? 0;
@@ -139,7 +146,9 @@ export async function renderThumbnails(
   const keepProfile = header.space !== 'cmyk';
   let working: OutputInfo;
   try {
-    const decoder = sharp(source, { animated, limitInputPixels: options.maxPixels, failOn: 'error' })
+    // A multi-image HEIF (AVIF here) shows its primary image, which need not be the first.
+    const page = format === 'heif' ? header.pagePrimary : undefined;
+    const decoder = sharp(decodable, { animated, page, limitInputPixels: options.maxPixels, failOn: 'error' })
       .autoOrient()
       .resize({ ...box, fit: 'inside', withoutEnlargement: true });
     working = await (keepProfile ? decoder.keepIccProfile() : decoder).toFile(workingCopy);

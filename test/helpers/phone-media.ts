@@ -1,0 +1,165 @@
+/**
+ * Media as phones make it, generated at test time with real encoders: HEIC by Debian's `heif-enc` (libheif with
+ * x265; unlike ImageMagick it carries the source's EXIF and ICC profile into the file), HEVC `.mov` by ffmpeg with
+ * libx265 (Debian's build, which `.ci/run` installs). Where no encoder writes what a phone writes — the `irot` box an
+ * iPhone adds, a primary image that is not the first — a generated file is patched in place, box sizes unchanged.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { runTool } from '../../functions/media/ffmpeg.js';
+import { BLUE, RED } from './media.js';
+
+const run = promisify(execFile);
+
+/**
+ * A JPEG whose stored pixels are red on top and blue below, tagged EXIF orientation 6 (turn 90° clockwise to
+ * display) and Display P3: upright it is height×width, blue on the left and red on the right.
+ */
+export async function sidewaysJpeg(width: number, height: number): Promise<Buffer> {
+  const lower = await sharp({ create: { width, height: height / 2, channels: 3, background: BLUE } })
+    .png()
+    .toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: RED } })
+    .composite([{ input: lower, top: height / 2, left: 0 }])
+    .withIccProfile('p3')
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+/** Encode images (JPEG or PNG) into one HEIC with `heif-enc`; the first is the primary image. */
+export async function heifEnc(
+  images: Buffer[],
+  options: { bitDepth?: 8 | 10; args?: string[] } = {},
+): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'upcall-heic-'));
+  try {
+    const inputs = await Promise.all(
+      images.map(async (image, index) => {
+        const { format } = await sharp(image).metadata();
+        const path = join(dir, `in-${index}.${format === 'jpeg' ? 'jpg' : 'png'}`);
+        await writeFile(path, image);
+        return path;
+      }),
+    );
+    const output = join(dir, 'out.heic');
+    await run(
+      'heif-enc',
+      [
+        ...['-q', '60', '-p', 'preset=ultrafast'],
+        ...(options.bitDepth ? ['-b', String(options.bitDepth)] : []),
+        ...(options.args ?? []),
+        ...['-o', output],
+        ...inputs,
+      ],
+      { timeout: 120_000 },
+    );
+    return await readFile(output);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Offset of the first box of `type` (the 4 bytes after its size), searching the whole file. */
+function boxAt(file: Buffer, type: string): number {
+  const at = file.indexOf(type, 0, 'latin1');
+  if (at < 4) throw new Error(`no ${type} box in the file`);
+  return at;
+}
+
+/**
+ * As an iPhone writes it: the container turns the stored landscape picture (`irot`, 270° anticlockwise) *and* EXIF
+ * says orientation 6 for the same turn. heif-enc writes no `irot`, so its `pixi` property (16 bytes, associated with
+ * the image) is overwritten with an `irot` box of the same size.
+ */
+export function withIrot(heic: Buffer, quarterTurnsAnticlockwise: number): Buffer {
+  const patched = Buffer.from(heic);
+  const type = boxAt(patched, 'pixi');
+  if (patched.readUInt32BE(type - 4) !== 16) throw new Error('unexpected pixi box size');
+  patched.write('irot', type, 'latin1');
+  patched.fill(0, type + 4, type + 12);
+  patched[type + 4] = quarterTurnsAnticlockwise;
+  return patched;
+}
+
+/** Point `pitm` (the primary item) at another item id, as in a burst whose cover is not the first picture. */
+export function withPrimaryItem(heic: Buffer, itemId: number): Buffer {
+  const patched = Buffer.from(heic);
+  const type = boxAt(patched, 'pitm');
+  patched.writeUInt16BE(itemId, type + 8); // after type, version and flags
+  return patched;
+}
+
+/** Claim a larger size in every `ispe` property than the coded pixels have: a decompression bomb's header. */
+export function withClaimedSize(heic: Buffer, width: number, height: number): Buffer {
+  const patched = Buffer.from(heic);
+  for (
+    let at = patched.indexOf('ispe', 0, 'latin1');
+    at >= 0;
+    at = patched.indexOf('ispe', at + 4, 'latin1')
+  ) {
+    patched.writeUInt32BE(width, at + 8);
+    patched.writeUInt32BE(height, at + 12);
+  }
+  return patched;
+}
+
+export interface PhoneVideoOptions {
+  width: number;
+  height: number;
+  seconds: number;
+  /** Display rotation in degrees, as a phone held upright writes it (the stored picture stays landscape). */
+  rotate?: 0 | 90 | 180 | 270;
+  tenBit?: boolean;
+  /** HDR transfer, with BT.2020 primaries: HLG (`arib-std-b67`, iPhone's) or PQ (`smpte2084`). */
+  hdr?: 'hlg' | 'pq';
+  audio?: boolean;
+  /** Frame rate; `vfr` gives frames at irregular times. */
+  fps?: number | 'vfr';
+}
+
+/**
+ * A HEVC QuickTime movie as a phone records it: `hvc1`-tagged HEVC (8- or 10-bit, optionally HLG/PQ with BT.2020
+ * colour), a display matrix for the rotation, AAC audio. The stored picture is `width`×`height` with the top half
+ * light and the bottom half dark, so a test can tell which way up it came out.
+ */
+export async function phoneMov(ffmpeg: string, path: string, options: PhoneVideoOptions): Promise<void> {
+  const { width, height, seconds, rotate = 0, tenBit = false, hdr, audio = true, fps = 30 } = options;
+  const rate = fps === 'vfr' ? 30 : fps;
+  const picture =
+    `color=c=0xd0d0d0:size=${width}x${height / 2}:rate=${rate}:duration=${seconds}[top];` +
+    `color=c=0x202020:size=${width}x${height / 2}:rate=${rate}:duration=${seconds}[bottom];` +
+    '[top][bottom]vstack';
+  // Irregular frame times: drop a varying share of frames, keeping each survivor's timestamp.
+  const vfr = fps === 'vfr' ? ",select='not(mod(n\\,3))+not(mod(n\\,7))',setpts=PTS" : '';
+  const colour = hdr
+    ? [
+        ...['-color_primaries', 'bt2020', '-colorspace', 'bt2020nc'],
+        ...['-color_trc', hdr === 'hlg' ? 'arib-std-b67' : 'smpte2084'],
+        ...[
+          '-x265-params',
+          `colorprim=bt2020:colormatrix=bt2020nc:transfer=${hdr === 'hlg' ? 'arib-std-b67' : 'smpte2084'}:log-level=error`,
+        ],
+      ]
+    : ['-x265-params', 'log-level=error'];
+  await runTool(
+    ffmpeg,
+    [
+      ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
+      ...['-f', 'lavfi', '-i', `${picture}${vfr}`],
+      ...(audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`] : []),
+      ...['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1'],
+      ...['-pix_fmt', tenBit ? 'yuv420p10le' : 'yuv420p'],
+      ...colour,
+      ...(fps === 'vfr' ? ['-vsync', 'vfr'] : []),
+      ...(audio ? ['-c:a', 'aac', '-shortest'] : []),
+      ...(rotate ? ['-metadata:s:v:0', `rotate=${rotate}`] : []),
+      ...['-f', 'mov', path],
+    ],
+    { timeoutMs: 120_000 },
+  );
+}
