@@ -235,7 +235,9 @@ describe('token config', () => {
     expect(config.stsEndpoint).toBe('https://sts.aliyuncs.com');
     expect(config.stsDurationSeconds).toBe(3600);
     // What the media function processes (shared/media-types.ts), phones' HEIC and QuickTime included.
-    expect(config.allowedContentTypes).toEqual(expect.arrayContaining(['image/jpeg', 'image/heic', 'video/*']));
+    expect(config.allowedContentTypes).toEqual(
+      expect.arrayContaining(['image/jpeg', 'image/heic', 'video/*']),
+    );
     expect(config.allowedContentTypes).not.toContain('image/*');
     expect(config.corsOrigins).toEqual([]);
     expect(config.jwt.userClaim).toBe('sub');
