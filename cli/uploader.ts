@@ -142,6 +142,8 @@ export async function uploadFile(
         partSize,
         parallel: 2,
         callback,
+        // The ticket rides with the object too (on InitiateMultipartUpload); without it the upload is refused.
+        headers: grant.uploadHeaders,
         progress: (fraction: number) => options.onProgress?.(fraction),
       });
       data = result.data;
@@ -149,6 +151,7 @@ export async function uploadFile(
       const result = await client.put(options.key, path, {
         mime: options.contentType,
         callback,
+        headers: grant.uploadHeaders,
       } as OSS.PutObjectOptions);
       data = result.data;
     }

@@ -14,6 +14,14 @@ export const CALLBACK_BODY_TYPE = 'application/x-www-form-urlencoded';
 /** The custom variable (`callback-var`) that carries the upload ticket. OSS wants `x:` and lower case. */
 export const TICKET_VARIABLE = 'x:ticket';
 
+/**
+ * The same ticket as the object's own user metadata. The callback variable reaches only the callback; this travels
+ * with the object, so every path (the callback, the OSS trigger, a retry) judges the object by HeadObject alone.
+ * `TICKET_METADATA` is the name without `x-oss-meta-` (ali-oss `meta`, Android `addUserMetadata`).
+ */
+export const TICKET_METADATA = 'upcall-ticket';
+export const TICKET_METADATA_HEADER = `x-oss-meta-${TICKET_METADATA}`;
+
 /** Form field name → the OSS variable rendered into it. The order is the order of the rendered body. */
 export const CALLBACK_FIELDS = {
   bucket: 'bucket',

@@ -12,7 +12,7 @@
  *   and may only name a key under that user's prefix.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { CALLBACK_BODY_TYPE, TICKET_VARIABLE } from './callback-contract.js';
+import { CALLBACK_BODY_TYPE, TICKET_METADATA_HEADER, TICKET_VARIABLE } from './callback-contract.js';
 
 const CONTENT_TYPE = '^[\\w.+-]+/[\\w.+-]+$';
 /** STS's Expiration format; the mobile SDKs cannot parse milliseconds. */
@@ -160,8 +160,14 @@ export const TokenResponseSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    /** Headers every upload made with these credentials must send (the ticket as object metadata). */
-    uploadHeaders: Type.Record(Type.String(), Type.String()),
+    /**
+     * Headers EVERY upload made with these credentials must send: the upload ticket as object metadata
+     * (`x-oss-meta-upcall-ticket`). An object without a valid ticket in its own metadata is refused on every path —
+     * the callback and the OSS trigger alike — and never processed. Send them on PutObject and
+     * InitiateMultipartUpload (ali-oss: the `headers` option of `put` / `multipartUpload`; iOS: `objectMeta`;
+     * Android: `ObjectMetadata.addUserMetadata` with the name after `x-oss-meta-`).
+     */
+    uploadHeaders: Type.Object({ [TICKET_METADATA_HEADER]: Type.String() }, { additionalProperties: false }),
   },
   { additionalProperties: false },
 );

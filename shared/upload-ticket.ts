@@ -9,6 +9,8 @@ import { errors, jwtVerify, SignJWT } from 'jose';
 import { compileSchema, formatIssues } from './schema.js';
 
 const TICKET_AUDIENCE = 'upcall:upload';
+/** How far a ticket's `iat` may lie ahead of the verifier's clock (the token function's and the verifier's clocks). */
+export const TICKET_CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface TicketKey {
   kid: string;
@@ -140,7 +142,13 @@ export async function verifyUploadTicket(
         currentDate: new Date(options.now ?? Date.now()),
       },
     );
-    return toTicket(payload);
+    const verified = toTicket(payload);
+    const now = options.now ?? Date.now();
+    if (verified.ok && verified.ticket.issuedAt > now + TICKET_CLOCK_TOLERANCE_SECONDS * 1000) {
+      // Only a leaked key or a badly wrong clock makes these; either way the grant's window is not what it says.
+      return { ok: false, code: 'TicketInvalid', message: 'the ticket was issued in the future' };
+    }
+    return verified;
   } catch (error) {
     if (error instanceof UnknownKidError)
       return { ok: false, code: 'TicketUnknownKey', message: error.message };

@@ -135,6 +135,7 @@ describe('token: mobile GET (stock Android/iOS providers)', () => {
       CallbackParam: { ...buildCallbackParam(CALLBACK_URL) },
     });
     expect(Object.keys(body.CallbackVars)).toEqual(['x:ticket']);
+    expect(body.ObjectMetadata).toEqual({ 'x-oss-meta-upcall-ticket': body.CallbackVars['x:ticket'] });
   });
 
   it('takes the token from the access_token query parameter (providers cannot send headers)', async () => {
@@ -374,6 +375,11 @@ describe('token: POST JSON API', () => {
       body: param.callbackBody,
       contentType: param.callbackBodyType,
       customValue: { ticket: vars['x:ticket'] },
+    });
+    // The same ticket travels with the object, in every client's shape.
+    expect(body.metadata).toEqual({
+      headers: { 'x-oss-meta-upcall-ticket': vars['x:ticket'] },
+      meta: { 'upcall-ticket': vars['x:ticket'] },
     });
 
     const verified = await verifyUploadTicket(vars['x:ticket'], parseTicketKeyring(TICKET_KEYS));

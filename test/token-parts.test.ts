@@ -152,6 +152,7 @@ describe('PostObject V4 form', () => {
     contentType: 'image/png',
     callback: 'Y2FsbGJhY2s=',
     callbackVars: { 'x:ticket': 'ticket-value' },
+    objectMetadata: { 'x-oss-meta-upcall-ticket': 'ticket-value' },
     now: new Date('2030-01-02T02:00:00.123Z'),
   };
 
@@ -170,7 +171,7 @@ describe('PostObject V4 form', () => {
     );
   });
 
-  it('pins the prefix, size, type, callback, every x: field and the signing fields', () => {
+  it('pins the prefix, size, type, callback, every x: field, the ticket metadata and the signing fields', () => {
     const form = buildPostForm(input);
     const policy = JSON.parse(Buffer.from(form.fields.policy!, 'base64').toString());
     expect(policy.conditions).toEqual([
@@ -181,6 +182,7 @@ describe('PostObject V4 form', () => {
       ['eq', '$success_action_status', '200'],
       ['eq', '$callback', 'Y2FsbGJhY2s='],
       ['eq', '$x:ticket', 'ticket-value'],
+      ['eq', '$x-oss-meta-upcall-ticket', 'ticket-value'],
       { 'x-oss-signature-version': 'OSS4-HMAC-SHA256' },
       { 'x-oss-credential': 'STS.abc/20300102/cn-hangzhou/oss/aliyun_v4_request' },
       { 'x-oss-date': '20300102T020000Z' },
@@ -192,6 +194,7 @@ describe('PostObject V4 form', () => {
       success_action_status: '200',
       callback: 'Y2FsbGJhY2s=',
       'x:ticket': 'ticket-value',
+      'x-oss-meta-upcall-ticket': 'ticket-value',
       'x-oss-signature-version': 'OSS4-HMAC-SHA256',
       'x-oss-credential': 'STS.abc/20300102/cn-hangzhou/oss/aliyun_v4_request',
       'x-oss-date': '20300102T020000Z',

@@ -51,6 +51,18 @@ describe('upload ticket', () => {
     });
   });
 
+  it('refuses a ticket issued further ahead than the clock tolerance', async () => {
+    const { token } = await issueUploadTicket(grant, keyring, { ttlSeconds: 7200, now: NOW + 3_600_000 });
+    expect(await verifyUploadTicket(token, keyring, { now: NOW })).toEqual({
+      ok: false,
+      code: 'TicketInvalid',
+      message: 'the ticket was issued in the future',
+    });
+    // Within the tolerance (clocks a little apart) it holds.
+    const { token: close } = await issueUploadTicket(grant, keyring, { ttlSeconds: 900, now: NOW + 20_000 });
+    expect(await verifyUploadTicket(close, keyring, { now: NOW })).toMatchObject({ ok: true });
+  });
+
   it('expires', async () => {
     const { token } = await issueUploadTicket(grant, keyring, { ttlSeconds: 900, now: NOW });
     expect(await verifyUploadTicket(token, keyring, { now: NOW + 899_000 })).toMatchObject({ ok: true });

@@ -8,6 +8,7 @@ import {
   buildCallbackParam,
   buildCallbackVars,
   encodeCallbackHeader,
+  TICKET_METADATA_HEADER,
   TICKET_VARIABLE,
 } from '../../shared/callback-contract.js';
 import {
@@ -204,7 +205,7 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
         callbackParam,
         callbackVars,
       },
-      uploadHeaders: {},
+      uploadHeaders: { [TICKET_METADATA_HEADER]: target.ticket },
     };
   }
 
@@ -226,6 +227,7 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
       contentType: wanted.contentType,
       callback: callbackHeader,
       callbackVars: buildCallbackVars(target.ticket),
+      objectMetadata: { [TICKET_METADATA_HEADER]: target.ticket },
       now: new Date(target.issuedAt),
     });
     context.log.info({ userId, keyPrefix, grant: 'form' }, 'upload form signed');

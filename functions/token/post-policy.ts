@@ -1,7 +1,7 @@
 /**
  * A signed PostObject (V4) form a browser posts as-is. Unlike the official samples, the policy pins the callback and
- * every `x:` variable with `eq` conditions, so the uploader cannot strip or rewrite the callback; it also pins the
- * key prefix, the size range, the content type and the signing fields themselves.
+ * every `x:` variable with `eq` conditions, so the uploader cannot strip or rewrite the callback; it pins the ticket's
+ * object metadata the same way, and also the key prefix, the size range, the content type and the signing fields themselves.
  *
  * Signed by hand: ali-oss's `signPostObjectPolicyV4` needs a whole client instance (and ali-oss is a dev
  * dependency here); the algorithm is four chained HMACs (OSS's V4 signing-key derivation).
@@ -34,6 +34,8 @@ export interface PostFormInput {
   callback: string;
   /** Custom callback variables, keys already `x:`-prefixed. */
   callbackVars: Readonly<Record<string, string>>;
+  /** `x-oss-meta-*` fields the object must carry (the upload ticket), pinned like the callback. */
+  objectMetadata: Readonly<Record<string, string>>;
   now: Date;
 }
 
@@ -111,6 +113,7 @@ export function buildPostForm(input: PostFormInput): PostForm {
       ['eq', '$success_action_status', '200'],
       ['eq', '$callback', input.callback],
       ...Object.entries(input.callbackVars).map(([name, value]) => ['eq', `$${name}`, value]),
+      ...Object.entries(input.objectMetadata).map(([name, value]) => ['eq', `$${name}`, value]),
       ...Object.entries(signed).map(([name, value]) => ({ [name]: value })),
     ],
   };
@@ -123,6 +126,7 @@ export function buildPostForm(input: PostFormInput): PostForm {
       success_action_status: '200',
       callback: input.callback,
       ...input.callbackVars,
+      ...input.objectMetadata,
       ...signed,
       policy: encodedPolicy,
       'x-oss-signature': signV4(input.credentials.accessKeySecret, day, input.region, encodedPolicy),

@@ -24,6 +24,8 @@ export const MobileCredentialsSchema = Type.Object({
   KeyPrefix: Type.String(),
   CallbackParam: Type.Record(Type.String(), Type.String()),
   CallbackVars: Type.Record(Type.String(), Type.String()),
+  /** Object metadata every upload must carry (full `x-oss-meta-` names; Android's addUserMetadata drops the prefix). */
+  ObjectMetadata: Type.Record(Type.String(), Type.String()),
 });
 export type MobileCredentials = Static<typeof MobileCredentialsSchema>;
 
@@ -48,6 +50,7 @@ export function mobileCredentials(grant: TokenResponse): MobileCredentials {
     KeyPrefix: grant.keyPrefix,
     CallbackParam: { ...grant.callback.callbackParam },
     CallbackVars: { ...grant.callback.callbackVars },
+    ObjectMetadata: { ...grant.uploadHeaders },
   };
 }
 

@@ -17,7 +17,7 @@ import {
   uploadPart,
 } from './multipart.js';
 import { type OssOperation, routeOperation } from './operations.js';
-import { authorize, requiredPermissions } from './permissions.js';
+import { authorize, requiredPermissions, tagsAtUpload } from './permissions.js';
 import { postObject } from './post-object.js';
 import { parseQuery } from './query.js';
 import { getObject, headObject } from './read-object.js';
@@ -101,7 +101,18 @@ async function dispatch(
   const copySource =
     operation === 'CopyObject' ? parseCopySource(headers['x-oss-copy-source'] ?? '') : undefined;
   const scope = { region: services.region, accountId: services.account.accountId };
-  authorize(principal, requiredPermissions(scope, operation, bucket, address.key, copySource));
+  const sourceTags = copySource ? services.store.get(copySource.bucket, copySource.key)?.tags : undefined;
+  const tags = tagsAtUpload(operation, headers['x-oss-tagging'], {
+    replaceTags: headers['x-oss-tagging-directive']?.toUpperCase() === 'REPLACE',
+    sourceTagCount: Object.keys(sourceTags ?? {}).length,
+  });
+  authorize(
+    principal,
+    requiredPermissions(scope, operation, bucket, address.key, {
+      ...(copySource ? { copySource } : {}),
+      tagsAtUpload: tags,
+    }),
+  );
   const request: OssRequest = {
     method,
     bucket,

@@ -23,23 +23,56 @@ export interface PermissionCheck {
   resource: string;
 }
 
+export interface UploadExtras {
+  /** CopyObject's source. */
+  copySource?: { bucket: string; key: string };
+  /**
+   * The new object gets tags from the request (`x-oss-tagging` on PutObject, PostObject, InitiateMultipartUpload,
+   * CopyObject): OSS then also requires `oss:PutObjectTagging` on it, as for PutObjectTagging itself.
+   */
+  tagsAtUpload?: boolean;
+}
+
 export function requiredPermissions(
   scope: ResourceScope,
   operation: OssOperation,
   bucket: string,
   key: string,
-  copySource?: { bucket: string; key: string },
+  extras: UploadExtras = {},
 ): PermissionCheck[] {
-  const own: PermissionCheck = {
-    action: RAM_ACTION[operation],
-    resource:
-      operation === 'ListObjectsV2' ? ossResourceArn(scope, bucket) : ossResourceArn(scope, bucket, key),
-  };
-  if (operation !== 'CopyObject' || !copySource) return [own];
-  return [
-    { action: 'oss:GetObject', resource: ossResourceArn(scope, copySource.bucket, copySource.key) },
-    own,
-  ];
+  const resource =
+    operation === 'ListObjectsV2' ? ossResourceArn(scope, bucket) : ossResourceArn(scope, bucket, key);
+  const checks: PermissionCheck[] = [];
+  if (operation === 'CopyObject' && extras.copySource) {
+    const { copySource } = extras;
+    checks.push({ action: 'oss:GetObject', resource: ossResourceArn(scope, copySource.bucket, copySource.key) });
+  }
+  checks.push({ action: RAM_ACTION[operation], resource });
+  if (extras.tagsAtUpload) checks.push({ action: 'oss:PutObjectTagging', resource });
+  return checks;
+}
+
+/** Operations that may tag the object they create. */
+const TAGGING_AT_UPLOAD: ReadonlySet<OssOperation> = new Set([
+  'PutObject',
+  'PostObject',
+  'InitiateMultipartUpload',
+  'CopyObject',
+]);
+
+/**
+ * Whether a request tags the object it creates: a non-empty `x-oss-tagging` (header or PostObject field); for
+ * CopyObject with the default `x-oss-tagging-directive: Copy`, the source's tags when it has any (the stand-in's
+ * reading: copying tags is tagging).
+ */
+export function tagsAtUpload(
+  operation: OssOperation,
+  tagging: string | undefined,
+  options: { replaceTags?: boolean; sourceTagCount?: number } = {},
+): boolean {
+  if (!TAGGING_AT_UPLOAD.has(operation)) return false;
+  if (operation === 'CopyObject' && !options.replaceTags) return (options.sourceTagCount ?? 0) > 0;
+  return tagging !== undefined && tagging !== '';
 }
 
 export function authorize(principal: Principal, checks: readonly PermissionCheck[]): void {

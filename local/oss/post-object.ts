@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { checkObjectKey } from './addressing.js';
 import type { Principal } from './authenticate.js';
-import { type CallbackRequest, parseCallbackParam, parseCallbackVars } from './callback-param.js';
+import { type CallbackRequest, parseCallbackParam } from './callback-param.js';
 import type { OssServices } from './context.js';
 import { invalidArgument, OssError } from './errors.js';
 import {
@@ -19,7 +19,7 @@ import {
   uploadResultHeaders,
   userMetadata,
 } from './object-headers.js';
-import { authorize, requiredPermissions } from './permissions.js';
+import { authorize, requiredPermissions, tagsAtUpload as tagsAtUploadOf } from './permissions.js';
 import { authenticatePost } from './post-auth.js';
 import { checkPolicyFields, checkPolicyLength, type PostPolicy } from './post-policy.js';
 import { type OssResponse, xmlResponse } from './response.js';
@@ -50,15 +50,15 @@ function prepare(fields: Map<string, string>, filename: string, services: OssSer
   // biome-ignore lint/suspicious/noTemplateCurlyInString: OSS's literal ${filename} placeholder in the key field
   const key = checkObjectKey(rawKey.replaceAll('${filename}', filename));
   const scope = { region: services.region, accountId: services.account.accountId };
-  authorize(principal, requiredPermissions(scope, 'PostObject', context.bucket, key));
+  const tagsAtUpload = tagsAtUploadOf('PostObject', fields.get('x-oss-tagging'));
+  authorize(principal, requiredPermissions(scope, 'PostObject', context.bucket, key, { tagsAtUpload }));
   const encodedCallback = fields.get('callback');
   let callback: CallbackRequest | undefined;
   if (encodedCallback !== undefined && encodedCallback !== '') {
+    // PostObject's custom variables are its `x:` fields; it has no `callback-var` field (a form may carry one, as any
+    // unknown field, and it means nothing).
     const custom = Object.fromEntries([...fields].filter(([name]) => name.startsWith('x:')));
-    callback = {
-      param: parseCallbackParam(encodedCallback),
-      vars: { ...parseCallbackVars(fields.get('callback-var')), ...custom },
-    };
+    callback = { param: parseCallbackParam(encodedCallback), vars: custom };
   }
   return { key, policy, callback, principal } satisfies PreparedPost;
 }
