@@ -45,7 +45,10 @@ export function requiredPermissions(
   const checks: PermissionCheck[] = [];
   if (operation === 'CopyObject' && extras.copySource) {
     const { copySource } = extras;
-    checks.push({ action: 'oss:GetObject', resource: ossResourceArn(scope, copySource.bucket, copySource.key) });
+    checks.push({
+      action: 'oss:GetObject',
+      resource: ossResourceArn(scope, copySource.bucket, copySource.key),
+    });
   }
   checks.push({ action: RAM_ACTION[operation], resource });
   if (extras.tagsAtUpload) checks.push({ action: 'oss:PutObjectTagging', resource });

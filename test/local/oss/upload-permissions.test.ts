@@ -8,8 +8,8 @@ import type { TemporaryCredential } from '../../../local/credentials.js';
 import {
   BUCKET,
   type CallbackSink,
-  ossError,
   type OssHarness,
+  ossError,
   REGION,
   startCallbackSink,
   startHarness,
