@@ -377,10 +377,7 @@ describe('token: POST JSON API', () => {
       customValue: { ticket: vars['x:ticket'] },
     });
     // The same ticket travels with the object, in every client's shape.
-    expect(body.metadata).toEqual({
-      headers: { 'x-oss-meta-upcall-ticket': vars['x:ticket'] },
-      meta: { 'upcall-ticket': vars['x:ticket'] },
-    });
+    expect(body.uploadHeaders).toEqual({ 'x-oss-meta-upcall-ticket': vars['x:ticket'] });
 
     const verified = await verifyUploadTicket(vars['x:ticket'], parseTicketKeyring(TICKET_KEYS));
     expect(verified).toMatchObject({
