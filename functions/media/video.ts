@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MediaFailure } from './failure.js';
 import { lastLines, type MediaTools, runTool, ToolError } from './ffmpeg.js';
+import { type StreamColour, sdrConversion } from './video-colour.js';
 
 export interface VideoOptions {
   tools: MediaTools;
@@ -51,13 +52,13 @@ const NETWORK_ERROR =
   /Connection (refused|reset|timed out)|Network is unreachable|No route to host|Failed to resolve|name resolution|Server returned (5\d\d|403|401)|Input\/output error|Operation timed out/i;
 const SOURCE_GONE = /Server returned (404|412)/i;
 
-interface ProbeStream {
+interface ProbeStream extends StreamColour {
   codec_type?: string;
   codec_name?: string;
   width?: number;
   height?: number;
   tags?: Record<string, string>;
-  side_data_list?: Array<{ rotation?: number | string }>;
+  side_data_list?: Array<{ rotation?: number | string; max_content?: number; max_luminance?: string }>;
 }
 interface ProbeOutput {
   streams?: ProbeStream[];
@@ -174,6 +175,8 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
   }
 
   const videoPath = join(options.workDir, 'video.mp4');
+  // 8-bit SDR whatever the source: 10-bit scaled down, HDR tone-mapped (video-colour.ts).
+  const colour = sdrConversion(probed.streams?.find((stream) => stream.codec_type === 'video') ?? {});
   await timed('transcode', async () => {
     const sized = transcodeTimeoutMs(input.durationMs ?? options.maxDurationMs);
     const args = [
@@ -182,8 +185,18 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
       ...['-i', source],
       // First video and (if any) first audio stream; no subtitles, data streams or metadata (GPS, device).
       ...['-map', '0:v:0', '-map', '0:a:0?', '-sn', '-dn', '-map_metadata', '-1'],
-      ...['-vf', `${scaleFilter(options.maxLines)},format=yuv420p`],
-      ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-profile:v', 'high'],
+      ...['-vf', [scaleFilter(options.maxLines), ...colour.filters].join(',')],
+      ...[
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '23',
+        '-profile:v',
+        'high',
+        ...colour.outputOptions,
+      ],
       ...['-c:a', 'aac', '-b:a', '128k', '-ac', '2'],
       ...['-movflags', '+faststart', '-max_muxing_queue_size', '1024', videoPath],
     ];
@@ -206,20 +219,24 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
 
   const posterPath = join(options.workDir, 'poster.jpg');
   await timed('poster', async () => {
-    // A frame a second in (or mid-way through a shorter clip) avoids the black or fade-in first frame.
-    const at = Math.min(1000, Math.floor(durationMs / 2)) / 1000;
-    const args = [
-      ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-ss', at.toFixed(3), '-i', videoPath],
-      ...['-frames:v', '1', '-q:v', '2', '-f', 'image2', posterPath],
-    ];
-    try {
-      await runTool(tools.ffmpeg, args, { timeoutMs: Math.min(PROBE_TIMEOUT_MS, remainingMs(options)) });
-    } catch (error) {
-      throw failureOf(error, 'poster', 'TranscodeFailed');
+    // A frame a second in (or mid-way through a shorter clip) avoids the black or fade-in first frame. A clip of one
+    // frame (or a few with one long timestamp) has nothing after 0, so the first frame is the fallback.
+    const preferred = Math.min(1000, Math.floor(durationMs / 2)) / 1000;
+    for (const at of preferred > 0 ? [preferred, 0] : [0]) {
+      const args = [
+        ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-ss', at.toFixed(3), '-i', videoPath],
+        ...['-frames:v', '1', '-q:v', '2', '-f', 'image2', posterPath],
+      ];
+      try {
+        await runTool(tools.ffmpeg, args, { timeoutMs: Math.min(PROBE_TIMEOUT_MS, remainingMs(options)) });
+      } catch (error) {
+        throw failureOf(error, 'poster', 'TranscodeFailed');
+      }
+      // ffmpeg exits 0 without writing anything when no frame decodes at that point.
+      const written = await stat(posterPath).catch(() => null);
+      if (written?.size) return;
     }
-    // ffmpeg exits 0 without writing anything when no frame decodes at that point.
-    const written = await stat(posterPath).catch(() => null);
-    if (!written?.size) throw new MediaFailure('TranscodeFailed', 'poster: no frame could be extracted');
+    throw new MediaFailure('TranscodeFailed', 'poster: no frame could be extracted');
   });
 
   const bytes = (await stat(videoPath)).size;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { runTool } from '../../functions/media/ffmpeg.js';
+import { type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
 import { BLUE, RED } from './media.js';
 
 const run = promisify(execFile);
@@ -112,54 +112,91 @@ export interface PhoneVideoOptions {
   width: number;
   height: number;
   seconds: number;
-  /** Display rotation in degrees, as a phone held upright writes it (the stored picture stays landscape). */
+  /** Display rotation, clockwise, as a phone held upright writes it (the stored picture stays landscape). */
   rotate?: 0 | 90 | 180 | 270;
   tenBit?: boolean;
   /** HDR transfer, with BT.2020 primaries: HLG (`arib-std-b67`, iPhone's) or PQ (`smpte2084`). */
   hdr?: 'hlg' | 'pq';
   audio?: boolean;
-  /** Frame rate; `vfr` gives frames at irregular times. */
-  fps?: number | 'vfr';
+  /** `vfr`: frames at irregular times (a third of a 30 fps clip's frames dropped unevenly). */
+  frameRate?: 30 | 'vfr';
+  /** Only this many frames (a very short clip). */
+  frames?: number;
+  /** Colours of the stored picture's top and bottom halves (ffmpeg colour syntax). */
+  halves?: [string, string];
 }
 
 /**
  * A HEVC QuickTime movie as a phone records it: `hvc1`-tagged HEVC (8- or 10-bit, optionally HLG/PQ with BT.2020
- * colour), a display matrix for the rotation, AAC audio. The stored picture is `width`×`height` with the top half
- * light and the bottom half dark, so a test can tell which way up it came out.
+ * colour), AAC audio, and the rotation as iPhones write it: a transformation matrix in the video track's `tkhd`.
+ * (ffmpeg 5.1's `rotate` metadata writes the opposite turn of what older versions did, so the matrix is written
+ * here by hand.) The stored picture is `width`×`height`, its top half light and its bottom half dark by default, so a
+ * test can tell which way up it came out.
  */
 export async function phoneMov(ffmpeg: string, path: string, options: PhoneVideoOptions): Promise<void> {
-  const { width, height, seconds, rotate = 0, tenBit = false, hdr, audio = true, fps = 30 } = options;
-  const rate = fps === 'vfr' ? 30 : fps;
-  const picture =
-    `color=c=0xd0d0d0:size=${width}x${height / 2}:rate=${rate}:duration=${seconds}[top];` +
-    `color=c=0x202020:size=${width}x${height / 2}:rate=${rate}:duration=${seconds}[bottom];` +
-    '[top][bottom]vstack';
-  // Irregular frame times: drop a varying share of frames, keeping each survivor's timestamp.
-  const vfr = fps === 'vfr' ? ",select='not(mod(n\\,3))+not(mod(n\\,7))',setpts=PTS" : '';
-  const colour = hdr
-    ? [
-        ...['-color_primaries', 'bt2020', '-colorspace', 'bt2020nc'],
-        ...['-color_trc', hdr === 'hlg' ? 'arib-std-b67' : 'smpte2084'],
-        ...[
-          '-x265-params',
-          `colorprim=bt2020:colormatrix=bt2020nc:transfer=${hdr === 'hlg' ? 'arib-std-b67' : 'smpte2084'}:log-level=error`,
-        ],
-      ]
-    : ['-x265-params', 'log-level=error'];
+  const { width, height, seconds, rotate = 0, tenBit = false, hdr, audio = true, frameRate = 30 } = options;
+  const [top, bottom] = options.halves ?? ['0xd0d0d0', '0x202020'];
+  const half = `size=${width}x${height / 2}:rate=30:duration=${seconds}`;
+  const vfr = frameRate === 'vfr' ? ",select='not(mod(n\\,3))+not(mod(n\\,7))',setpts=PTS" : '';
+  const picture = `color=c=${top}:${half}[top];color=c=${bottom}:${half}[bottom];[top][bottom]vstack${vfr}`;
+  const transfer = hdr === 'hlg' ? 'arib-std-b67' : 'smpte2084';
+  const x265 = hdr
+    ? `colorprim=bt2020:colormatrix=bt2020nc:transfer=${transfer}:log-level=error`
+    : 'log-level=error';
   await runTool(
     ffmpeg,
     [
       ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
-      ...['-f', 'lavfi', '-i', `${picture}${vfr}`],
+      ...['-f', 'lavfi', '-i', picture],
       ...(audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`] : []),
-      ...['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1'],
+      ...(options.frames ? ['-frames:v', String(options.frames)] : []),
+      ...['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1', '-x265-params', x265],
       ...['-pix_fmt', tenBit ? 'yuv420p10le' : 'yuv420p'],
-      ...colour,
-      ...(fps === 'vfr' ? ['-vsync', 'vfr'] : []),
+      ...(hdr ? ['-color_primaries', 'bt2020', '-colorspace', 'bt2020nc', '-color_trc', transfer] : []),
+      ...(frameRate === 'vfr' ? ['-vsync', 'vfr'] : []),
       ...(audio ? ['-c:a', 'aac', '-shortest'] : []),
-      ...(rotate ? ['-metadata:s:v:0', `rotate=${rotate}`] : []),
       ...['-f', 'mov', path],
     ],
     { timeoutMs: 120_000 },
   );
+  if (rotate) await writeFile(path, withTrackMatrix(await readFile(path), rotate, width, height));
+}
+
+/**
+ * Set the first track's (the video's) `tkhd` matrix to a clockwise display rotation, as QuickTime writes it:
+ * [a b u; c d v; x y w] in 16.16 fixed point (u, v, w in 2.30), mapping stored (p, q) to (a·p + c·q + x, b·p + d·q + y).
+ */
+export function withTrackMatrix(
+  mov: Buffer,
+  clockwise: 90 | 180 | 270,
+  width: number,
+  height: number,
+): Buffer {
+  const one = 0x10000;
+  const matrices = {
+    90: [0, one, 0, -one, 0, 0, height * one, 0, 0x40000000],
+    180: [-one, 0, 0, 0, -one, 0, width * one, height * one, 0x40000000],
+    270: [0, -one, 0, one, 0, 0, 0, width * one, 0x40000000],
+  };
+  const patched = Buffer.from(mov);
+  const type = boxAt(patched, 'tkhd');
+  // Version 0: version/flags, 5 × 32-bit fields, 8 reserved bytes, layer, group, volume, reserved, then the matrix.
+  if (patched[type + 4] !== 0) throw new Error('expected a version 0 tkhd');
+  const matrix = type + 4 + 4 + 20 + 8 + 8;
+  matrices[clockwise].forEach((value, index) => {
+    patched.writeInt32BE(value | 0, matrix + index * 4);
+  });
+  return patched;
+}
+
+let shipped: Promise<MediaTools> | undefined;
+/** The static ffmpeg/ffprobe that `npm run build` ships to FC (the npm installer packages' binaries). */
+export function shippedTools(): Promise<MediaTools> {
+  shipped ??= Promise.all([import('@ffmpeg-installer/ffmpeg'), import('@ffprobe-installer/ffprobe')]).then(
+    ([ffmpeg, ffprobe]) => ({
+      ffmpeg: (ffmpeg as { default: { path: string } }).default.path,
+      ffprobe: (ffprobe as { default: { path: string } }).default.path,
+    }),
+  );
+  return shipped;
 }

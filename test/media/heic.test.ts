@@ -78,7 +78,7 @@ describe('HEIC stills (libheif in WebAssembly, then sharp)', () => {
       expect(meta.icc?.equals(p3), output.key).toBe(true);
       await expectUpright(output.body, output.width, output.height);
     }
-  });
+  }, 120_000);
 
   it('orients an iPhone-style file (irot and EXIF orientation for the same turn) once, not twice', async () => {
     const iphone = withIrot(sideways, 3);
