@@ -5,7 +5,7 @@
  * still processes the object), `accept`: confirm now and queue the event for the media function to deliver later.
  *
  * The hook runs before the media job is queued, so a veto means no job from the callback path; the media function's
- * trigger path waits out OSS's callback window before it processes anything (see functions/media/job.ts).
+ * trigger path waits out OSS's callback window before it processes anything (see functions/media/verdict.ts).
  */
 
 import type { RoleCredentials } from '../../shared/http/edge.js';

@@ -1,27 +1,26 @@
 /**
- * The media worker assembled from the environment (FC's entry is index.ts). Three kinds of events arrive as a Buffer
- * of JSON: a media job (`MediaJob`, from the callback function or from this function's own trigger path), an OSS
- * trigger event (`{"events":[…]}`), and a webhook delivery (`{"deliver":…}`, see outbox.ts). This file only adapts: it decodes the event, builds the dependencies from the
- * environment and FC's context (role credentials, request id), and calls the core. Returning means done (FC does not
- * retry); throwing means "transient, retry me".
+ * The media worker assembled from the environment (FC's entry is index.ts). This file only adapts: it decodes the
+ * event (events.ts), builds the dependencies from the environment and FC's context (role credentials, request id),
+ * and calls the core for the event's kind. Returning means done (FC does not retry); throwing means "transient,
+ * retry me".
  */
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import { createLogger } from '../../shared/log.js';
 import { type DispatchOutcome, dispatchMediaJob, invokeAsync } from '../../shared/media-dispatch.js';
-import { type MediaJob, mediaJobValidator } from '../../shared/media-job.js';
+import type { MediaJob } from '../../shared/media-job.js';
 import { createOssClient } from '../../shared/oss-client.js';
 import { roleCredentials } from '../../shared/role-credentials.js';
-import { formatIssues } from '../../shared/schema.js';
-import { deliveryTaskId, mediaResultMessage, webhookDeliveryValidator } from '../../shared/webhook-events.js';
+import { deliveryTaskId, mediaResultMessage } from '../../shared/webhook-events.js';
 import { sendWebhook } from '../../shared/webhook-send.js';
 import { loadMediaConfig, type MediaConfig } from './config.js';
+import { decodeMediaEvent } from './events.js';
 import { locateMediaTools, type MediaTools } from './ffmpeg.js';
-import { type JobResult, type JobWebhooks, runMediaJob } from './job.js';
+import { type JobResult, type MediaWorkerDeps, runMediaJob } from './job.js';
 import { createOutbox, type DeliveryResult, type Outbox } from './outbox.js';
 import { createOssMediaStore, type OssMediaStoreOptions } from './store.js';
-import { handleObjectCreated, ossTriggerEventValidator, type TriggerOutcome } from './trigger.js';
+import { handleObjectCreated, type TriggerOutcome } from './trigger.js';
 
 export interface FcEventContext {
   requestId?: string;
@@ -41,27 +40,20 @@ export interface MediaHandlerOptions {
   scratchDir?: string;
 }
 
-function decode(event: unknown): unknown {
-  const text = Buffer.isBuffer(event)
-    ? event.toString('utf8')
-    : typeof event === 'string'
-      ? event
-      : undefined;
-  if (text === undefined) return event;
-  return JSON.parse(text);
-}
-
 /** What a job tells the application: `media.ready` / `media.failed` when the media hook is on. */
-function jobWebhooks(settings: MediaConfig, outbox: Outbox | undefined): { webhooks?: JobWebhooks } {
+function jobWebhooks(
+  settings: MediaConfig,
+  outbox: Outbox | undefined,
+): Pick<MediaWorkerDeps, 'announce' | 'verdict'> {
   if (!settings.webhooks || !outbox) return {};
   const mediaHookOn = settings.webhooks.urls.media !== null;
   return {
-    webhooks: {
-      async manifestWritten(manifest) {
-        // A refused upload was never announced to the application (no upload.completed): nothing to follow up.
-        if (!mediaHookOn || manifest.error?.code === 'UploadRejected') return;
-        await outbox.publish(mediaResultMessage(manifest));
-      },
+    async announce(manifest) {
+      // A refused upload was never announced to the application (no upload.completed): nothing to follow up.
+      if (!mediaHookOn || manifest.error?.code === 'UploadRejected') return;
+      await outbox.publish(mediaResultMessage(manifest));
+    },
+    verdict: {
       awaitUploadVerdict: settings.webhooks.urls.upload !== null,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     },
@@ -94,12 +86,10 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
     const requestLog = log.child({ requestId });
     if (!config) throw configError ?? new Error('not initialised');
     const settings = config;
-    let payload: unknown;
-    try {
-      payload = decode(event);
-    } catch {
-      requestLog.error('the event is not JSON');
-      return { outcome: 'rejected', code: 'BadEvent', message: 'the event is not JSON' };
+    const decoded = decodeMediaEvent(event);
+    if (decoded.kind === 'invalid') {
+      requestLog.error(decoded.message);
+      return { outcome: 'rejected', code: 'BadEvent', message: decoded.message };
     }
     const credentials = roleCredentials(context.credentials, env);
     const store = createOssMediaStore(
@@ -133,55 +123,42 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
         )
       : undefined;
 
-    if (payload !== null && typeof payload === 'object' && 'deliver' in payload) {
-      const checked = webhookDeliveryValidator.validate(payload);
-      if (!checked.ok || !outbox) {
-        const message = checked.ok
-          ? 'a webhook delivery, but no hook URL is configured (the outbox record stays pending)'
-          : `not a webhook delivery: ${formatIssues(checked.issues)}`;
-        requestLog.error(message);
-        return { outcome: 'rejected', code: 'BadEvent', message };
+    switch (decoded.kind) {
+      case 'deliver': {
+        if (!outbox) {
+          const message =
+            'a webhook delivery, but no hook URL is configured (the outbox record stays pending)';
+          requestLog.error(message);
+          return { outcome: 'rejected', code: 'BadEvent', message };
+        }
+        return { outcome: 'deliver', delivery: await outbox.deliver(decoded.delivery) };
       }
-      return { outcome: 'deliver', delivery: await outbox.deliver(checked.value.deliver) };
-    }
-
-    if (payload !== null && typeof payload === 'object' && 'events' in payload) {
-      const checked = ossTriggerEventValidator.validate(payload);
-      if (!checked.ok) {
-        const message = `not an OSS trigger event: ${formatIssues(checked.issues)}`;
-        requestLog.error(message);
-        return { outcome: 'rejected', code: 'BadEvent', message };
+      case 'trigger': {
+        const dispatch =
+          options.dispatch ??
+          ((job: MediaJob, roleCredentials: RoleCredentials) =>
+            dispatchMediaJob({
+              fc: { endpoint: settings.fcEndpoint, credentials: roleCredentials },
+              functionName: settings.mediaFunctionName,
+              job,
+            }));
+        const events = await handleObjectCreated(decoded.event, settings, {
+          store,
+          dispatch: (job) => dispatch(job, credentials),
+          now: Date.now,
+          log: requestLog,
+        });
+        return { outcome: 'trigger', events };
       }
-      const dispatch =
-        options.dispatch ??
-        ((job: MediaJob, roleCredentials: RoleCredentials) =>
-          dispatchMediaJob({
-            fc: { endpoint: settings.fcEndpoint, credentials: roleCredentials },
-            functionName: settings.mediaFunctionName,
-            job,
-          }));
-      const events = await handleObjectCreated(checked.value, settings, {
-        store,
-        dispatch: (job) => dispatch(job, credentials),
-        now: Date.now,
-        log: requestLog,
-      });
-      return { outcome: 'trigger', events };
+      case 'job':
+        return runMediaJob(decoded.job, { requestId }, settings, {
+          store,
+          tools: () => locateTools(settings),
+          now: Date.now,
+          log: requestLog,
+          scratchDir: options.scratchDir ?? tmpdir(),
+          ...jobWebhooks(settings, outbox),
+        });
     }
-
-    const checked = mediaJobValidator.validate(payload);
-    if (!checked.ok) {
-      const message = `not a media job: ${formatIssues(checked.issues)}`;
-      requestLog.error(message);
-      return { outcome: 'rejected', code: 'BadEvent', message };
-    }
-    return runMediaJob(checked.value, { requestId }, settings, {
-      store,
-      tools: () => locateTools(settings),
-      now: Date.now,
-      log: requestLog,
-      scratchDir: options.scratchDir ?? tmpdir(),
-      ...jobWebhooks(settings, outbox),
-    });
   };
 }

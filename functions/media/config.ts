@@ -1,11 +1,8 @@
 /** The media function's settings: which ones it reads, and their validated, typed form. */
 import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
 import { fcEndpoint } from '../../shared/media-dispatch.js';
-import { loadMediaPlanSettings } from '../../shared/media-job.js';
+import { loadMediaPlanSettings, type MediaPlanSettings } from '../../shared/media-job.js';
 import { checkWebhookSecret } from '../../shared/webhook-send.js';
-import type { MediaWorkerConfig } from './job.js';
-import type { MediaWebhookConfig } from './outbox.js';
-import type { TriggerConfig } from './trigger.js';
 
 export const MEDIA_SETTINGS = [
   'UPCALL_REGION',
@@ -29,6 +26,36 @@ export const MEDIA_SETTINGS = [
   'UPCALL_WEBHOOK_TIMEOUT_MS',
   'UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS',
 ] as const;
+
+/** What a media job needs (job.ts and render.ts). */
+export interface MediaWorkerConfig {
+  bucket: string;
+  plan: MediaPlanSettings;
+  image: { maxBytes: number; maxPixels: number; keepAnimation: boolean };
+  video: { maxLines: number; maxDurationMs: number };
+  /** Cache-Control of every output. */
+  cacheControl: string;
+  /** The function's timeout: lease lifetime and the deadline tools must finish by. */
+  timeoutMs: number;
+}
+
+/** What the OSS trigger path needs (trigger.ts). */
+export interface TriggerConfig {
+  bucket: string;
+  uploadsPrefix: string;
+  plan: MediaPlanSettings;
+}
+
+/** The application's webhooks (outbox.ts). */
+export interface MediaWebhookConfig {
+  secret: string;
+  /** The application's endpoints per hook; null when that hook is off. */
+  urls: { upload: string | null; media: string | null };
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /** Delay before retry n (seconds); attempts = 1 + its length. */
+  retryDelaysSeconds: number[];
+}
 
 export interface MediaConfig extends MediaWorkerConfig, TriggerConfig {
   region: string;

@@ -1,45 +1,38 @@
 /**
- * The media job, exactly once per object version: skip when the manifest exists, otherwise hold the version's lease,
- * render every planned output, upload them, and write the manifest last. Permanent failures (the input's fault) end
- * in a `failed` manifest; anything else releases the lease and throws, so FC's retry runs the job again — outputs
- * have fixed keys and are simply overwritten, and only the manifest says the job is done.
+ * The media job, exactly once per object version. The protocol, every guard in the order it runs:
+ *
+ *  1. One task id per version. `mediaTaskId(bucket, key, etag)` is the FC async task id both dispatchers use (the
+ *     callback, and the trigger path in trigger.ts); FC accepts a task id once, so a replayed callback or the trigger
+ *     after a callback queues nothing new ("already queued").
+ *  2. The trigger path HEADs the manifest before dispatching: the only guard once FC has forgotten the task id.
+ *  3. The job must name a version this function serves: its bucket, a planned content type, and the task id its
+ *     (bucket, key, etag) gives — anything else is `rejected`, never run.
+ *  4. Manifest first: a version whose manifest exists is done (`already-done`); its webhook is repeated, since the
+ *     previous run may have died between the manifest and the outbox (the outbox keeps one record per event).
+ *  5. The verdict (verdict.ts): an upload the callback refused ends in an `UploadRejected` manifest, unprocessed.
+ *  6. The lease (lease.ts): one create-if-absent write per generation. A live lease of another run means that run
+ *     owns the job (`in-progress`); an expired or released one, or one left by an earlier attempt of this same FC
+ *     request, is taken over with the next generation; after `MAX_ATTEMPTS` generations the job ends
+ *     `AttemptsExhausted` instead of looping.
+ *  7. Manifest again, under the lease: a run that finished between guard 4 and the lease is final.
+ *  8. Render (render.ts): outputs have fixed keys and are overwritten by a retry; a permanent failure (the input's
+ *     fault) becomes a `failed` manifest.
+ *  9. The manifest is written last — its presence is "done" — then the application is told (outbox).
+ * 10. Transient trouble releases the lease and throws, so FC's retry runs the job again at once.
  */
-
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { UPLOAD_REASON_TAG, UPLOAD_STATUS_TAG } from '../../shared/callback-contract.js';
 import type { Logger } from '../../shared/log.js';
-import {
-  type MediaJob,
-  type MediaPlan,
-  type MediaPlanSettings,
-  planMediaJob,
-} from '../../shared/media-job.js';
-import {
-  MANIFEST_CONTENT_TYPE,
-  type MediaManifest,
-  type MediaOutput,
-  mediaManifestValidator,
-  SOURCE_ETAG_HEADER,
-} from '../../shared/media-manifest.js';
+import { type MediaJob, planMediaJob } from '../../shared/media-job.js';
+import type { MediaManifest } from '../../shared/media-manifest.js';
+import type { MediaWorkerConfig } from './config.js';
 import { MediaFailure } from './failure.js';
 import type { MediaTools } from './ffmpeg.js';
-import { type ImageOptions, renderThumbnails, type ThumbnailSpec } from './image.js';
 import { acquireLease } from './lease.js';
-import type { MediaStore, StoredObject, WriteOptions } from './store.js';
-import { renderVideo } from './video.js';
-
-export interface MediaWorkerConfig {
-  bucket: string;
-  plan: MediaPlanSettings;
-  image: { maxBytes: number; maxPixels: number; keepAnimation: boolean };
-  video: { maxLines: number; maxDurationMs: number };
-  /** Cache-Control of every output. */
-  cacheControl: string;
-  /** The function's timeout: lease lifetime and the deadline tools must finish by. */
-  timeoutMs: number;
-}
+import { buildManifest, readManifest, writeManifest } from './manifest.js';
+import { renderJob } from './render.js';
+import type { MediaStore } from './store.js';
+import { uploadVerdict } from './verdict.js';
 
 export interface MediaWorkerDeps {
   store: MediaStore;
@@ -49,29 +42,15 @@ export interface MediaWorkerDeps {
   log: Logger;
   /** Where per-run scratch folders are made (FC: /tmp). */
   scratchDir: string;
-  /** The application's webhooks; absent when none is configured. */
-  webhooks?: JobWebhooks;
-}
-
-export interface JobWebhooks {
   /**
-   * Tell the application a manifest was written (`media.ready` / `media.failed`, through the outbox). Throws when the
-   * event could not be recorded or its retry queued, so FC's retry of the job (which finds the manifest) repeats it.
+   * Tell the application a manifest was written (`media.ready` / `media.failed`, through the outbox); absent when no
+   * hook is configured. Throws when the event could not be recorded or its retry queued, so FC's retry of the job
+   * (which finds the manifest, guard 4) repeats it.
    */
-  manifestWritten(manifest: MediaManifest): Promise<void>;
-  /** The callback function asks the application before it queues a job (an upload hook is configured). */
-  awaitUploadVerdict: boolean;
-  sleep(ms: number): Promise<void>;
+  announce?: (manifest: MediaManifest) => Promise<void>;
+  /** Whether a trigger-path job waits for the callback's verdict (the upload hook is on), and how it sleeps. */
+  verdict?: { awaitUploadVerdict: boolean; sleep(ms: number): Promise<void> };
 }
-
-/**
- * How long after the trigger path queued a job the callback may still refuse the upload: OSS waits 5 s for the
- * callback's answer, plus a margin for the callback function's own start. A trigger-path job waits this out before
- * looking for the refusal tag when the application can veto uploads, so a veto is never raced by processing.
- */
-export const CALLBACK_WINDOW_MS = 6000;
-/** How often a waiting trigger-path job looks for the callback's verdict tag. */
-const VERDICT_POLL_MS = 250;
 
 export interface RunContext {
   /** FC's request id: the lease holder. */
@@ -96,256 +75,6 @@ export type JobResult =
  */
 export const MAX_ATTEMPTS = 12;
 
-/** Outputs are immutable per object version; the manifest is polled, so it must not be cached. */
-const MANIFEST_CACHE_CONTROL = 'no-cache';
-
-export async function readManifest(
-  store: MediaStore,
-  key: string,
-  log: Logger,
-): Promise<MediaManifest | null> {
-  const body = await store.read(key);
-  if (!body) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const checked = mediaManifestValidator.validate(parsed);
-  if (checked.ok) return checked.value;
-  // Not ours (edited by hand?): treat as absent, so the job runs and writes a valid one.
-  log.warn({ manifestKey: key }, 'ignoring an invalid manifest');
-  return null;
-}
-
-async function readCapped(stream: Readable, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) {
-      stream.destroy();
-      throw new MediaFailure('InputTooLarge', `the image is over the limit of ${maxBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-interface Rendered {
-  input: NonNullable<MediaManifest['input']>;
-  outputs: MediaOutput[];
-}
-
-class Run {
-  readonly steps: Record<string, number> = {};
-
-  constructor(
-    readonly job: MediaJob,
-    readonly plan: MediaPlan,
-    readonly config: MediaWorkerConfig,
-    readonly deps: MediaWorkerDeps,
-    readonly workDir: string,
-    readonly deadline: number,
-  ) {}
-
-  async timed<T>(step: string, work: () => Promise<T>): Promise<T> {
-    const started = this.deps.now();
-    try {
-      return await work();
-    } finally {
-      this.steps[step] = (this.steps[step] ?? 0) + this.deps.now() - started;
-    }
-  }
-
-  outputHeaders(contentType: string): WriteOptions {
-    return {
-      contentType,
-      headers: { 'Cache-Control': this.config.cacheControl, [SOURCE_ETAG_HEADER]: this.job.etag },
-    };
-  }
-
-  thumbnailSpecs(): ThumbnailSpec[] {
-    return this.plan.outputs.flatMap((output) =>
-      output.role === 'thumbnail' && output.size
-        ? [{ key: output.key, contentType: output.contentType, size: output.size }]
-        : [],
-    );
-  }
-
-  imageOptions(): ImageOptions {
-    return { ...this.config.image, workDir: this.workDir };
-  }
-
-  async thumbnails(source: Buffer) {
-    const rendered = await this.timed('render', () =>
-      renderThumbnails(source, this.thumbnailSpecs(), this.imageOptions()),
-    );
-    const outputs: MediaOutput[] = [];
-    await this.timed('upload', async () => {
-      for (const image of rendered.outputs) {
-        await this.deps.store.write(image.key, image.body, this.outputHeaders(image.contentType));
-        outputs.push({
-          role: 'thumbnail',
-          key: image.key,
-          contentType: image.contentType,
-          bytes: image.body.length,
-          width: image.width,
-          height: image.height,
-          ...(image.frames ? { frames: image.frames } : {}),
-        });
-      }
-    });
-    return { input: rendered.input, outputs };
-  }
-
-  async image(source: StoredObject): Promise<Rendered> {
-    const { maxBytes } = this.config.image;
-    if (source.size > maxBytes) {
-      throw new MediaFailure(
-        'InputTooLarge',
-        `the image has ${source.size} bytes, over the limit of ${maxBytes}`,
-      );
-    }
-    // sharp needs the whole encoded image (most formats need random access), so the OSS stream is read into one
-    // buffer — the only copy — with the size limit enforced on the wire rather than trusting HEAD.
-    const body = await this.timed('download', async () => {
-      const stream = await this.deps.store.openRead(this.job.key, this.job.etag);
-      if (!stream)
-        throw new MediaFailure('SourceChanged', 'the object was deleted or overwritten while processed');
-      return readCapped(stream, maxBytes);
-    });
-    const { input, outputs } = await this.thumbnails(body);
-    return {
-      input: { format: input.format, width: input.width, height: input.height, frames: input.frames },
-      outputs,
-    };
-  }
-
-  async video(): Promise<Rendered> {
-    const { store, now } = this.deps;
-    const tools = await this.deps.tools();
-    const expiresSeconds = Math.ceil(this.config.timeoutMs / 1000) + 60;
-    const url = await store.presignedGetUrl(this.job.key, expiresSeconds);
-    const video = await renderVideo(url, {
-      tools,
-      maxLines: this.config.video.maxLines,
-      maxDurationMs: this.config.video.maxDurationMs,
-      workDir: this.workDir,
-      sourceEtag: this.job.etag,
-      deadline: this.deadline,
-      now,
-    });
-    Object.assign(this.steps, video.steps);
-    const transcodeKey = this.plan.outputs.find((output) => output.role === 'transcode');
-    const posterKey = this.plan.outputs.find((output) => output.role === 'poster');
-    if (!transcodeKey || !posterKey)
-      throw new Error(`video plan ${this.plan.taskId} lacks its transcode or poster`);
-
-    const poster = await readFile(video.poster.path);
-    const { input: posterInfo, outputs: thumbnails } = await this.thumbnails(poster);
-    await this.timed('upload', async () => {
-      await store.writeFile(
-        transcodeKey.key,
-        video.transcode.path,
-        video.transcode.bytes,
-        this.outputHeaders(transcodeKey.contentType),
-      );
-      await store.write(posterKey.key, poster, this.outputHeaders(posterKey.contentType));
-    });
-    const { transcode } = video;
-    return {
-      input: {
-        format: video.input.format,
-        width: video.input.width,
-        height: video.input.height,
-        ...(video.input.durationMs !== undefined ? { durationMs: video.input.durationMs } : {}),
-        videoCodec: video.input.videoCodec,
-        ...(video.input.audioCodec ? { audioCodec: video.input.audioCodec } : {}),
-      },
-      outputs: [
-        {
-          role: 'transcode',
-          key: transcodeKey.key,
-          contentType: transcodeKey.contentType,
-          bytes: transcode.bytes,
-          width: transcode.width,
-          height: transcode.height,
-          durationMs: transcode.durationMs,
-        },
-        {
-          role: 'poster',
-          key: posterKey.key,
-          contentType: posterKey.contentType,
-          bytes: poster.length,
-          width: posterInfo.width,
-          height: posterInfo.height,
-        },
-        ...thumbnails,
-      ],
-    };
-  }
-
-  /** Render and upload everything; a permanent failure becomes the failure to record, anything else throws. */
-  async render(): Promise<Rendered | MediaFailure> {
-    try {
-      // Process exactly the version the job names; a later upload to the same key has its own job.
-      const source = await this.timed('head', () => this.deps.store.head(this.job.key));
-      if (!source || source.etag !== this.job.etag) {
-        throw new MediaFailure(
-          'SourceChanged',
-          source
-            ? `the object was overwritten (now etag ${source.etag}) before this version was processed`
-            : 'the object was deleted before it was processed',
-        );
-      }
-      return this.plan.kind === 'image' ? await this.image(source) : await this.video();
-    } catch (error) {
-      if (error instanceof MediaFailure) return error;
-      throw error;
-    }
-  }
-}
-
-function manifestOf(
-  job: MediaJob,
-  plan: MediaPlan,
-  attempt: number,
-  timings: MediaManifest['timings'],
-  result: Rendered | MediaFailure,
-): MediaManifest {
-  const common = {
-    version: 1 as const,
-    taskId: plan.taskId,
-    bucket: job.bucket,
-    key: job.key,
-    etag: job.etag,
-    kind: plan.kind,
-    contentType: job.contentType,
-    size: job.size,
-    source: job.source,
-    attempt,
-    timings,
-  };
-  if (result instanceof MediaFailure) {
-    return {
-      ...common,
-      status: 'failed',
-      outputs: [],
-      error: { code: result.code, message: result.message },
-    };
-  }
-  return { ...common, status: 'succeeded', input: result.input, outputs: result.outputs };
-}
-
-async function writeManifest(store: MediaStore, plan: MediaPlan, manifest: MediaManifest): Promise<void> {
-  await store.write(plan.manifestKey, Buffer.from(JSON.stringify(manifest, null, 2)), {
-    contentType: MANIFEST_CONTENT_TYPE,
-    headers: { 'Cache-Control': MANIFEST_CACHE_CONTROL, [SOURCE_ETAG_HEADER]: manifest.etag },
-  });
-}
-
 /** Run one media job. Throws only for transient trouble (FC retries); every other end is a result. */
 export async function runMediaJob(
   job: MediaJob,
@@ -355,6 +84,7 @@ export async function runMediaJob(
 ): Promise<JobResult> {
   const startedAt = deps.now();
   const log = deps.log.child({ taskId: job.taskId, key: job.key, etag: job.etag });
+  // Guard 3.
   if (job.bucket !== config.bucket) {
     log.error({ bucket: job.bucket }, 'job for another bucket');
     return {
@@ -377,43 +107,34 @@ export async function runMediaJob(
     };
   }
   const { manifestKey } = plan;
+  // Guard 4.
   const done = await readManifest(deps.store, manifestKey, log);
   if (done) {
     log.info('already done');
-    // A retry after the event could not be recorded or queued: this repeats it (the outbox keeps one record).
-    await deps.webhooks?.manifestWritten(done);
+    await deps.announce?.(done);
     return { outcome: 'already-done', taskId: plan.taskId, manifestKey };
   }
 
   const timings = () => ({ requestedAt: job.requestedAt, startedAt, finishedAt: deps.now(), steps: {} });
-  let tags = await deps.store.tags(job.key);
-  if (job.source === 'trigger' && deps.webhooks?.awaitUploadVerdict) {
-    // The application may still refuse this upload: wait for the callback's verdict tag, or for the window to close
-    // (the callback failed or never came, and this trigger path is the backstop).
-    const windowEnds = job.requestedAt + CALLBACK_WINDOW_MS;
-    if (!tags?.[UPLOAD_STATUS_TAG] && deps.now() < windowEnds) {
-      log.info(
-        { windowEnds },
-        'waiting for the callback verdict: the application may still refuse the upload',
-      );
-    }
-    while (!tags?.[UPLOAD_STATUS_TAG] && deps.now() < windowEnds) {
-      await deps.webhooks.sleep(Math.min(VERDICT_POLL_MS, windowEnds - deps.now()));
-      tags = await deps.store.tags(job.key);
-    }
-  }
-  // Refused by the callback function (its own object, provably): kept and accounted for, never processed.
-  if (tags?.[UPLOAD_STATUS_TAG] === 'rejected') {
-    const reason = tags[UPLOAD_REASON_TAG] ?? 'no reason recorded';
+  // Guard 5.
+  const verdict = await uploadVerdict(job, {
+    store: deps.store,
+    now: deps.now,
+    log,
+    awaitUploadVerdict: deps.verdict?.awaitUploadVerdict ?? false,
+    sleep: deps.verdict?.sleep ?? (async () => {}),
+  });
+  if (verdict.refused) {
     const failure = new MediaFailure(
       'UploadRejected',
-      `the callback function refused this upload: ${reason}`,
+      `the callback function refused this upload: ${verdict.reason}`,
     );
-    await writeManifest(deps.store, plan, manifestOf(job, plan, 1, timings(), failure));
-    log.warn({ reason }, 'upload was refused by the callback; not processed');
+    await writeManifest(deps.store, plan, buildManifest(job, plan, 1, timings(), failure));
+    log.warn({ reason: verdict.reason }, 'upload was refused by the callback; not processed');
     return { outcome: 'failed', taskId: plan.taskId, manifestKey, attempt: 1 };
   }
 
+  // Guard 6.
   const claim = await acquireLease(deps.store, {
     prefix: plan.outputPrefix,
     taskId: plan.taskId,
@@ -434,9 +155,9 @@ export async function runMediaJob(
       'AttemptsExhausted',
       `${claim.attempts} runs ended without finishing the job`,
     );
-    const manifest = manifestOf(job, plan, claim.attempts, timings(), failure);
+    const manifest = buildManifest(job, plan, claim.attempts, timings(), failure);
     await writeManifest(deps.store, plan, manifest);
-    await deps.webhooks?.manifestWritten(manifest);
+    await deps.announce?.(manifest);
     log.error({ attempts: claim.attempts }, 'job abandoned: every attempt died');
     return { outcome: 'failed', taskId: plan.taskId, manifestKey, attempt: claim.attempts };
   }
@@ -444,28 +165,29 @@ export async function runMediaJob(
   const { lease } = claim;
   let workDir: string | undefined;
   try {
-    // A run that finished between the first check and the lease: its manifest is final.
+    // Guard 7.
     if (await readManifest(deps.store, manifestKey, log)) {
       await lease.release();
       return { outcome: 'already-done', taskId: plan.taskId, manifestKey };
     }
+    // Guard 8.
     workDir = await mkdtemp(join(deps.scratchDir, 'upcall-media-'));
-    const run = new Run(job, plan, config, deps, workDir, startedAt + config.timeoutMs);
-    const result = await run.render();
-    const manifest = manifestOf(job, plan, lease.attempt, { ...timings(), steps: run.steps }, result);
+    const { result, steps } = await renderJob(
+      { job, plan, config, workDir, deadline: startedAt + config.timeoutMs },
+      deps,
+    );
+    // Guard 9.
+    const manifest = buildManifest(job, plan, lease.attempt, { ...timings(), steps }, result);
     await writeManifest(deps.store, plan, manifest);
-    await deps.webhooks?.manifestWritten(manifest);
+    await deps.announce?.(manifest);
     if (result instanceof MediaFailure) {
       log.warn({ code: result.code, reason: result.message, attempt: lease.attempt }, 'media job failed');
     } else {
-      log.info(
-        { outputs: manifest.outputs.length, steps: run.steps, attempt: lease.attempt },
-        'media job done',
-      );
+      log.info({ outputs: manifest.outputs.length, steps, attempt: lease.attempt }, 'media job done');
     }
     return { outcome: manifest.status, taskId: plan.taskId, manifestKey, attempt: lease.attempt };
   } catch (error) {
-    // Transient: give the job back so FC's retry can run it now rather than after the lease expires.
+    // Guard 10: give the job back so FC's retry can run it now rather than after the lease expires.
     await lease.release().catch((releaseError: unknown) => {
       log.error({ err: releaseError }, 'could not release the lease; the retry waits for it to expire');
     });

@@ -25,17 +25,8 @@ import {
   webhookId,
 } from '../../shared/webhook-events.js';
 import type { WebhookOutcome, WebhookTarget } from '../../shared/webhook-send.js';
+import type { MediaWebhookConfig } from './config.js';
 import type { MediaStore } from './store.js';
-
-export interface MediaWebhookConfig {
-  secret: string;
-  /** The application's endpoints per hook; null when that hook is off. */
-  urls: { upload: string | null; media: string | null };
-  /** Per-attempt timeout. */
-  timeoutMs: number;
-  /** Delay before retry n (seconds); attempts = 1 + its length. */
-  retryDelaysSeconds: number[];
-}
 
 export interface OutboxDeps {
   store: MediaStore;

@@ -12,13 +12,9 @@ import { type Static, Type } from '@sinclair/typebox';
 import { normalizeEtag } from '../../shared/etag.js';
 import type { Logger } from '../../shared/log.js';
 import type { DispatchOutcome } from '../../shared/media-dispatch.js';
-import {
-  type MediaJob,
-  type MediaPlanSettings,
-  mediaJobValidator,
-  planMediaJob,
-} from '../../shared/media-job.js';
+import { type MediaJob, mediaJobValidator, planMediaJob } from '../../shared/media-job.js';
 import { compileSchema, formatIssues } from '../../shared/schema.js';
+import type { TriggerConfig } from './config.js';
 import type { MediaStore } from './store.js';
 
 const OssEventRecordSchema = Type.Object({
@@ -64,12 +60,6 @@ export const UPLOAD_EVENTS = new Set([
   'ObjectCreated:PostObject',
   'ObjectCreated:CompleteMultipartUpload',
 ]);
-
-export interface TriggerConfig {
-  bucket: string;
-  uploadsPrefix: string;
-  plan: MediaPlanSettings;
-}
 
 export interface TriggerDeps {
   store: MediaStore;

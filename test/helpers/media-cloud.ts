@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type OSS from 'ali-oss';
-import type { MediaWorkerConfig } from '../../functions/media/job.js';
+import type { MediaWorkerConfig } from '../../functions/media/config.js';
 import {
   createOssMediaStore,
   type MediaStore,

@@ -1,0 +1,230 @@
+/**
+ * Rendering one planned job: read exactly the version the job names, run the image or video pipeline, and upload
+ * every planned output under its fixed key. Outputs are plain overwrites (a retry simply writes them again); only the
+ * manifest, written by job.ts after this, says the job is done. A permanent failure (the input's fault) is returned
+ * as a `MediaFailure` to record; anything else is thrown as transient.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../../shared/log.js';
+import type { MediaJob, MediaPlan } from '../../shared/media-job.js';
+import { type MediaOutput, SOURCE_ETAG_HEADER } from '../../shared/media-manifest.js';
+import type { MediaWorkerConfig } from './config.js';
+import { MediaFailure } from './failure.js';
+import type { MediaTools } from './ffmpeg.js';
+import { type ImageOptions, renderThumbnails, type ThumbnailSpec } from './image.js';
+import type { Rendered } from './manifest.js';
+import type { MediaStore, StoredObject, WriteOptions } from './store.js';
+import { renderVideo } from './video.js';
+
+export interface RenderDeps {
+  store: MediaStore;
+  /** Resolved on first use: image jobs never need ffmpeg. */
+  tools: () => Promise<MediaTools>;
+  now: () => number;
+  log: Logger;
+}
+
+export interface RenderInput {
+  job: MediaJob;
+  plan: MediaPlan;
+  config: MediaWorkerConfig;
+  /** A private scratch folder of this run. */
+  workDir: string;
+  /** Epoch ms by which the run must be over (the function's timeout). */
+  deadline: number;
+}
+
+async function readCapped(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += (chunk as Buffer).length;
+    if (total > maxBytes) {
+      stream.destroy();
+      throw new MediaFailure('InputTooLarge', `the image is over the limit of ${maxBytes} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+class Run {
+  readonly steps: Record<string, number> = {};
+
+  constructor(
+    readonly input: RenderInput,
+    readonly deps: RenderDeps,
+  ) {}
+
+  async timed<T>(step: string, work: () => Promise<T>): Promise<T> {
+    const started = this.deps.now();
+    try {
+      return await work();
+    } finally {
+      this.steps[step] = (this.steps[step] ?? 0) + this.deps.now() - started;
+    }
+  }
+
+  outputHeaders(contentType: string): WriteOptions {
+    return {
+      contentType,
+      headers: { 'Cache-Control': this.input.config.cacheControl, [SOURCE_ETAG_HEADER]: this.input.job.etag },
+    };
+  }
+
+  thumbnailSpecs(): ThumbnailSpec[] {
+    return this.input.plan.outputs.flatMap((output) =>
+      output.role === 'thumbnail' && output.size
+        ? [{ key: output.key, contentType: output.contentType, size: output.size }]
+        : [],
+    );
+  }
+
+  imageOptions(): ImageOptions {
+    return { ...this.input.config.image, workDir: this.input.workDir };
+  }
+
+  async thumbnails(source: Buffer) {
+    const rendered = await this.timed('render', () =>
+      renderThumbnails(source, this.thumbnailSpecs(), this.imageOptions()),
+    );
+    const outputs: MediaOutput[] = [];
+    await this.timed('upload', async () => {
+      for (const image of rendered.outputs) {
+        await this.deps.store.write(image.key, image.body, this.outputHeaders(image.contentType));
+        outputs.push({
+          role: 'thumbnail',
+          key: image.key,
+          contentType: image.contentType,
+          bytes: image.body.length,
+          width: image.width,
+          height: image.height,
+          ...(image.frames ? { frames: image.frames } : {}),
+        });
+      }
+    });
+    return { input: rendered.input, outputs };
+  }
+
+  async image(source: StoredObject): Promise<Rendered> {
+    const { maxBytes } = this.input.config.image;
+    if (source.size > maxBytes) {
+      throw new MediaFailure(
+        'InputTooLarge',
+        `the image has ${source.size} bytes, over the limit of ${maxBytes}`,
+      );
+    }
+    // sharp needs the whole encoded image (most formats need random access), so the OSS stream is read into one
+    // buffer — the only copy — with the size limit enforced on the wire rather than trusting HEAD.
+    const body = await this.timed('download', async () => {
+      const stream = await this.deps.store.openRead(this.input.job.key, this.input.job.etag);
+      if (!stream)
+        throw new MediaFailure('SourceChanged', 'the object was deleted or overwritten while processed');
+      return readCapped(stream, maxBytes);
+    });
+    const { input, outputs } = await this.thumbnails(body);
+    return {
+      input: { format: input.format, width: input.width, height: input.height, frames: input.frames },
+      outputs,
+    };
+  }
+
+  async video(): Promise<Rendered> {
+    const { store, now } = this.deps;
+    const { job, plan, config } = this.input;
+    const tools = await this.deps.tools();
+    const expiresSeconds = Math.ceil(config.timeoutMs / 1000) + 60;
+    const url = await store.presignedGetUrl(job.key, expiresSeconds);
+    const video = await renderVideo(url, {
+      tools,
+      maxLines: config.video.maxLines,
+      maxDurationMs: config.video.maxDurationMs,
+      workDir: this.input.workDir,
+      sourceEtag: job.etag,
+      deadline: this.input.deadline,
+      now,
+    });
+    Object.assign(this.steps, video.steps);
+    const transcodeKey = plan.outputs.find((output) => output.role === 'transcode');
+    const posterKey = plan.outputs.find((output) => output.role === 'poster');
+    if (!transcodeKey || !posterKey)
+      throw new Error(`video plan ${plan.taskId} lacks its transcode or poster`);
+
+    const poster = await readFile(video.poster.path);
+    const { input: posterInfo, outputs: thumbnails } = await this.thumbnails(poster);
+    await this.timed('upload', async () => {
+      await store.writeFile(
+        transcodeKey.key,
+        video.transcode.path,
+        video.transcode.bytes,
+        this.outputHeaders(transcodeKey.contentType),
+      );
+      await store.write(posterKey.key, poster, this.outputHeaders(posterKey.contentType));
+    });
+    const { transcode } = video;
+    return {
+      input: {
+        format: video.input.format,
+        width: video.input.width,
+        height: video.input.height,
+        ...(video.input.durationMs !== undefined ? { durationMs: video.input.durationMs } : {}),
+        videoCodec: video.input.videoCodec,
+        ...(video.input.audioCodec ? { audioCodec: video.input.audioCodec } : {}),
+      },
+      outputs: [
+        {
+          role: 'transcode',
+          key: transcodeKey.key,
+          contentType: transcodeKey.contentType,
+          bytes: transcode.bytes,
+          width: transcode.width,
+          height: transcode.height,
+          durationMs: transcode.durationMs,
+        },
+        {
+          role: 'poster',
+          key: posterKey.key,
+          contentType: posterKey.contentType,
+          bytes: poster.length,
+          width: posterInfo.width,
+          height: posterInfo.height,
+        },
+        ...thumbnails,
+      ],
+    };
+  }
+
+  async render(): Promise<Rendered | MediaFailure> {
+    const { job, plan } = this.input;
+    try {
+      // Process exactly the version the job names; a later upload to the same key has its own job.
+      const source = await this.timed('head', () => this.deps.store.head(job.key));
+      if (!source || source.etag !== job.etag) {
+        throw new MediaFailure(
+          'SourceChanged',
+          source
+            ? `the object was overwritten (now etag ${source.etag}) before this version was processed`
+            : 'the object was deleted before it was processed',
+        );
+      }
+      return plan.kind === 'image' ? await this.image(source) : await this.video();
+    } catch (error) {
+      if (error instanceof MediaFailure) return error;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Render and upload everything the plan names. Returns the outputs, or the permanent failure to record, with the
+ * time spent in each step; throws for transient trouble.
+ */
+export async function renderJob(
+  input: RenderInput,
+  deps: RenderDeps,
+): Promise<{ result: Rendered | MediaFailure; steps: Record<string, number> }> {
+  const run = new Run(input, deps);
+  const result = await run.render();
+  return { result, steps: run.steps };
+}
