@@ -1,0 +1,58 @@
+/**
+ * What a multipart upload persists after each part, so a page reload or a process restart resumes it: the object key,
+ * OSS's upload id and the part size. Part ETags are not trusted from here — on resume the library asks OSS
+ * (ListParts) which parts it really has. Stores: IndexedDB in browsers (`checkpoint-idb.ts`), a file in Node
+ * (`node.ts`), memory otherwise.
+ */
+
+export interface Checkpoint {
+  version: 1;
+  key: string;
+  uploadId: string;
+  partSize: number;
+  size: number;
+  contentType: string;
+  /** The grant's key prefix: a checkpoint of another user (prefix) is never resumed. */
+  keyPrefix: string;
+  /** Epoch ms; OSS keeps unfinished uploads until a lifecycle rule removes them. */
+  createdAt: number;
+}
+
+export interface CheckpointStore {
+  get(id: string): Promise<Checkpoint | undefined>;
+  set(id: string, checkpoint: Checkpoint): Promise<void>;
+  delete(id: string): Promise<void>;
+}
+
+/** The default id: the same file (name, size, modification time) of the same content type resumes. */
+export function fileFingerprint(file: {
+  name?: string;
+  size: number;
+  lastModified?: number;
+  type?: string;
+}): string {
+  return `upcall:${file.name ?? 'blob'}:${file.size}:${file.lastModified ?? 0}:${file.type ?? ''}`;
+}
+
+export function isCheckpoint(value: unknown): value is Checkpoint {
+  const c = value as Partial<Checkpoint> | null;
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    c.version === 1 &&
+    typeof c.key === 'string' &&
+    typeof c.uploadId === 'string' &&
+    typeof c.partSize === 'number' &&
+    typeof c.size === 'number' &&
+    typeof c.keyPrefix === 'string'
+  );
+}
+
+export function memoryCheckpoints(): CheckpointStore {
+  const map = new Map<string, Checkpoint>();
+  return {
+    get: async (id) => map.get(id),
+    set: async (id, checkpoint) => void map.set(id, checkpoint),
+    delete: async (id) => void map.delete(id),
+  };
+}
