@@ -3,11 +3,17 @@
  * request, so the app hands over a fresh header (its token refresh stays the app's). A grant is refreshed when its
  * credentials are about to expire, so an upload longer than the grant's lifetime carries on.
  */
-import type { TokenRequest, TokenResponse } from '../shared/token-contract.js';
+import type { FormGrant, TokenRequest, TokenResponse } from '../shared/token-contract.js';
 import { NetworkError, UploadError } from './errors.js';
 import { type RetryPolicy, withRetry } from './retry.js';
 
-export type Grant = TokenResponse;
+/** The grants the library uses: a signed form (small files, no AssumeRole) and STS credentials (parts, reads). */
+export type CredentialsGrant = TokenResponse;
+export type Grant = FormGrant | CredentialsGrant;
+
+/** When a grant stops being usable. */
+const expiresAt = (grant: Grant) =>
+  Date.parse(grant.grant === 'form' ? grant.form.expiration : grant.credentials.expiration);
 
 export interface GrantOptions {
   tokenUrl: string;
@@ -34,16 +40,18 @@ async function fetchText(url: string, init: RequestInit) {
   return { status: response.status, header: (name: string) => response.headers.get(name), text };
 }
 
-const looksLikeGrant = (value: unknown): value is Grant => {
-  const grant = value as Partial<Grant> | null;
-  return (
-    typeof grant?.keyPrefix === 'string' &&
-    typeof grant.credentials?.accessKeyId === 'string' &&
-    typeof grant.callback?.headers?.['x-oss-callback'] === 'string'
-  );
+const looksLikeGrant = (value: unknown, kind: Grant['grant']): value is Grant => {
+  const grant = value as (Partial<FormGrant> & Partial<CredentialsGrant>) | null;
+  if (grant?.grant !== kind || typeof grant.keyPrefix !== 'string') return false;
+  return kind === 'form'
+    ? typeof grant.form?.url === 'string'
+    : typeof grant.credentials?.accessKeyId === 'string' && typeof grant.callback?.headers === 'object';
 };
 
-export async function requestGrant(wanted: TokenRequest, options: GrantOptions): Promise<Grant> {
+export async function requestGrant<G extends Grant>(
+  wanted: TokenRequest & { grant: G['grant'] },
+  options: GrantOptions,
+): Promise<G> {
   const { tokenUrl } = options;
   let response: Awaited<ReturnType<typeof fetchText>>;
   try {
@@ -86,31 +94,30 @@ export async function requestGrant(wanted: TokenRequest, options: GrantOptions):
       ? new UploadError('TokenUnavailable', `the token endpoint failed: ${what}`, detail)
       : new UploadError('TokenRefused', `the token endpoint refused: ${what}`, detail);
   }
-  if (!looksLikeGrant(body)) {
+  if (!looksLikeGrant(body, wanted.grant)) {
     throw new UploadError('TokenUnavailable', `the token endpoint's answer is not an upcall grant`, {
       status: response.status,
     });
   }
-  return body;
+  return body as G;
 }
 
 /** The grant of one upload, refreshed (same request, fresh credentials and ticket) when it nears expiry. */
-export class GrantHolder {
-  private grant: Grant | undefined;
+export class GrantHolder<G extends Grant> {
+  private grant: G | undefined;
   constructor(
-    private readonly wanted: TokenRequest,
+    private readonly wanted: TokenRequest & { grant: G['grant'] },
     private readonly options: GrantOptions,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async current(signal?: AbortSignal): Promise<Grant> {
-    const expiresAt = this.grant ? Date.parse(this.grant.credentials.expiration) : 0;
-    if (!this.grant || expiresAt - this.now() < EXPIRY_MARGIN_MS) await this.refresh(signal);
-    return this.grant as Grant;
+  async current(signal?: AbortSignal): Promise<G> {
+    if (!this.grant || expiresAt(this.grant) - this.now() < EXPIRY_MARGIN_MS) await this.refresh(signal);
+    return this.grant as G;
   }
 
-  async refresh(signal?: AbortSignal): Promise<Grant> {
-    this.grant = await requestGrant(this.wanted, { ...this.options, ...(signal ? { signal } : {}) });
+  async refresh(signal?: AbortSignal): Promise<G> {
+    this.grant = await requestGrant<G>(this.wanted, { ...this.options, ...(signal ? { signal } : {}) });
     return this.grant;
   }
 }

@@ -6,7 +6,7 @@
 import type { CallbackAnswer } from '../shared/callback-contract.js';
 import type { MediaManifest } from '../shared/media-manifest.js';
 import { abortError, NetworkError, UploadError } from './errors.js';
-import type { Grant } from './grant.js';
+import type { CredentialsGrant as Grant } from './grant.js';
 import { presignedGet } from './oss-sign.js';
 import { ossError } from './oss-xml.js';
 import { sleep } from './retry.js';

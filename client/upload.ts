@@ -15,9 +15,10 @@
  */
 import type { CallbackAnswer } from '../shared/callback-contract.js';
 import type { MediaManifest, MediaOutput } from '../shared/media-manifest.js';
+import type { FormGrant } from '../shared/token-contract.js';
 import { type Checkpoint, type CheckpointStore, fileFingerprint } from './checkpoint.js';
 import { abortError, isAbort, NetworkError, UploadError } from './errors.js';
-import { type Grant, GrantHolder } from './grant.js';
+import { type CredentialsGrant, type Grant, GrantHolder } from './grant.js';
 import { type Limiter, unlimited } from './limiter.js';
 import { waitForOutputs } from './manifest.js';
 import { type OssTarget, objectUrl, signedHeaders } from './oss-sign.js';
@@ -115,7 +116,11 @@ export class Upload {
   private run: AbortController | undefined;
   private settle!: { resolve: (r: UploadResult) => void; reject: (e: unknown) => void };
   private readonly retry: RetryPolicy;
-  private readonly grants: GrantHolder;
+  /** Small files: a signed form (no AssumeRole). */
+  private readonly formGrants: GrantHolder<FormGrant>;
+  /** Parts, and reading the outputs: STS credentials limited to the user's prefix. */
+  private readonly grants: GrantHolder<CredentialsGrant>;
+  private readonly fileName: string | undefined;
   private readonly contentType: string;
   private readonly meter: ProgressMeter;
   private readonly multipart: boolean;
@@ -147,15 +152,15 @@ export class Upload {
     );
     this.checkpointId = options.checkpointId ?? fileFingerprint({ ...file, type: contentType });
     const fileName = options.fileName ?? file.name;
-    this.grants = new GrantHolder(
-      {
-        contentType,
-        size: file.size,
-        form: true,
-        ...(fileName ? { fileName } : {}),
-      },
-      { tokenUrl: options.tokenUrl, authorization: options.authorization, retry: this.retry },
-    );
+    this.fileName = fileName;
+    const wanted = { contentType, size: file.size, ...(fileName ? { fileName } : {}) };
+    const grantOptions = {
+      tokenUrl: options.tokenUrl,
+      authorization: options.authorization,
+      retry: this.retry,
+    };
+    this.formGrants = new GrantHolder<FormGrant>({ grant: 'form', ...wanted }, grantOptions);
+    this.grants = new GrantHolder<CredentialsGrant>({ grant: 'credentials', ...wanted }, grantOptions);
     options.signal?.addEventListener('abort', () => this.stop(abortError(options.signal)), { once: true });
     if (!contentType) {
       this.fail(new UploadError('InvalidFile', 'the file has no content type: give `contentType`'));
@@ -335,9 +340,8 @@ export class Upload {
 
   /** Small files: the grant's signed PostObject form, the file last. */
   private async postForm(signal: AbortSignal): Promise<UploadResult> {
-    const grant = await this.grants.current(signal);
+    const grant = await this.formGrants.current(signal);
     const form = grant.form;
-    if (!form) throw new UploadError('TokenUnavailable', 'the token endpoint gave no form for this upload');
     this.key = form.fields.key;
     const data = new FormData();
     for (const [name, value] of Object.entries(form.fields)) data.append(name, value);
@@ -373,13 +377,13 @@ export class Upload {
     };
   }
 
-  private target(grant: Grant): OssTarget {
+  private target(grant: CredentialsGrant): OssTarget {
     return { endpoint: grant.endpoint, bucket: grant.bucket, region: grant.region };
   }
 
   /** A signed request to OSS with the grant's credentials (fresh ones when they near expiry). */
   private async oss(
-    grant: Grant | undefined,
+    grant: CredentialsGrant | undefined,
     method: TransportRequest['method'],
     key: string,
     query: Array<[string, string]>,
@@ -439,7 +443,7 @@ export class Upload {
     return this.complete(checkpoint, signal);
   }
 
-  private async resumeOrInitiate(grant: Grant, signal: AbortSignal): Promise<Checkpoint> {
+  private async resumeOrInitiate(grant: CredentialsGrant, signal: AbortSignal): Promise<Checkpoint> {
     const store = this.checkpoints();
     const saved = await store?.get(this.checkpointId);
     if (
@@ -452,14 +456,15 @@ export class Upload {
     ) {
       return saved;
     }
-    const key = grant.form?.fields.key ?? `${grant.keyPrefix}${crypto.randomUUID()}`;
+    const key = objectKey(grant.keyPrefix, this.fileName);
     this.key = key;
     const response = await this.send(
       'InitiateMultipartUpload',
       -1,
       () =>
         this.oss(undefined, 'POST', key, [['uploads', '']], {
-          headers: { 'content-type': this.contentType },
+          // uploadHeaders: what the grant says every upload must carry (the ticket as object metadata).
+          headers: { 'content-type': this.contentType, ...lowerCase(grant.uploadHeaders ?? {}) },
           signal,
         }),
       signal,
@@ -570,6 +575,20 @@ export class Upload {
     return this.result(grant, this.answer(response), true);
   }
 }
+
+/** `<prefix><uuid>/<name>`, the name kept to `A-Z a-z 0-9 . _ -` like the token function's form keys. */
+function objectKey(keyPrefix: string, fileName: string | undefined): string {
+  const id = crypto.randomUUID();
+  if (!fileName) return `${keyPrefix}${id}`;
+  const safe = fileName
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(-100);
+  return `${keyPrefix}${id}/${safe || 'file'}`;
+}
+
+const lowerCase = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 
 /** Node's transport cannot send a FormData: it gets the serialized bytes (small files only). */
 async function formBody(

@@ -21,7 +21,13 @@ afterAll(async () => {
 /** A PNG of noise: large (it does not compress) and a real image the media worker thumbnails. */
 async function noisePng(path: string, side: number): Promise<number> {
   const buffer = await sharp({
-    create: { width: side, height: side, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+    create: {
+      width: side,
+      height: side,
+      channels: 3,
+      background: '#000000',
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+    },
   })
     .png({ compressionLevel: 0 })
     .toBuffer();
