@@ -7,7 +7,7 @@ import { createMediaHandler, type MediaHandlerResult } from '../functions/media/
 import type { TriggerOutcome } from '../functions/media/trigger.js';
 import { connectOssTrigger } from '../local/fc/oss-trigger.js';
 import type { InvocationRecord } from '../local/fc/server.js';
-import { dispatchMediaJob } from '../shared/media-dispatch.js';
+import { dispatchMediaJob } from '../shared/fc-async-invoke.js';
 import { planMediaJob } from '../shared/media-job.js';
 import { mediaManifestValidator } from '../shared/media-manifest.js';
 import { animatedGif } from './helpers/media.js';

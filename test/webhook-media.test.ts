@@ -4,7 +4,7 @@
  * what never gets through is kept under `_outbox/dead/`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DispatchError, dispatchMediaJob, invokeAsync } from '../shared/media-dispatch.js';
+import { DispatchError, dispatchMediaJob, invokeAsync } from '../shared/fc-async-invoke.js';
 import { type MediaJob, planMediaJob } from '../shared/media-job.js';
 import {
   deadLetterValidator,

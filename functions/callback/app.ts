@@ -1,6 +1,7 @@
 /** The callback function assembled from the environment: config, OSS and FC clients, and the core handler. */
+
+import { dispatchMediaJob, invokeAsync } from '../../shared/fc-async-invoke.js';
 import { type EdgeHandler, HttpError, type RoleCredentials } from '../../shared/http/edge.js';
-import { dispatchMediaJob, invokeAsync } from '../../shared/media-dispatch.js';
 import { roleCredentials } from '../../shared/role-credentials.js';
 import { deliveryTaskId } from '../../shared/webhook-events.js';
 import { sendWebhook } from '../../shared/webhook-send.js';

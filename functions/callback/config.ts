@@ -3,7 +3,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { TrustedCallbackKey } from '../../shared/callback-signature.js';
 import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
-import { fcEndpoint } from '../../shared/media-dispatch.js';
+import { fcEndpoint } from '../../shared/fc-async-invoke.js';
 import { loadMediaPlanSettings, type MediaPlanSettings } from '../../shared/media-job.js';
 import { parseTicketKeyring, type TicketKeyring } from '../../shared/upload-ticket.js';
 import { checkWebhookSecret } from '../../shared/webhook-send.js';

@@ -15,6 +15,7 @@ import {
   type UploadStatusTag,
 } from '../../shared/callback-contract.js';
 import { verifyOssCallback } from '../../shared/callback-signature.js';
+import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import {
   type EdgeContext,
   type EdgeHandler,
@@ -24,7 +25,6 @@ import {
   type RoleCredentials,
 } from '../../shared/http/edge.js';
 import type { Logger } from '../../shared/log.js';
-import type { DispatchOutcome } from '../../shared/media-dispatch.js';
 import { type MediaJob, type MediaPlan, planMediaJob } from '../../shared/media-job.js';
 import { type UploadTicket, verifyUploadTicket } from '../../shared/upload-ticket.js';
 import { uploadCompletedMessage } from '../../shared/webhook-events.js';

@@ -1,7 +1,7 @@
 /**
  * The two OSS requests the callback function makes — HeadObject and PutObjectTagging — signed with OSS V4
- * (OSS4-HMAC-SHA256, as documented for the Authorization header) and sent with node:http(s) over keep-alive
- * connections.
+ * (OSS4-HMAC-SHA256, as documented for the Authorization header) and sent over the shared keep-alive pool
+ * (shared/http/outbound.ts).
  *
  * Written by hand rather than with ali-oss, the well-kept client the media function uses: ali-oss brings its whole
  * HTTP stack (urllib, iconv-lite, xml2js, mime…), about half a megabyte of the callback's bundle, and its per-request
@@ -10,10 +10,10 @@
  * the local OSS stand-in, which verifies V4 independently.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { RoleCredentials } from '../../shared/http/edge.js';
+import { type OutboundResponse, sendRequest, TransportError } from '../../shared/http/outbound.js';
 
 export const OSS_V4_ALGORITHM = 'OSS4-HMAC-SHA256';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
@@ -150,11 +150,8 @@ export interface OssRestOptions {
 
 export interface OssHead {
   status: number;
-  headers: IncomingMessage['headers'];
+  headers: IncomingHttpHeaders;
 }
-
-// One pool per process: the callback's two requests reuse warm connections across invocations of an instance.
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
 const escapeXml = (value: string) =>
   value.replace(
@@ -165,17 +162,16 @@ const escapeXml = (value: string) =>
 /** HeadObject and PutObjectTagging on one bucket. Each call takes its own whole-request timeout. */
 export function createOssRestClient(options: OssRestOptions) {
   const endpoint = new URL(options.endpoint);
-  const https = endpoint.protocol === 'https:';
   // As ali-oss addresses it: path-style on an IP endpoint (the local cloud), virtual-hosted on a named one.
   const pathStyle = isIP(endpoint.hostname.replace(/^\[|\]$/g, '')) !== 0;
   const host = pathStyle ? endpoint.host : `${options.bucket}.${endpoint.host}`;
   const hostname = pathStyle ? endpoint.hostname : `${options.bucket}.${endpoint.hostname}`;
 
-  function send(
+  async function send(
     request: OssV4Request,
     body: Buffer | undefined,
     timeoutMs: number,
-  ): Promise<{ response: IncomingMessage; body: Buffer }> {
+  ): Promise<OutboundResponse> {
     const headers = signOssV4(request, options.credentials, options.region, new Date());
     const query = request.query
       .map(([name, value]) =>
@@ -183,55 +179,31 @@ export function createOssRestClient(options: OssRestOptions) {
       )
       .join('&');
     const path = `${encodePath(pathStyle ? `/${options.bucket}/${request.key}` : `/${request.key}`)}${query ? `?${query}` : ''}`;
-    return new Promise((resolve, reject) => {
-      const outgoing = (https ? httpsRequest : httpRequest)(
-        {
-          host: hostname,
-          port: endpoint.port || undefined,
-          method: request.method,
-          path,
-          headers: { ...headers, host, ...(body ? { 'content-length': String(body.length) } : {}) },
-          agent: https ? agents.https : agents.http,
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => {
-            clearTimeout(timer);
-            resolve({ response, body: Buffer.concat(chunks) });
-          });
-          response.on('error', fail);
-        },
-      );
-      const timer = setTimeout(
-        () =>
-          outgoing.destroy(
-            new OssRequestError(undefined, 'RequestTimeout', `no answer within ${timeoutMs} ms`),
-          ),
-        Math.max(1, timeoutMs),
-      );
-      function fail(error: Error) {
-        clearTimeout(timer);
-        reject(
-          error instanceof OssRequestError
-            ? error
-            : new OssRequestError(undefined, 'NetworkError', error.message, undefined, { cause: error }),
-        );
-      }
-      outgoing.on('error', fail);
-      outgoing.end(body);
-    });
+    try {
+      return await sendRequest({
+        origin: endpoint,
+        hostname,
+        method: request.method,
+        path,
+        headers: { ...headers, host },
+        ...(body ? { body } : {}),
+        timeoutMs,
+      });
+    } catch (error) {
+      const code = error instanceof TransportError ? error.code : 'NetworkError';
+      throw new OssRequestError(undefined, code, (error as Error).message, undefined, { cause: error });
+    }
   }
 
-  function failure(what: string, response: IncomingMessage, body: Buffer): OssRequestError {
-    const text = body.toString('utf8');
+  function failure(what: string, answer: OutboundResponse): OssRequestError {
+    const text = answer.body.toString('utf8');
     const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(text)?.[1];
-    const requestId = field('RequestId') ?? (response.headers['x-oss-request-id'] as string | undefined);
-    const code = field('Code') ?? `Http${response.statusCode}`;
+    const requestId = field('RequestId') ?? (answer.headers['x-oss-request-id'] as string | undefined);
+    const code = field('Code') ?? `Http${answer.status}`;
     return new OssRequestError(
-      response.statusCode,
+      answer.status,
       code,
-      `${what}: ${response.statusCode} ${code}${field('Message') ? ` (${field('Message')})` : ''}`,
+      `${what}: ${answer.status} ${code}${field('Message') ? ` (${field('Message')})` : ''}`,
       requestId,
     );
   }
@@ -239,14 +211,14 @@ export function createOssRestClient(options: OssRestOptions) {
   return {
     /** HeadObject: the object's headers, or null when it does not exist. */
     async head(key: string, timeoutMs: number): Promise<OssHead | null> {
-      const { response, body } = await send(
+      const answer = await send(
         { method: 'HEAD', bucket: options.bucket, key, query: [], headers: {} },
         undefined,
         timeoutMs,
       );
-      if (response.statusCode === 404) return null;
-      if (response.statusCode !== 200) throw failure(`HeadObject ${key}`, response, body);
-      return { status: response.statusCode, headers: response.headers };
+      if (answer.status === 404) return null;
+      if (answer.status !== 200) throw failure(`HeadObject ${key}`, answer);
+      return { status: answer.status, headers: answer.headers };
     },
 
     /** PutObjectTagging: replace the object's tags. */
@@ -268,8 +240,8 @@ export function createOssRestClient(options: OssRestOptions) {
         query: [['tagging', '']] as Array<[string, string]>,
         headers,
       };
-      const { response, body: answer } = await send(request, body, timeoutMs);
-      if (response.statusCode !== 200) throw failure(`PutObjectTagging ${key}`, response, answer);
+      const answer = await send(request, body, timeoutMs);
+      if (answer.status !== 200) throw failure(`PutObjectTagging ${key}`, answer);
     },
   };
 }

@@ -8,10 +8,10 @@
  * trigger path waits out OSS's callback window before it processes anything (see functions/media/verdict.ts).
  */
 
+import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import { HttpError } from '../../shared/http/edge.js';
 import type { Logger } from '../../shared/log.js';
-import type { DispatchOutcome } from '../../shared/media-dispatch.js';
 import { outboxRecord, type WebhookDelivery, type WebhookMessage } from '../../shared/webhook-events.js';
 import type { WebhookOutcome } from '../../shared/webhook-send.js';
 import type { Refusal } from './check-upload.js';

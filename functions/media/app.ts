@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { type DispatchOutcome, dispatchMediaJob, invokeAsync } from '../../shared/fc-async-invoke.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import { createLogger } from '../../shared/log.js';
-import { type DispatchOutcome, dispatchMediaJob, invokeAsync } from '../../shared/media-dispatch.js';
 import type { MediaJob } from '../../shared/media-job.js';
 import { createOssClient } from '../../shared/oss-client.js';
 import { roleCredentials } from '../../shared/role-credentials.js';

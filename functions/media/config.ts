@@ -1,6 +1,6 @@
 /** The media function's settings: which ones it reads, and their validated, typed form. */
 import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
-import { fcEndpoint } from '../../shared/media-dispatch.js';
+import { fcEndpoint } from '../../shared/fc-async-invoke.js';
 import { loadMediaPlanSettings, type MediaPlanSettings } from '../../shared/media-job.js';
 import { checkWebhookSecret } from '../../shared/webhook-send.js';
 

@@ -10,8 +10,9 @@
  * two runs failing the same attempt queue one retry. If even queueing fails, the caller throws and FC's own retry of
  * the invocation repeats the attempt. Every attempt sends the record's exact payload under the same `webhook-id`.
  */
+
+import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import type { Logger } from '../../shared/log.js';
-import type { DispatchOutcome } from '../../shared/media-dispatch.js';
 import {
   type DeadLetter,
   type DeliveredMarker,

@@ -10,8 +10,8 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { normalizeEtag } from '../../shared/etag.js';
+import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import type { Logger } from '../../shared/log.js';
-import type { DispatchOutcome } from '../../shared/media-dispatch.js';
 import { type MediaJob, mediaJobValidator, planMediaJob } from '../../shared/media-job.js';
 import { compileSchema, formatIssues } from '../../shared/schema.js';
 import type { TriggerConfig } from './config.js';

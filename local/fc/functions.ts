@@ -91,6 +91,9 @@ interface RegisteredFunction {
   credential: TemporaryCredential | undefined;
 }
 
+/** The HTTP status of FC's refusal of a repeated async task id: its docs give both. */
+export type DuplicateTaskStatus = 409 | 400;
+
 /** FC's documented task id rule: starts with a letter or `_`, then letters, digits, `_`, `-`; at most 128. */
 const TASK_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 /** Async payloads above 128 KB are refused by FC. */
@@ -123,6 +126,8 @@ export class LocalFunctions {
     private readonly account: LocalAccount,
     readonly region: string,
     private readonly retryBackoffMs: number,
+    /** How a repeated task id is refused: FC's task-deduplication pages say 409, an older copy of them 400. */
+    private readonly duplicateTaskStatus: DuplicateTaskStatus = 409,
   ) {}
 
   register(name: string, handler: LocalFcHandler, options: RegisterOptions = {}): void {
@@ -197,7 +202,7 @@ export class LocalFunctions {
     const id = taskId ?? requestId;
     if (fn.taskIds.has(id)) {
       throw new FcError(
-        409,
+        this.duplicateTaskStatus,
         'StatefulAsyncInvocationAlreadyExists',
         `async task '${id}' of function '${name}' already exists`,
       );

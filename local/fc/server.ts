@@ -15,6 +15,7 @@ import { LocalAccount } from '../credentials.js';
 import { closeServer, listen } from '../listen.js';
 import {
   type DeadLetter,
+  type DuplicateTaskStatus,
   FcError,
   type InvocationRecord,
   type LocalFcHandler,
@@ -24,6 +25,7 @@ import {
 
 export type {
   DeadLetter,
+  DuplicateTaskStatus,
   FunctionCredentials,
   InvocationRecord,
   InvocationStatus,
@@ -248,9 +250,16 @@ export async function startLocalFc(options: {
   host?: string;
   /** Delay before retry n of a failed async job is n × this (default 1000 ms; tests use a few ms). */
   retryBackoffMs?: number;
+  /** How a repeated async task id is refused: 409 (default, FC's task-deduplication pages) or 400 (an older copy). */
+  duplicateTaskStatus?: DuplicateTaskStatus;
 }): Promise<LocalFc> {
   const log = createLogger('local-fc');
-  const functions = new LocalFunctions(options.account, options.region, options.retryBackoffMs ?? 1000);
+  const functions = new LocalFunctions(
+    options.account,
+    options.region,
+    options.retryBackoffMs ?? 1000,
+    options.duplicateTaskStatus,
+  );
   const service = new FcService(options.account, functions, log);
   const server = createServer(
     createNodeListener((request) => service.handle(request), { log, maxBodyBytes: MAX_SYNC_PAYLOAD_BYTES }),

@@ -1,0 +1,106 @@
+/**
+ * Outbound HTTP for the functions' few calls to Alibaba Cloud APIs (OSS HeadObject/PutObjectTagging, FC
+ * InvokeFunction): one keep-alive connection pool per process, shared by every client, so an instance's calls reuse
+ * warm connections across invocations; one whole-request timeout per call; the answer read to its end (which frees
+ * the connection for the next call).
+ * Written on node:http by hand rather than with an SDK's HTTP stack: these calls are the callback's hot path and
+ * its cold start (BENCHMARKS.md), and need nothing beyond a request, a timeout and the answer.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+export interface OutboundRequest {
+  /** The API's origin, e.g. `https://oss-cn-hangzhou-internal.aliyuncs.com` or `http://127.0.0.1:PORT`. */
+  origin: URL;
+  /** Host to connect to when it differs from the origin's (a virtual-hosted OSS bucket). */
+  hostname?: string;
+  method: string;
+  /** Path and query, already encoded. */
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  timeoutMs: number;
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** No answer: the call timed out (`RequestTimeout`) or the connection failed (`NetworkError`). */
+export class TransportError extends Error {
+  override name = 'TransportError';
+  constructor(
+    readonly code: 'RequestTimeout' | 'NetworkError',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function sendOnce(request: OutboundRequest, deadline: number): Promise<OutboundResponse> {
+  const https = request.origin.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const outgoing = (https ? httpsRequest : httpRequest)(
+      {
+        host: request.hostname ?? request.origin.hostname,
+        port: request.origin.port || undefined,
+        method: request.method,
+        path: request.path,
+        headers: request.body
+          ? { ...request.headers, 'content-length': String(request.body.length) }
+          : request.headers,
+        agent: https ? agents.https : agents.http,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          clearTimeout(timer);
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+          });
+        });
+        response.on('error', fail);
+      },
+    );
+    const timeoutMs = Math.max(1, deadline - Date.now());
+    const timer = setTimeout(
+      () =>
+        outgoing.destroy(new TransportError('RequestTimeout', `no answer within ${request.timeoutMs} ms`)),
+      timeoutMs,
+    );
+    function fail(error: Error & { code?: string }) {
+      clearTimeout(timer);
+      if (error instanceof TransportError) return reject(error);
+      reject(
+        Object.assign(new TransportError('NetworkError', error.message, { cause: error }), {
+          staleSocket: outgoing.reusedSocket && error.code === 'ECONNRESET',
+        }),
+      );
+    }
+    outgoing.on('error', fail);
+    outgoing.end(request.body);
+  });
+}
+
+/**
+ * Send `request` and read the whole answer. A pooled connection the server closed while it was idle (ECONNRESET on
+ * a reused socket, as after an FC instance was frozen) is retried once on a fresh one, as node's docs advise: every
+ * call made here is idempotent (HEAD, PUT of tags, an async invocation under a task id FC de-duplicates).
+ */
+export async function sendRequest(request: OutboundRequest): Promise<OutboundResponse> {
+  const deadline = Date.now() + request.timeoutMs;
+  try {
+    return await sendOnce(request, deadline);
+  } catch (error) {
+    if ((error as { staleSocket?: boolean }).staleSocket) return sendOnce(request, deadline);
+    throw error;
+  }
+}
