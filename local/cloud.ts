@@ -26,6 +26,8 @@ export interface LocalCloudOptions {
   buckets: string[];
   /** Ports to listen on (0 or absent: any free port). */
   ports?: { oss?: number; sts?: number; fc?: number };
+  /** The local STS's AssumeRole quota per second (STS's: 100, the default). */
+  stsAssumeRolePerSecond?: number;
   /** How long the local OSS waits for a callback answer. */
   callbackTimeoutMs?: number;
   /** Browser origins the buckets' CORS rule allows (a page that uploads with a PostObject form); none by default. */
@@ -125,6 +127,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     started.push(oss);
     const sts = await startLocalSts({
       account,
+      ...(options.stsAssumeRolePerSecond !== undefined
+        ? { assumeRolePerSecond: options.stsAssumeRolePerSecond }
+        : {}),
       ...(options.ports?.sts !== undefined ? { port: options.ports.sts } : {}),
     });
     started.push(sts);

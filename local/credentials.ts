@@ -1,11 +1,13 @@
 /**
- * The local cloud's account: root AccessKey, RAM roles, and the temporary credentials STS has issued, kept in one
- * JSON file under the data directory so they survive a restart. OSS looks credentials up here; STS writes here.
+ * The local cloud's account: root AccessKey and RAM roles in one JSON file under the data directory, and the
+ * temporary credentials STS has issued next to it (`<file>.sts.jsonl`, live ones only, appended to — see
+ * temporary-credentials.ts), so both survive a restart. OSS looks credentials up here; STS issues here.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseRamPolicy, policyAllows, type RamPolicy } from './ram-policy.js';
+import { TemporaryCredentialStore } from './temporary-credentials.js';
 
 export interface AccessKey {
   accessKeyId: string;
@@ -38,7 +40,8 @@ interface AccountFile {
   accountId: string;
   root: AccessKey;
   roles: LocalRole[];
-  temporary: TemporaryCredential[];
+  /** Where credentials were kept before they moved to their own file: read once, then dropped. */
+  temporary?: TemporaryCredential[];
 }
 
 /** `2026-11-21T09:00:00Z`: STS's Expiration format (no milliseconds). */
@@ -52,20 +55,27 @@ function token(bytes: number): string {
 
 export class LocalAccount {
   private state: AccountFile;
+  private readonly temporary: TemporaryCredentialStore;
 
   constructor(
     private readonly file: string,
-    defaults: { accountId?: string; roles?: LocalRole[] } = {},
+    defaults: { accountId?: string; roles?: LocalRole[]; maxLiveCredentials?: number } = {},
   ) {
+    this.temporary = new TemporaryCredentialStore(`${file}.sts.jsonl`, defaults.maxLiveCredentials);
     if (existsSync(file)) {
       this.state = JSON.parse(readFileSync(file, 'utf8')) as AccountFile;
+      const { temporary: legacy, ...rest } = this.state;
+      if (legacy) {
+        for (const credential of legacy) this.temporary.add(credential);
+        this.state = rest;
+        this.save();
+      }
       for (const role of defaults.roles ?? []) this.putRole(role);
     } else {
       this.state = {
         accountId: defaults.accountId ?? '1234567890123456',
         root: { accessKeyId: `LTAI${token(12)}`, accessKeySecret: token(24) },
         roles: defaults.roles ?? [],
-        temporary: [],
       };
       this.save();
     }
@@ -107,24 +117,13 @@ export class LocalAccount {
       roleSessionName: input.roleSessionName,
       ...(input.sessionPolicy ? { sessionPolicy: input.sessionPolicy } : {}),
     };
-    // Keep the file small: drop credentials that expired over a day ago.
-    const horizon = now - 86_400_000;
-    this.state.temporary = [
-      ...this.state.temporary.filter((c) => Date.parse(c.expiration) > horizon),
-      credential,
-    ];
-    this.save();
+    this.temporary.add(credential);
     return credential;
   }
 
   lookup(accessKeyId: string): CredentialLookup | undefined {
     if (accessKeyId === this.state.root.accessKeyId) return { kind: 'root', key: this.state.root };
-    let credential = this.state.temporary.find((c) => c.accessKeyId === accessKeyId);
-    if (!credential && existsSync(this.file)) {
-      // Another process (a separately started STS) may have issued it: re-read the file once.
-      this.state = JSON.parse(readFileSync(this.file, 'utf8')) as AccountFile;
-      credential = this.state.temporary.find((c) => c.accessKeyId === accessKeyId);
-    }
+    const credential = this.temporary.get(accessKeyId);
     if (!credential) return undefined;
     const role = this.role(credential.roleArn);
     const rolePolicy = role ? parseRamPolicy(role.policy) : undefined;

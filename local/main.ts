@@ -15,6 +15,7 @@ async function main(): Promise<void> {
       'UPCALL_LOCAL_DATA_DIR',
       'UPCALL_LOCAL_OSS_PORT',
       'UPCALL_LOCAL_STS_PORT',
+      'UPCALL_LOCAL_STS_ASSUME_ROLE_PER_SECOND',
       'UPCALL_LOCAL_FC_PORT',
       'UPCALL_REGION',
       'UPCALL_BUCKET',
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     dataDir,
     region: settings.UPCALL_REGION,
     buckets: [settings.UPCALL_BUCKET],
+    stsAssumeRolePerSecond: settings.UPCALL_LOCAL_STS_ASSUME_ROLE_PER_SECOND,
     ports: {
       oss: settings.UPCALL_LOCAL_OSS_PORT,
       sts: settings.UPCALL_LOCAL_STS_PORT,

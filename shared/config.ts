@@ -226,6 +226,10 @@ export const SETTINGS = {
     Type.Integer({ minimum: 0, maximum: 65535, default: 9101 }),
     'Local cloud only: port of the local STS (0: any free port).',
   ),
+  UPCALL_LOCAL_STS_ASSUME_ROLE_PER_SECOND: setting(
+    Type.Integer({ minimum: 1, default: 100 }),
+    "Local cloud only: the local STS's AssumeRole quota per second for the account (STS's own is 100); calls beyond it are throttled.",
+  ),
   UPCALL_LOCAL_FC_PORT: setting(
     Type.Integer({ minimum: 0, maximum: 65535, default: 9102 }),
     'Local cloud only: port of the local Function Compute API (0: any free port).',

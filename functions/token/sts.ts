@@ -113,6 +113,18 @@ function toStsError(error: unknown): StsError {
   return new StsError('rejected', failure.code, message, undefined, { cause: error });
 }
 
+/**
+ * A connection reset before STS answered: what a keep-alive socket gives when the server closed it while idle just as
+ * the request went out. The SDK's HTTP layer (httpx) pools sockets in a private agent, so whether the socket was a
+ * reused one cannot be seen from here; a reset is retried once on a fresh connection, and a reset there is final.
+ */
+function resetBeforeAnswer(error: unknown): boolean {
+  const failure = (typeof error === 'object' && error !== null ? error : {}) as SdkFailure;
+  if (typeof failure.statusCode === 'number') return false;
+  const text = `${String(failure.code ?? '')} ${String(failure.message ?? '')}`;
+  return /ECONNRESET|EPIPE|socket hang up/.test(text);
+}
+
 export function createStsAssumeRole(options: StsClientOptions): AssumeRole {
   const url = new URL(options.endpoint);
   const timeout = options.timeoutMs ?? 5000;
@@ -139,7 +151,14 @@ export function createStsAssumeRole(options: StsClientOptions): AssumeRole {
       // No hidden SDK retries: STS is rate-limited, and the caller (the app) decides when to retry.
       body = (await client.assumeRoleWithOptions(request, new RuntimeOptions({ autoretry: false }))).body;
     } catch (error) {
-      throw toStsError(error);
+      if (!resetBeforeAnswer(error)) throw toStsError(error);
+      try {
+        // `keepAlive` set makes the SDK use a new agent for this call: a fresh connection.
+        const fresh = new RuntimeOptions({ autoretry: false, keepAlive: false });
+        body = (await client.assumeRoleWithOptions(request, fresh)).body;
+      } catch (retryError) {
+        throw toStsError(retryError);
+      }
     }
     const { accessKeyId, accessKeySecret, securityToken, expiration } = body?.credentials ?? {};
     const mobile = typeof expiration === 'string' ? mobileExpiration(expiration) : undefined;

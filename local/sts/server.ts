@@ -2,6 +2,9 @@
  * The local STS: AssumeRole over STS's RPC-style API (`POST /` with the action in `x-acs-action` or `Action`), as
  * `@alicloud/sts20150401` calls it. Requests are authenticated against the local account (ACS3-HMAC-SHA256, or
  * HMAC-SHA1 for clients set to `signatureAlgorithm: 'v2'`); errors come in STS's JSON shape.
+ *
+ * AssumeRole has STS's per-account quota (100 calls per second by default, `assumeRolePerSecond`): calls beyond it
+ * are answered `Throttling.User` and not served. `GET /_local/stats` reports what was served and refused.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -44,12 +47,55 @@ export interface LocalSts {
   port: number;
   /** The next AssumeRole answers this error instead (queued: each call injects one more). */
   failNext(fault: InjectedStsFault): void;
-  /** Every request seen, oldest first. */
+  /** The last requests seen (at most 10,000), oldest first. */
   calls(): StsCallRecord[];
+  /** AssumeRole calls served and refused by the quota since start (also at `GET /_local/stats`). */
+  stats(): StsStats;
   close(): Promise<void>;
 }
 
+export interface StsStats {
+  AssumeRole: number;
+  throttled: number;
+}
+
 const API_VERSION = '2015-04-01';
+/** STS's AssumeRole quota: 100 calls per second per account (STS quota page, `AssumeRole 100/1(s)`). */
+export const DEFAULT_ASSUME_ROLE_PER_SECOND = 100;
+const MAX_RECORDS = 10_000;
+
+/**
+ * The quota as a token bucket: `perSecond` tokens a second, at most one second's worth banked. (How STS counts within
+ * a second is not documented; a bucket never allows more than the quota over any second plus one burst.)
+ */
+class RateLimit {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.tokens = perSecond;
+    this.updatedAt = this.now();
+  }
+
+  take(): boolean {
+    const now = this.now();
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.updatedAt) / 1000) * this.perSecond);
+    this.updatedAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** STS's answer to a call over the quota (Alibaba Cloud's flow-control error for a user's API quota). */
+const THROTTLED = {
+  status: 400,
+  code: 'Throttling.User',
+  message: 'Request was denied due to user flow control.',
+};
 
 /** Status and message of each authentication failure, as Alibaba Cloud's API gateway answers them. */
 const AUTH_ERRORS: Record<AuthFailureKind, { status: number; code: string; message: string }> = {
@@ -116,24 +162,32 @@ function stsError(request: EdgeRequest, status: number, code: string, message: s
 
 class StsService {
   readonly faults: InjectedStsFault[] = [];
-  readonly records: StsCallRecord[] = [];
+  records: StsCallRecord[] = [];
+  readonly stats: StsStats = { AssumeRole: 0, throttled: 0 };
   private readonly verifier: AcsRequestVerifier;
+  private readonly quota: RateLimit;
 
   constructor(
     private readonly account: LocalAccount,
     private readonly log: Logger,
+    assumeRolePerSecond: number,
   ) {
     this.verifier = new AcsRequestVerifier(account, { allowRpc: true });
+    this.quota = new RateLimit(assumeRolePerSecond);
   }
 
   handle(raw: EdgeRequest): EdgeResponse {
     // STS request ids look like `6894B13B-6D71-4EF5-88FA-F32781734A7F`.
     const request = { ...raw, requestId: randomUUID().toUpperCase() };
+    if (request.method === 'GET' && request.path === '/_local/stats') {
+      return jsonResponse(200, this.stats);
+    }
     const params = new Map(requestParams(request));
     const action = request.headers['x-acs-action'] ?? params.get('Action') ?? '';
     const version = request.headers['x-acs-version'] ?? params.get('Version') ?? '';
     const record: StsCallRecord = { requestId: request.requestId, action, status: 200 };
     this.records.push(record);
+    if (this.records.length > 2 * MAX_RECORDS) this.records = this.records.slice(-MAX_RECORDS);
     const answer = (response: EdgeResponse, code?: string): EdgeResponse => {
       record.status = response.status;
       if (code) record.code = code;
@@ -174,6 +228,11 @@ class StsService {
     record.accessKeyId = check.accessKeyId;
     record.signature = check.style;
     if (check.securityToken) record.securityToken = check.securityToken;
+    if (!this.quota.take()) {
+      this.stats.throttled += 1;
+      return answer(stsError(request, THROTTLED.status, THROTTLED.code, THROTTLED.message), THROTTLED.code);
+    }
+    this.stats.AssumeRole += 1;
     try {
       const result = assumeRole(this.account, check.caller, params);
       return answer(
@@ -205,9 +264,13 @@ export async function startLocalSts(options: {
   account: LocalAccount;
   port?: number;
   host?: string;
+  /** AssumeRole calls allowed per second for the account (STS's quota); 100 by default. */
+  assumeRolePerSecond?: number;
 }): Promise<LocalSts> {
   const log = createLogger('local-sts');
-  const service = new StsService(options.account, log);
+  const perSecond = options.assumeRolePerSecond ?? DEFAULT_ASSUME_ROLE_PER_SECOND;
+  if (!(perSecond > 0)) throw new Error(`assumeRolePerSecond must be positive (got ${perSecond})`);
+  const service = new StsService(options.account, log, perSecond);
   const server = createServer(
     createNodeListener(async (request) => service.handle(request), { log, maxBodyBytes: 1024 * 1024 }),
   );
@@ -218,7 +281,8 @@ export async function startLocalSts(options: {
     failNext(fault) {
       service.faults.push(fault);
     },
-    calls: () => service.records.map((record) => ({ ...record })),
+    calls: () => service.records.slice(-MAX_RECORDS).map((record) => ({ ...record })),
+    stats: () => ({ ...service.stats }),
     close: () => closeServer(server),
   };
 }
