@@ -6,8 +6,8 @@
  */
 import { constants, createPublicKey, verify } from 'node:crypto';
 import { generateCallbackSigningKey } from '../../local/oss/callback-signing.js';
+import { signedCallbackRequest } from '../../local/oss/signed-callback.js';
 import { callbackStringToSign, verifyOssCallback } from '../../shared/callback-signature.js';
-import { signedCallbackRequest } from '../../test/helpers/signed-callback.js';
 import { runAsChild } from '../lib/child.js';
 
 export interface VerifyFigures {

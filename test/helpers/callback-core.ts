@@ -4,12 +4,12 @@
  */
 import type { CallbackConfig } from '../../functions/callback/config.js';
 import { generateCallbackSigningKey } from '../../local/oss/callback-signing.js';
+import { signedCallbackRequest, type UploadVariables } from '../../local/oss/signed-callback.js';
 import { CallbackAnswerSchema } from '../../shared/callback-contract.js';
 import { answerSafely, type EdgeHandler, type EdgeRequest } from '../../shared/http/edge.js';
 import { createLogger } from '../../shared/log.js';
 import { compileSchema } from '../../shared/schema.js';
 import { parseTicketKeyring, type TicketKeyring } from '../../shared/upload-ticket.js';
-import { signedCallbackRequest, type UploadVariables } from './signed-callback.js';
 
 /** Where the signed requests say OSS's public key is: under the prefix the config trusts. */
 const KEY_URL = 'http://127.0.0.1:9100/_local/callback_pub_key_v1.pem';

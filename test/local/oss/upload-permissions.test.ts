@@ -13,7 +13,7 @@ import {
   REGION,
   startCallbackSink,
   startHarness,
-} from '../../local-oss-harness.js';
+} from '../../helpers/local-oss.js';
 
 let h: OssHarness;
 let sink: CallbackSink;

@@ -1,0 +1,244 @@
+/**
+ * The callback function end to end: the local cloud (OSS with real callbacks, FC), the callback app behind the same
+ * node:http edge the dev stack uses, and uploads from the real ali-oss client with a user's STS credentials.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type OSS from 'ali-oss';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { CALLBACK_BODY_TEMPLATE, CALLBACK_BODY_TYPE } from '../../shared/callback-contract.js';
+import { parseTicketKeyring } from '../../shared/upload-ticket.js';
+import { type CallbackServer, startCallbackServer } from '../helpers/callback-server.js';
+import { rootOssClient, userOssClient } from '../helpers/oss-clients.js';
+import { userTicket } from '../helpers/upload-tickets.js';
+
+const BUCKET = 'upcall-e2e';
+const TICKET_KEYS = `k1:${'e'.repeat(40)}`;
+const keyring = parseTicketKeyring(TICKET_KEYS);
+
+let dataDir: string;
+let cloud: LocalCloud;
+let callback: CallbackServer;
+const mediaEvents: unknown[] = [];
+
+/** The callback function with this stack's settings; `fcEndpoint` is where it dispatches media jobs. */
+const startCallback = (fcEndpoint: string) =>
+  startCallbackServer(cloud, {
+    UPCALL_BUCKET: BUCKET,
+    UPCALL_TICKET_KEYS: TICKET_KEYS,
+    UPCALL_FC_ENDPOINT: fcEndpoint,
+  });
+// Multipart uploads need their two extra actions in the session policy.
+const uploaderClient = (user: string) =>
+  userOssClient(cloud, BUCKET, user, ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts']);
+const rootClient = () => rootOssClient(cloud, BUCKET);
+const ticketFor = (user: string) =>
+  userTicket(keyring, user, { maxBytes: 5_000_000, contentTypes: ['image/*', 'video/*'] });
+
+function callbackOption(ticket: string | null, body = CALLBACK_BODY_TEMPLATE, url = callback.url) {
+  return { url, body, contentType: CALLBACK_BODY_TYPE, customValue: ticket === null ? {} : { ticket } };
+}
+
+async function png(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 90 } } })
+    .png()
+    .toBuffer();
+}
+
+async function tagsOf(key: string): Promise<Record<string, string>> {
+  return (await rootClient().getObjectTagging(key)).tag;
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'upcall-'));
+  cloud = await startLocalCloud({ dataDir, buckets: [BUCKET] });
+  cloud.fc.register(
+    'upcall-media',
+    async (event) => {
+      mediaEvents.push(JSON.parse(event.toString()));
+    },
+    { roleArn: cloud.info.roles.media },
+  );
+  callback = await startCallback(cloud.info.fc.endpoint);
+});
+
+afterAll(async () => {
+  await callback?.close();
+  await cloud?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('callback function through the local cloud', () => {
+  it('PutObject: 200, the answer reaches ali-oss as result.data, one media job queued', async () => {
+    const image = await png(64, 48);
+    const result = await uploaderClient('alice').put('uploads/alice/put.png', image, {
+      headers: { 'Content-Type': 'image/png' },
+      callback: callbackOption(await ticketFor('alice')),
+    } as OSS.PutObjectOptions);
+    const answer = result.data as Record<string, unknown> & { jobs: Array<{ taskId: string; kind: string }> };
+    expect(result.res.status).toBe(200);
+    expect(answer).toMatchObject({
+      status: 'accepted',
+      userId: 'alice',
+      object: {
+        key: 'uploads/alice/put.png',
+        size: image.length,
+        contentType: 'image/png',
+        image: { width: 64, height: 48 },
+      },
+    });
+    expect(answer.jobs).toHaveLength(1);
+    await cloud.fc.idle();
+    expect(
+      cloud.fc.invocations('upcall-media').filter((i) => i.taskId === answer.jobs[0]?.taskId),
+    ).toHaveLength(1);
+  });
+
+  it('multipart upload: the callback rides on CompleteMultipartUpload', async () => {
+    const data = Buffer.alloc(300 * 1024, 7);
+    const result = await uploaderClient('alice').multipartUpload('uploads/alice/clip.mp4', data, {
+      partSize: 100 * 1024,
+      mime: 'video/mp4',
+      callback: callbackOption(await ticketFor('alice')),
+    } as OSS.MultipartUploadOptions);
+    const answer = result.data as { object: { etag: string; size: number }; jobs: Array<{ kind: string }> };
+    expect(answer.object.etag).toMatch(/^[0-9A-F]{32}-3$/);
+    expect(answer.object.size).toBe(data.length);
+    expect(answer.jobs[0]?.kind).toBe('video');
+  });
+
+  it('a replayed callback gets the same answer and queues nothing new', async () => {
+    const before = callback.captured.length;
+    await uploaderClient('alice').put('uploads/alice/replay.png', await png(8, 8), {
+      headers: { 'Content-Type': 'image/png' },
+      callback: callbackOption(await ticketFor('alice')),
+    } as OSS.PutObjectOptions);
+    const original = callback.captured[before]!;
+    await cloud.fc.idle();
+    const invocationsBefore = cloud.fc.invocations('upcall-media').length;
+    const replay = async () => {
+      const response = await fetch(`${new URL(callback.url).origin}${original.path}`, {
+        method: 'POST',
+        headers: {
+          authorization: original.headers.authorization!,
+          'x-oss-pub-key-url': original.headers['x-oss-pub-key-url']!,
+          'content-type': original.headers['content-type']!,
+        },
+        body: original.body,
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const first = await replay();
+    const second = await replay();
+    expect(first.status).toBe(200);
+    expect(second).toEqual(first);
+    await cloud.fc.idle();
+    // FC refused the repeated task id: no new invocation.
+    expect(cloud.fc.invocations('upcall-media')).toHaveLength(invocationsBefore);
+  });
+
+  const forgeries: Array<
+    [string, string, (ticket: string) => { body?: string; ticket: string | null }, string, string | null]
+  > = [
+    [
+      'swaps ${object} for another user’s key',
+      'uploads/alice/swap.png',
+      (ticket) => ({ ticket, body: CALLBACK_BODY_TEMPLATE.replace('${object}', 'uploads%2Fbob%2Fdog.png') }),
+      'KeyOutsidePrefix',
+      null,
+    ],
+    [
+      'inflates ${size}',
+      'uploads/alice/inflated.png',
+      (ticket) => ({ ticket, body: CALLBACK_BODY_TEMPLATE.replace('${size}', '99999') }),
+      'SizeMismatch',
+      'rejected',
+    ],
+    [
+      'drops the ticket',
+      'uploads/alice/noticket.png',
+      () => ({ ticket: null }),
+      'TicketMissing',
+      'unverified',
+    ],
+    [
+      'alters the ticket',
+      'uploads/alice/altered.png',
+      (ticket) => ({ ticket: `${ticket.slice(0, -4)}AAAA` }),
+      'TicketInvalid',
+      'unverified',
+    ],
+  ];
+  it.each(forgeries)(
+    'an uploader who %s is refused (203), the object kept and marked',
+    async (_n, key, forge, code, tag) => {
+      const forged = forge(await ticketFor('alice'));
+      const error = await uploaderClient('alice')
+        .put(key, await png(16, 16), {
+          headers: { 'Content-Type': 'image/png' },
+          callback: callbackOption(forged.ticket, forged.body),
+        } as OSS.PutObjectOptions)
+        .then(
+          () => null,
+          (e: { status?: number; code?: string; message?: string }) => e,
+        );
+      expect(error).toMatchObject({ status: 203, code: 'CallbackFailed' });
+      expect(error?.message).toContain('403');
+      // Stored all the same, and marked as the README describes.
+      expect((await rootClient().head(key)).status).toBe(200);
+      const tags = await tagsOf(key);
+      if (tag) expect(tags).toEqual({ 'upcall-status': tag, 'upcall-reason': code });
+      else expect(tags).toEqual({});
+      expect(callback.captured.length).toBeGreaterThan(0);
+    },
+  );
+
+  it('a second user’s ticket cannot claim the first user’s upload area', async () => {
+    const error = await uploaderClient('alice')
+      .put('uploads/alice/mallory.png', await png(8, 8), {
+        headers: { 'Content-Type': 'image/png' },
+        callback: callbackOption(await ticketFor('mallory')),
+      } as OSS.PutObjectOptions)
+      .then(
+        () => null,
+        (e: { status?: number }) => e,
+      );
+    expect(error).toMatchObject({ status: 203 });
+    expect(await tagsOf('uploads/alice/mallory.png')).toEqual({});
+  });
+
+  it('FC unreachable: the client gets 203 and the object stays stored', async () => {
+    const unreachable = await startCallback('http://127.0.0.1:9');
+    try {
+      const error = await uploaderClient('alice')
+        .put('uploads/alice/nofc.png', await png(8, 8), {
+          headers: { 'Content-Type': 'image/png' },
+          callback: callbackOption(await ticketFor('alice'), CALLBACK_BODY_TEMPLATE, unreachable.url),
+        } as OSS.PutObjectOptions)
+        .then(
+          () => null,
+          (e: { status?: number; message?: string }) => e,
+        );
+      expect(error).toMatchObject({ status: 203 });
+      expect(error?.message).toContain('503');
+      expect((await rootClient().head('uploads/alice/nofc.png')).status).toBe(200);
+    } finally {
+      await unreachable.close();
+    }
+  });
+
+  it('answers signature failures, other methods and oversized bodies with clear JSON errors', async () => {
+    const unsigned = await fetch(callback.url, { method: 'POST', body: 'bucket=x' });
+    expect(unsigned.status).toBe(403);
+    expect(((await unsigned.json()) as { error: { code: string } }).error.code).toBe('MissingSignature');
+    const get = await fetch(callback.url);
+    expect(get.status).toBe(405);
+    expect(((await get.json()) as { error: { code: string } }).error.code).toBe('MethodNotAllowed');
+    const big = await fetch(callback.url, { method: 'POST', body: Buffer.alloc(40 * 1024, 0x61) });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe('BodyTooLarge');
+  });
+});

@@ -1,0 +1,220 @@
+/**
+ * The upload hook end to end: ali-oss → local OSS → callback function → the application (the example receiver,
+ * answers scripted per key) → the answer OSS hands the uploader; and the media function delivering what the callback
+ * deferred. Signatures are checked by the receiver with the standardwebhooks library on every request.
+ */
+import type OSS from 'ali-oss';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planMediaJob } from '../../shared/media-job.js';
+import type { MediaManifest } from '../../shared/media-manifest.js';
+import { deadLetterPrefix, deadLetterValidator, webhookId } from '../../shared/webhook-events.js';
+import { readJson } from '../helpers/oss-clients.js';
+import {
+  callbackOption,
+  MEDIA_FUNCTION,
+  MEDIA_PLAN,
+  png,
+  startWebhookCloud,
+  type WebhookCloud,
+} from '../helpers/webhook-cloud.js';
+
+let w: WebhookCloud;
+let failPolicy: Awaited<ReturnType<WebhookCloud['startCallback']>>;
+let acceptPolicy: Awaited<ReturnType<WebhookCloud['startCallback']>>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+  w = await startWebhookCloud();
+  w.registerMedia({});
+  failPolicy = await w.startCallback({ UPCALL_UPLOAD_HOOK_TIMEOUT_MS: '800' });
+  acceptPolicy = await w.startCallback({
+    UPCALL_UPLOAD_HOOK_TIMEOUT_MS: '800',
+    UPCALL_UPLOAD_HOOK_FAILURE_POLICY: 'accept',
+  });
+});
+afterAll(() => w?.close());
+
+async function upload(key: string, url: string) {
+  const started = Date.now();
+  const outcome = await w
+    .uploader('alice')
+    .put(key, await png(16), {
+      headers: { 'Content-Type': 'image/png' },
+      callback: callbackOption(await w.ticketFor('alice'), url),
+    } as OSS.PutObjectOptions)
+    .then(
+      (result) => ({
+        ok: true as const,
+        data: result.data as Record<string, unknown>,
+        status: result.res.status,
+      }),
+      (error: { status?: number; code?: string; message?: string }) => ({ ok: false as const, error }),
+    );
+  return { ...outcome, elapsedMs: Date.now() - started };
+}
+
+const taskIdOf = async (key: string) =>
+  planMediaJob({ ...(await w.versionOf(key)), contentType: 'image/png' }, MEDIA_PLAN)?.taskId;
+const jobsFor = (taskId: string | undefined) =>
+  w.cloud.fc.invocations(MEDIA_FUNCTION).filter((record) => record.taskId === taskId);
+
+describe('the upload hook', () => {
+  it('hands the application a signed upload.completed and the uploader its answer as result.data.app', async () => {
+    const key = 'uploads/alice/enriched.png';
+    w.script(key, (_n, event) =>
+      event.type === 'upload.completed'
+        ? { status: 201, body: { recordId: 'rec-42', album: 'holidays' } }
+        : { status: 204 },
+    );
+    const result = await upload(key, failPolicy.url);
+    if (!result.ok) throw new Error(`upload failed: ${result.error.message}`);
+    expect(result.data).toMatchObject({
+      status: 'accepted',
+      userId: 'alice',
+      app: { recordId: 'rec-42', album: 'holidays' },
+    });
+
+    const uploadEvent = w.receiver.events.find(
+      (e) => e.event.type === 'upload.completed' && e.event.data.object.key === key,
+    );
+    expect(uploadEvent?.id).toBe(webhookId('upload', await w.versionOf(key)));
+    // The event is what the uploader was told, minus upcall's status and the application's own answer.
+    const { status: _status, app: _app, ...told } = result.data;
+    expect(uploadEvent?.event.data).toEqual(told);
+    expect(w.receiver.refused).toBe(0);
+    // The verdict is on the object, so a job the OSS trigger queued first need not wait out the callback window.
+    expect((await w.root().getObjectTagging(key)).tag).toEqual({ 'upcall-status': 'accepted' });
+
+    // Hook first, then the job: one job, and its result follows as media.ready.
+    await w.cloud.fc.idle();
+    expect(jobsFor(await taskIdOf(key))).toHaveLength(1);
+    const ready = w.receiver.events.find((e) => e.event.type === 'media.ready' && e.event.data.key === key);
+    expect(ready?.id).toBe(webhookId('media', await w.versionOf(key)));
+  });
+
+  it('a 4xx from the application refuses the upload: 203, tagged rejected, no media job — and again on a replay', async () => {
+    const key = 'uploads/alice/vetoed.png';
+    w.script(key, () => ({ status: 422, body: { message: 'over the album quota' } }));
+    const before = failPolicy.captured.length;
+    const result = await upload(key, failPolicy.url);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatchObject({ status: 203, code: 'CallbackFailed' });
+    expect(result.error.message).toContain('403');
+    expect((await w.root().head(key)).status).toBe(200);
+    expect((await w.root().getObjectTagging(key)).tag).toEqual({
+      'upcall-status': 'rejected',
+      'upcall-reason': 'RefusedByApplication',
+    });
+
+    // OSS's callback replayed byte for byte: the same event id, the same decision, still no job.
+    const original = failPolicy.captured[before];
+    if (!original) throw new Error('the callback was not captured');
+    const replay = await fetch(`${new URL(failPolicy.url).origin}${original.path}`, {
+      method: 'POST',
+      headers: {
+        authorization: original.headers.authorization ?? '',
+        'x-oss-pub-key-url': original.headers['x-oss-pub-key-url'] ?? '',
+        'content-type': original.headers['content-type'] ?? '',
+      },
+      body: original.body,
+    });
+    expect(replay.status).toBe(403);
+    expect(((await replay.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'RefusedByApplication',
+      message: expect.stringContaining('over the album quota'),
+    });
+    const id = webhookId('upload', await w.versionOf(key));
+    expect(w.deliveriesOf(id).map((d) => d.status)).toEqual([422, 422]);
+    await w.cloud.fc.idle();
+    expect(jobsFor(await taskIdOf(key))).toEqual([]);
+    expect(w.receiver.events.some((e) => e.id === id)).toBe(false);
+  });
+
+  it('fail policy: a slow application leaves the upload unconfirmed (203) well inside OSS’s 5 s, without a job', async () => {
+    const key = 'uploads/alice/slow-fail.png';
+    w.script(key, async () => {
+      await sleep(2500);
+      return { status: 200, body: {} };
+    });
+    const result = await upload(key, failPolicy.url);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatchObject({ status: 203 });
+    // The callback's own 503, not OSS giving up on it.
+    expect(result.error.message).toContain('503');
+    expect(result.elapsedMs).toBeLessThan(3000);
+    expect((await w.root().head(key)).status).toBe(200);
+    expect((await w.root().getObjectTagging(key)).tag).toEqual({});
+    await w.cloud.fc.idle();
+    // No job from the callback: the OSS trigger (not connected here) is what processes such an upload.
+    expect(jobsFor(await taskIdOf(key))).toEqual([]);
+  });
+
+  it('accept policy: a slow application is told later, once; the upload is accepted with app: null', async () => {
+    const key = 'uploads/alice/slow-accept.png';
+    w.script(key, async (n, event) => {
+      if (event.type !== 'upload.completed') return { status: 204 };
+      if (n === 1) await sleep(1500);
+      return { status: 200, body: { recordId: 'late' } };
+    });
+    const result = await upload(key, acceptPolicy.url);
+    if (!result.ok) throw new Error(`upload failed: ${result.error.message}`);
+    expect(result.elapsedMs).toBeLessThan(3000);
+    expect(result.data).toMatchObject({ status: 'accepted', app: null });
+    await w.cloud.fc.idle();
+    const id = webhookId('upload', await w.versionOf(key));
+    // Delivered again by the media function (attempt 2) with the same id; processed once.
+    expect(w.deliveriesOf(id).length).toBeGreaterThanOrEqual(2);
+    expect(w.receiver.events.filter((e) => e.id === id)).toHaveLength(1);
+    expect(jobsFor(await taskIdOf(key))).toHaveLength(1);
+    const delivered = await w.root().head(`derived/_outbox/delivered/${id}.json`);
+    expect(delivered.status).toBe(200);
+  });
+
+  it('accept policy: an application that stays down ends with the event kept under _outbox/dead/', async () => {
+    const key = 'uploads/alice/down.png';
+    w.script(key, (_n, event) => (event.type === 'upload.completed' ? { status: 503 } : { status: 204 }));
+    const result = await upload(key, acceptPolicy.url);
+    if (!result.ok) throw new Error(`upload failed: ${result.error.message}`);
+    expect(result.data).toMatchObject({ app: null });
+    await w.cloud.fc.idle();
+    const id = webhookId('upload', await w.versionOf(key));
+    // 1 synchronous attempt + 2 from the outbox (schedule "0,0"): 3 deliveries, none processed.
+    expect(w.deliveriesOf(id).map((d) => d.status)).toEqual([503, 503, 503]);
+    const listed = await w.root().listV2({ prefix: deadLetterPrefix('derived/'), 'max-keys': '100' }, {});
+    expect(listed.objects?.map((o) => o.name)).toContain(`derived/_outbox/dead/${id}.json`);
+    const dead = deadLetterValidator.validate(await readJson(w.root(), `derived/_outbox/dead/${id}.json`));
+    expect(dead.ok).toBe(true);
+    if (dead.ok) expect(dead.value).toMatchObject({ webhookId: id, type: 'upload.completed', attempts: 3 });
+  });
+
+  it('a veto also stops the OSS trigger path: its job waits out the callback window and processes nothing', async () => {
+    const disconnect = w.connectTrigger();
+    try {
+      const key = 'uploads/alice/vetoed-trigger.png';
+      w.script(key, () => ({ status: 403, body: { message: 'no' } }));
+      const result = await upload(key, failPolicy.url);
+      expect(result.ok).toBe(false);
+      await w.cloud.fc.idle();
+      const runs = jobsFor(await taskIdOf(key));
+      expect(runs).toHaveLength(1);
+      expect(runs[0]?.result).toMatchObject({ outcome: 'failed' });
+      const manifestKey =
+        planMediaJob({ ...(await w.versionOf(key)), contentType: 'image/png' }, MEDIA_PLAN)?.manifestKey ??
+        '';
+      const manifest = await readJson<MediaManifest>(w.root(), manifestKey);
+      expect(manifest).toMatchObject({
+        status: 'failed',
+        source: 'trigger',
+        error: { code: 'UploadRejected' },
+      });
+      expect(manifest.outputs).toEqual([]);
+      // The application vetoed it and never hears about it again.
+      expect(w.deliveriesOf(webhookId('media', await w.versionOf(key)))).toEqual([]);
+    } finally {
+      disconnect();
+    }
+  }, 20_000);
+});

@@ -1,0 +1,200 @@
+/**
+ * deploy/ram/: the roles and policies README "Deploy" has the user create. Rendered for a deployment the way
+ * `npm run ram-policies` renders them, parsed with RAM's policy grammar (local/ram-policy.ts) and evaluated: each role
+ * may do what its function calls and nothing next to it, and the names and prefixes agree with s.yaml.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseRamPolicy, policyAllows, type RamPolicy } from '../../local/ram-policy.js';
+import {
+  RAM_TEMPLATE_DIR,
+  type RamValues,
+  ramTemplateFiles,
+  ramValuesFromEnv,
+  renderRamTemplate,
+} from '../../scripts/ram-policies.js';
+import { ConfigError } from '../../shared/config.js';
+import { DEPLOY_ENV, previewSYaml, type RenderedSYaml, TEST_ACCOUNT_ID } from '../helpers/serverless-devs.js';
+
+const ENV = { ...DEPLOY_ENV, DEPLOY_ACCOUNT_ID: TEST_ACCOUNT_ID };
+
+interface TrustStatement {
+  Effect: string;
+  Action: string | string[];
+  Principal: { Service?: string[]; RAM?: string[] };
+}
+
+describe('deploy/ram', () => {
+  let values: RamValues;
+  let sYaml: RenderedSYaml;
+  const rendered = (file: string) =>
+    renderRamTemplate(readFileSync(join(RAM_TEMPLATE_DIR, file), 'utf8'), values);
+  const policy = (file: string): RamPolicy => {
+    const parsed = parseRamPolicy(rendered(file));
+    if (!parsed.ok) throw new Error(`${file}: ${parsed.message}`);
+    return parsed.policy;
+  };
+  const trust = (file: string) =>
+    (JSON.parse(rendered(file)) as { Version: string; Statement: TrustStatement[] }).Statement;
+  const object = (key: string) => `acs:oss:*:*:${values.BUCKET}/${key}`;
+  const fcFunction = (name: string) => `acs:fc:${values.REGION}:${values.ACCOUNT_ID}:functions/${name}`;
+  const props = (resource: string) => {
+    const found = sYaml.resources[resource]?.props;
+    if (!found) throw new Error(`s.yaml has no ${resource}`);
+    return found;
+  };
+
+  beforeAll(async () => {
+    values = ramValuesFromEnv(ENV);
+    const preview = await previewSYaml(DEPLOY_ENV);
+    if (!preview.ok) throw new Error(preview.output);
+    sYaml = preview.rendered;
+  });
+
+  it('holds JSON documents of RAM policy grammar (Version "1") with known placeholders only', () => {
+    const files = ramTemplateFiles();
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'fc-function.trust.json',
+        'token-fn.policy.json',
+        'callback-fn.policy.json',
+        'media-fn.policy.json',
+        'uploader.trust.json',
+        'uploader.policy.json',
+        'oss-trigger.trust.json',
+        'oss-trigger.policy.json',
+      ]),
+    );
+    for (const file of files) {
+      const text = rendered(file);
+      expect(text, file).not.toContain('${');
+      expect((JSON.parse(text) as { Version: unknown }).Version, file).toBe('1');
+      if (file.endsWith('.policy.json')) expect(parseRamPolicy(text).ok, file).toBe(true);
+    }
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template placeholder, deliberately unknown
+    expect(() => renderRamTemplate('{"Resource": "${ACCOUNT}"}', values)).toThrow(/ACCOUNT/);
+  });
+
+  it('lets FC assume the functions’ roles, OSS the trigger’s, and only the token function’s role the uploader', () => {
+    const assumedBy = (file: string) => {
+      const statements = trust(file);
+      expect(statements, file).toHaveLength(1);
+      expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRole' });
+      return statements[0]!.Principal;
+    };
+    expect(assumedBy('fc-function.trust.json')).toEqual({ Service: ['fc.aliyuncs.com'] });
+    expect(assumedBy('oss-trigger.trust.json')).toEqual({ Service: ['oss.aliyuncs.com'] });
+    expect(assumedBy('uploader.trust.json')).toEqual({ RAM: [props('token').role] });
+  });
+
+  it('gives the uploader role upload actions on the uploads prefix and reads of their outputs only (the session policy narrows it per user)', () => {
+    const uploader = policy('uploader.policy.json');
+    for (const action of ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts']) {
+      expect(policyAllows(uploader, action, object(`${values.UPLOADS_PREFIX}u1/photo.jpg`)), action).toBe(
+        true,
+      );
+      expect(policyAllows(uploader, action, object(`${values.DERIVED_PREFIX}x/thumb.webp`)), action).toBe(
+        false,
+      );
+      expect(policyAllows(uploader, action, object('index.html')), action).toBe(false);
+    }
+    expect(policyAllows(uploader, 'oss:GetObject', object(`${values.UPLOADS_PREFIX}u1/photo.jpg`))).toBe(
+      false,
+    );
+    // Reading back is limited to what media derived from uploads (each token narrows it to the user's own).
+    const derived = object(`${values.DERIVED_PREFIX}${values.UPLOADS_PREFIX}u1/photo.jpg/ABC/manifest.json`);
+    expect(policyAllows(uploader, 'oss:GetObject', derived)).toBe(true);
+    expect(policyAllows(uploader, 'oss:PutObject', derived)).toBe(false);
+    expect(policyAllows(uploader, 'oss:GetObject', object(`${values.DERIVED_PREFIX}other/x.webp`))).toBe(
+      false,
+    );
+    expect(policyAllows(uploader, 'oss:DeleteObject', object(`${values.UPLOADS_PREFIX}u1/photo.jpg`))).toBe(
+      false,
+    );
+  });
+
+  it('lets the token function assume exactly the upload role s.yaml hands it, and sign uploads only', () => {
+    const token = policy('token-fn.policy.json');
+    const uploadRole = String(props('token').environmentVariables.UPCALL_UPLOAD_ROLE_ARN);
+    expect(policyAllows(token, 'sts:AssumeRole', uploadRole)).toBe(true);
+    expect(policyAllows(token, 'sts:AssumeRole', `acs:ram::${TEST_ACCOUNT_ID}:role/admin`)).toBe(false);
+    // The form, presigned PUT and presigned multipart grants are signed with the function's own credentials.
+    const upload = object(`${values.UPLOADS_PREFIX}u1/a.jpg`);
+    for (const action of ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts']) {
+      expect(policyAllows(token, action, upload), action).toBe(true);
+    }
+    expect(policyAllows(token, 'oss:GetObject', upload)).toBe(false);
+    expect(policyAllows(token, 'oss:PutObject', object(`${values.DERIVED_PREFIX}x.webp`))).toBe(false);
+    expect(policyAllows(token, 'oss:PutObject', object('elsewhere/a.jpg'))).toBe(false);
+  });
+
+  it('lets the callback head and tag uploads and queue jobs on media, nothing else', () => {
+    const callback = policy('callback-fn.policy.json');
+    const upload = object(`${values.UPLOADS_PREFIX}u1/photo.jpg`);
+    expect(policyAllows(callback, 'oss:GetObject', upload)).toBe(true); // HeadObject is authorised as GetObject
+    expect(policyAllows(callback, 'oss:PutObjectTagging', upload)).toBe(true);
+    expect(policyAllows(callback, 'oss:PutObjectTagging', object(`${values.DERIVED_PREFIX}x.webp`))).toBe(
+      false,
+    );
+    for (const action of ['oss:PutObject', 'oss:DeleteObject', 'oss:GetObjectTagging']) {
+      expect(policyAllows(callback, action, upload), action).toBe(false);
+    }
+    const mediaName = String(props('callback').environmentVariables.UPCALL_MEDIA_FUNCTION_NAME);
+    expect(policyAllows(callback, 'fc:InvokeFunction', fcFunction(mediaName))).toBe(true);
+    expect(policyAllows(callback, 'fc:InvokeFunction', fcFunction(props('token').functionName))).toBe(false);
+  });
+
+  it('lets media read sources (and their tags) and outputs, write only outputs, re-dispatch to itself, report failures', () => {
+    const media = policy('media-fn.policy.json');
+    const source = object(`${values.UPLOADS_PREFIX}u1/clip.mp4`);
+    const output = object(`${values.DERIVED_PREFIX}u1/clip.mp4/ABC/720p.mp4`);
+    expect(policyAllows(media, 'oss:GetObject', source)).toBe(true);
+    expect(policyAllows(media, 'oss:GetObject', output)).toBe(true); // manifests and leases
+    expect(policyAllows(media, 'oss:GetObjectTagging', source)).toBe(true); // skips refused uploads
+    expect(policyAllows(media, 'oss:GetObjectTagging', output)).toBe(false);
+    expect(policyAllows(media, 'oss:PutObject', output)).toBe(true); // includes multipart parts
+    expect(policyAllows(media, 'oss:PutObject', source)).toBe(false); // never touches what users uploaded
+    expect(policyAllows(media, 'oss:DeleteObject', output)).toBe(false); // leases are never deleted
+    expect(policyAllows(media, 'fc:InvokeFunction', fcFunction(props('media').functionName))).toBe(true);
+    expect(policyAllows(media, 'fc:InvokeFunction', fcFunction(props('callback').functionName))).toBe(false);
+    // s.yaml's onFailure destination `acs:mns:<region>::/queues/<q>/messages` is this RAM resource.
+    const destination = (
+      props('media').asyncInvokeConfig as { destinationConfig: { onFailure: { destination: string } } }
+    ).destinationConfig.onFailure.destination;
+    const queue = /^acs:mns:([^:]+)::(\/queues\/[^/]+\/messages)$/.exec(destination);
+    expect(queue).not.toBeNull();
+    const queueResource = `acs:mns:${queue![1]}:${values.ACCOUNT_ID}:${queue![2]}`;
+    expect(policyAllows(media, 'mns:SendMessage', queueResource)).toBe(true);
+    expect(
+      policyAllows(media, 'mns:SendMessage', queueResource.replace('upcall-media-failures', 'other')),
+    ).toBe(false);
+  });
+
+  it('lets the OSS trigger invoke media only, as the role s.yaml names', () => {
+    const ossTrigger = policy('oss-trigger.policy.json');
+    expect(policyAllows(ossTrigger, 'fc:InvokeFunction', fcFunction(props('media').functionName))).toBe(true);
+    expect(policyAllows(ossTrigger, 'fc:InvokeFunction', fcFunction(props('token').functionName))).toBe(
+      false,
+    );
+    const trigger = props('media').triggers?.find((t) => t.triggerType === 'oss');
+    expect(trigger?.invocationRole).toBe(`acs:ram::${TEST_ACCOUNT_ID}:role/aliyunosseventnotificationrole`);
+  });
+
+  it("names each function's role after its policy file, and renders the prefixes s.yaml deploys", () => {
+    for (const resource of ['token', 'callback', 'media']) {
+      expect(props(resource).role).toBe(`acs:ram::${TEST_ACCOUNT_ID}:role/upcall-${resource}-fn`);
+      expect(ramTemplateFiles()).toContain(`${resource}-fn.policy.json`);
+    }
+    expect(values.UPLOADS_PREFIX).toBe(sYaml.vars.uploadsPrefix);
+    expect(values.DERIVED_PREFIX).toBe(sYaml.vars.derivedPrefix);
+    expect(values.REGION).toBe(sYaml.vars.region);
+    expect(values.BUCKET).toBe(sYaml.vars.bucket);
+  });
+
+  it('refuses to render without an account id or with an invalid bucket, naming them', () => {
+    const attempt = () => ramValuesFromEnv({ ...DEPLOY_ENV, UPCALL_BUCKET: 'Not_A_Bucket' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/DEPLOY_ACCOUNT_ID.*UPCALL_BUCKET/);
+  });
+});

@@ -1,0 +1,305 @@
+/**
+ * s.yaml, checked offline: rendered by the real Serverless Devs CLI (`s preview`), its fc3 properties checked against
+ * the component's property names (test/fixtures/fc3-props.json; `s deploy`/`s plan` would validate them but need the
+ * fc3 component from Serverless Devs' registry), and tied to the code: every setting a function reads is declared for
+ * it, the rendered values pass the function's own config loader, and no function is handed a setting it does not read.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CALLBACK_SETTINGS, loadCallbackConfig } from '../../functions/callback/config.js';
+import { loadMediaConfig, MEDIA_SETTINGS } from '../../functions/media/config.js';
+import { loadTokenConfig, TOKEN_SETTINGS } from '../../functions/token/config.js';
+import { SETTINGS, type SettingName } from '../../shared/config.js';
+import fc3 from '../fixtures/fc3-props.json' with { type: 'json' };
+import {
+  DEPLOY_ENV,
+  type FcFunctionProps,
+  type PreviewResult,
+  previewSYaml,
+  REPO_ROOT,
+  type RenderedSYaml,
+  TEST_ACCOUNT_ID,
+} from '../helpers/serverless-devs.js';
+
+const OVERRIDES = {
+  ...DEPLOY_ENV,
+  UPCALL_REGION: 'eu-central-1',
+  UPCALL_UPLOADS_PREFIX: 'incoming/',
+  UPCALL_DERIVED_PREFIX: 'processed/',
+  UPCALL_MEDIA_TIMEOUT_SECONDS: '1800',
+  UPCALL_OSS_ENDPOINT: 'https://oss-eu-central-1.aliyuncs.com',
+  DEPLOY_TOKEN_ROLE_ARN: 'acs:ram::1234567890123456:role/my-token-role',
+  DEPLOY_MEDIA_FAILURE_DESTINATION: 'acs:mns:eu-central-1::/queues/my-failures/messages',
+};
+
+/** The settings each resource's code reads, as the functions export them. */
+const CODE_SETTINGS: Record<string, readonly SettingName[]> = {
+  token: TOKEN_SETTINGS,
+  callback: CALLBACK_SETTINGS,
+  media: MEDIA_SETTINGS,
+};
+const CONFIG_LOADERS: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
+  token: loadTokenConfig,
+  callback: loadCallbackConfig,
+  media: loadMediaConfig,
+};
+/** Read by shared code in every function (shared/log.ts) rather than by a function's config loader. */
+const READ_BY_SHARED_CODE: SettingName[] = ['UPCALL_LOG_LEVEL'];
+
+const isSetting = (name: string): name is SettingName => Object.hasOwn(SETTINGS, name);
+
+function rendered(result: PreviewResult): RenderedSYaml {
+  if (!result.ok) throw new Error(`s preview failed:\n${result.output}`);
+  return result.rendered;
+}
+
+/** Run a function's config loader on its rendered environment, recording which registered settings it reads. */
+function loadRecordingReads(resource: string, env: Record<string, unknown>) {
+  const read = new Set<SettingName>();
+  // FC sets FC_ACCOUNT_ID in every function; the FC endpoint defaults from it.
+  const fcEnv: Record<string, string> = { FC_ACCOUNT_ID: TEST_ACCOUNT_ID };
+  for (const [name, value] of Object.entries(env)) fcEnv[name] = String(value);
+  const recording = new Proxy(fcEnv, {
+    get(target, name) {
+      if (typeof name === 'string' && isSetting(name)) read.add(name);
+      return Reflect.get(target, name);
+    },
+  });
+  const loader = CONFIG_LOADERS[resource];
+  if (!loader) throw new Error(`no config loader for ${resource}`);
+  loader(recording);
+  return read;
+}
+
+describe('s.yaml', () => {
+  let defaults: RenderedSYaml;
+  let overridden: RenderedSYaml;
+  let withoutBucket: PreviewResult;
+  let withoutTicketKeys: PreviewResult;
+  const fn = (doc: RenderedSYaml, resource: string): FcFunctionProps => {
+    const props = doc.resources[resource]?.props;
+    if (!props) throw new Error(`s.yaml has no resource ${resource}`);
+    return props;
+  };
+
+  beforeAll(async () => {
+    const { UPCALL_BUCKET: _bucket, ...noBucket } = DEPLOY_ENV;
+    const { UPCALL_TICKET_KEYS: _keys, ...noKeys } = DEPLOY_ENV;
+    const results = await Promise.all([
+      previewSYaml(DEPLOY_ENV),
+      previewSYaml(OVERRIDES),
+      previewSYaml(noBucket),
+      previewSYaml(noKeys),
+    ]);
+    [defaults, overridden] = [rendered(results[0]), rendered(results[1])];
+    [, , withoutBucket, withoutTicketKeys] = results;
+  });
+
+  it('renders offline with `s preview` into three fc3 functions, built before every deploy', () => {
+    expect(defaults.edition).toBe('3.0.0');
+    expect(Object.keys(defaults.resources).sort()).toEqual(['callback', 'media', 'token']);
+    for (const [name, resource] of Object.entries(defaults.resources)) {
+      expect(resource.component).toBe('fc3');
+      // The build writes dist/<name>/ (scripts/build.ts); the global pre-deploy action runs it.
+      expect(resource.props.code).toBe(`./dist/${name}`);
+      expect(resource.props.handler).toBe('index.handler');
+    }
+    expect(defaults.actions?.['pre-deploy']).toEqual([{ run: 'npm run build', path: './' }]);
+  });
+
+  it('refuses to render without a required variable, naming it', () => {
+    expect(withoutBucket.ok).toBe(false);
+    if (!withoutBucket.ok) expect(withoutBucket.output).toContain("env('UPCALL_BUCKET')");
+    expect(withoutTicketKeys.ok).toBe(false);
+    if (!withoutTicketKeys.ok) expect(withoutTicketKeys.output).toContain("env('UPCALL_TICKET_KEYS')");
+  });
+
+  it("uses only fc3 property names and values the component's schema accepts", () => {
+    for (const doc of [defaults, overridden]) {
+      for (const [name, { props }] of Object.entries(doc.resources)) {
+        const where = `${name}:`;
+        expect(fc3.function.properties, where).toEqual(expect.arrayContaining(Object.keys(props)));
+        for (const required of fc3.function.required) expect(props, where).toHaveProperty(required);
+        expect(fc3.function.runtimes, where).toContain(props.runtime);
+        expect(props.memorySize % fc3.function.memorySize.multipleOf, where).toBe(0);
+        expect(props.memorySize, where).toBeGreaterThanOrEqual(fc3.function.memorySize.minimum);
+        expect(props.memorySize, where).toBeLessThanOrEqual(fc3.function.memorySize.maximum);
+        expect(props.cpu, where).toBeGreaterThanOrEqual(fc3.function.cpu.minimum);
+        expect(props.cpu, where).toBeLessThanOrEqual(fc3.function.cpu.maximum);
+        expect(Number.isInteger(props.timeout), where).toBe(true);
+        expect(props.timeout, where).toBeGreaterThanOrEqual(fc3.function.timeout.minimum);
+        expect(props.timeout, where).toBeLessThanOrEqual(fc3.function.timeout.maximum);
+        expect(fc3.function.diskSize, where).toContain(props.diskSize);
+        expect(props.logConfig, where).toBe(fc3.function.logConfig.const);
+        // FC's environment variables are strings; a number here would be refused at deploy time.
+        for (const [variable, value] of Object.entries(props.environmentVariables)) {
+          expect(typeof value, `${where} ${variable}`).toBe('string');
+        }
+        for (const trigger of props.triggers ?? []) {
+          expect(fc3.trigger.properties, where).toEqual(expect.arrayContaining(Object.keys(trigger)));
+          for (const required of fc3.trigger.required) expect(trigger, where).toHaveProperty(required);
+          const spec = trigger.triggerType === 'http' ? fc3.trigger.http : fc3.trigger.oss;
+          expect(['http', 'oss'], where).toContain(trigger.triggerType);
+          expect(spec.properties, where).toEqual(expect.arrayContaining(Object.keys(trigger.triggerConfig)));
+          for (const required of spec.required) expect(trigger.triggerConfig, where).toHaveProperty(required);
+        }
+        if (props.asyncInvokeConfig) {
+          const async = props.asyncInvokeConfig as Record<string, unknown> & {
+            maxAsyncRetryAttempts: number;
+            maxAsyncEventAgeInSeconds: number;
+            destinationConfig: Record<string, Record<string, unknown>>;
+          };
+          const limits = fc3.asyncInvokeConfig;
+          expect(limits.properties).toEqual(expect.arrayContaining(Object.keys(async)));
+          expect(async.maxAsyncRetryAttempts).toBeGreaterThanOrEqual(limits.maxAsyncRetryAttempts.minimum);
+          expect(async.maxAsyncRetryAttempts).toBeLessThanOrEqual(limits.maxAsyncRetryAttempts.maximum);
+          expect(async.maxAsyncEventAgeInSeconds).toBeLessThanOrEqual(
+            limits.maxAsyncEventAgeInSeconds.maximum,
+          );
+          expect(limits.destinationConfig).toEqual(
+            expect.arrayContaining(Object.keys(async.destinationConfig)),
+          );
+          for (const destination of Object.values(async.destinationConfig)) {
+            expect(Object.keys(destination)).toEqual(limits.destination);
+          }
+        }
+      }
+    }
+  });
+
+  it('declares every setting each function reads, and its values pass that function’s own config loader', () => {
+    for (const doc of [defaults, overridden]) {
+      for (const [resource, settings] of Object.entries(CODE_SETTINGS)) {
+        const env = fn(doc, resource).environmentVariables;
+        const declared = Object.keys(env);
+        expect(declared, resource).toEqual(expect.arrayContaining([...settings, ...READ_BY_SHARED_CODE]));
+        // Also what the loader reads beyond its list (e.g. shared plan settings): all declared, and valid.
+        const read = loadRecordingReads(resource, env);
+        expect(declared, resource).toEqual(expect.arrayContaining([...read]));
+        // Least privilege for configuration too: a function is handed only settings it reads (no stray secrets).
+        const used = new Set<string>([...settings, ...read, ...READ_BY_SHARED_CODE]);
+        expect(
+          declared.filter((name) => !used.has(name)),
+          `${resource} is given settings it does not read`,
+        ).toEqual([]);
+      }
+    }
+  });
+
+  it('names only registered settings in UPCALL_* variables', () => {
+    const text = readFileSync(join(REPO_ROOT, 's.yaml'), 'utf8');
+    const named = new Set(text.match(/\bUPCALL_[A-Z0-9_]+/g));
+    expect(named.size).toBeGreaterThan(10);
+    expect([...named].filter((name) => !isSetting(name))).toEqual([]);
+    for (const { props } of Object.values(defaults.resources)) {
+      for (const name of Object.keys(props.environmentVariables)) expect(isSetting(name), name).toBe(true);
+    }
+  });
+
+  it("spells the prefixes with the registry's defaults, and passes overrides everywhere they matter", () => {
+    const defaultOf = (name: SettingName) => (SETTINGS[name].schema as { default?: unknown }).default;
+    expect(defaults.vars.uploadsPrefix).toBe(defaultOf('UPCALL_UPLOADS_PREFIX'));
+    expect(defaults.vars.derivedPrefix).toBe(defaultOf('UPCALL_DERIVED_PREFIX'));
+    expect(defaults.vars.region).toBe(defaultOf('UPCALL_REGION'));
+
+    for (const [doc, env] of [
+      [defaults, DEPLOY_ENV],
+      [overridden, OVERRIDES],
+    ] as const) {
+      const region = 'UPCALL_REGION' in env ? env.UPCALL_REGION : 'cn-hangzhou';
+      const uploads = 'UPCALL_UPLOADS_PREFIX' in env ? env.UPCALL_UPLOADS_PREFIX : 'uploads/';
+      for (const name of ['token', 'callback', 'media']) {
+        const props = fn(doc, name);
+        expect(props.region).toBe(region);
+        expect(props.environmentVariables.UPCALL_REGION).toBe(region);
+        expect(props.environmentVariables.UPCALL_BUCKET).toBe(env.UPCALL_BUCKET);
+        expect(props.environmentVariables.UPCALL_UPLOADS_PREFIX).toBe(uploads);
+      }
+      const media = fn(doc, 'media');
+      const trigger = media.triggers?.find((t) => t.triggerType === 'oss');
+      expect((trigger!.triggerConfig as { filter: { key: { prefix: string } } }).filter.key.prefix).toBe(
+        uploads,
+      );
+      // Outputs must never land where the trigger looks.
+      const derived = String(media.environmentVariables.UPCALL_DERIVED_PREFIX);
+      expect(derived.startsWith(uploads) || uploads.startsWith(derived)).toBe(false);
+      // No layer: FC's official FFmpeg layer does not support nodejs20; ffmpeg ships in the code package instead.
+      expect(media.layers ?? []).toEqual([]);
+      // The media function holds a job's lease for exactly its FC timeout.
+      expect(String(media.timeout)).toBe(media.environmentVariables.UPCALL_MEDIA_TIMEOUT_SECONDS);
+      // The callback dispatches to the function s.yaml deploys as media.
+      expect(fn(doc, 'callback').environmentVariables.UPCALL_MEDIA_FUNCTION_NAME).toBe(media.functionName);
+      expect(media.environmentVariables.UPCALL_MEDIA_FUNCTION_NAME).toBe(media.functionName);
+    }
+    expect(fn(overridden, 'media').timeout).toBe(1800);
+    expect(fn(defaults, 'callback').environmentVariables.UPCALL_OSS_ENDPOINT).toBe(
+      'https://oss-cn-hangzhou-internal.aliyuncs.com',
+    );
+    expect(fn(overridden, 'media').environmentVariables.UPCALL_OSS_ENDPOINT).toBe(
+      OVERRIDES.UPCALL_OSS_ENDPOINT,
+    );
+    expect(fn(overridden, 'token').role).toBe(OVERRIDES.DEPLOY_TOKEN_ROLE_ARN);
+    const destination = (
+      fn(overridden, 'media').asyncInvokeConfig as { destinationConfig: { onFailure: unknown } }
+    ).destinationConfig.onFailure;
+    expect(destination).toEqual({ destination: OVERRIDES.DEPLOY_MEDIA_FAILURE_DESTINATION });
+  });
+
+  it('serves token and callback over anonymous HTTP triggers with the methods their clients use', () => {
+    const http = (name: string) => {
+      const triggers = fn(defaults, name).triggers ?? [];
+      expect(triggers).toHaveLength(1);
+      expect(triggers[0]?.triggerType).toBe('http');
+      return triggers[0]?.triggerConfig as { authType: string; methods: string[] };
+    };
+    // Stock Android/iOS providers send a bare GET; browsers POST and preflight with OPTIONS.
+    expect(http('token')).toMatchObject({ authType: 'anonymous' });
+    expect(http('token').methods.sort()).toEqual(['GET', 'OPTIONS', 'POST']);
+    // OSS POSTs its callback.
+    expect(http('callback')).toMatchObject({ authType: 'anonymous', methods: ['POST'] });
+  });
+
+  it('runs media asynchronously in task mode with retries, a failure destination and the uploads trigger', () => {
+    const media = fn(defaults, 'media');
+    expect(media.asyncInvokeConfig).toMatchObject({
+      asyncTask: true,
+      destinationConfig: {
+        onFailure: { destination: 'acs:mns:cn-hangzhou::/queues/upcall-media-failures/messages' },
+      },
+    });
+    expect(
+      (media.asyncInvokeConfig as { maxAsyncRetryAttempts: number }).maxAsyncRetryAttempts,
+    ).toBeGreaterThan(0);
+    const triggers = media.triggers ?? [];
+    expect(triggers).toHaveLength(1);
+    expect(triggers[0]).toMatchObject({
+      triggerType: 'oss',
+      sourceArn: `acs:oss:cn-hangzhou:${TEST_ACCOUNT_ID}:${DEPLOY_ENV.UPCALL_BUCKET}`,
+      invocationRole: `acs:ram::${TEST_ACCOUNT_ID}:role/aliyunosseventnotificationrole`,
+    });
+    // The three upload completions only: `oss:ObjectCreated:*` would fire for every multipart step too.
+    const { events } = triggers[0]!.triggerConfig as { events: string[] };
+    expect(events.sort()).toEqual([
+      'oss:ObjectCreated:CompleteMultipartUpload',
+      'oss:ObjectCreated:PostObject',
+      'oss:ObjectCreated:PutObject',
+    ]);
+    expect(fc3.trigger.oss.events).toEqual(expect.arrayContaining(events));
+  });
+
+  it('sizes each function for its work, with FC timeouts above the deadlines the code keeps', () => {
+    const [token, callback, media] = ['token', 'callback', 'media'].map((name) => fn(defaults, name));
+    if (!token || !callback || !media) throw new Error('missing function');
+    expect(media.memorySize).toBeGreaterThanOrEqual(8 * token.memorySize);
+    expect(media.cpu).toBeGreaterThanOrEqual(4 * token.cpu);
+    expect(media.diskSize).toBe(10240);
+    // The callback answers OSS by its own deadline (≤ 4.5 s by schema); FC must never cut it off first.
+    const deadlineMax = (SETTINGS.UPCALL_CALLBACK_DEADLINE_MS.schema as { maximum: number }).maximum;
+    expect(callback.timeout * 1000).toBeGreaterThan(deadlineMax);
+    expect(media.timeout).toBeGreaterThan(callback.timeout);
+    for (const props of [token, callback, media]) {
+      expect(props.role).toMatch(new RegExp(`^acs:ram::${TEST_ACCOUNT_ID}:role/upcall-[a-z]+-fn$`));
+    }
+  });
+});
