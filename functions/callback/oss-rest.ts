@@ -1,129 +1,17 @@
 /**
  * The two OSS requests the callback function makes — HeadObject and PutObjectTagging — signed with OSS V4
- * (OSS4-HMAC-SHA256, as documented for the Authorization header) and sent over the shared keep-alive pool
- * (shared/http/outbound.ts).
+ * (shared/oss-v4.ts) and sent over the shared keep-alive pool (shared/http/outbound.ts).
  *
  * Written by hand rather than with ali-oss, the well-kept client the media function uses: ali-oss brings its whole
  * HTTP stack (urllib, iconv-lite, xml2js, mime…), about half a megabyte of the callback's bundle, and its per-request
  * machinery, for two requests in a function that has OSS's 5 s budget and pays its bundle at every cold start. What
- * is here is only the signature and the two requests; it is checked against the published V4 vectors and against
- * the local OSS stand-in, which verifies V4 independently.
+ * is here is only the two requests; they are checked against the local OSS stand-in, which verifies V4 independently.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { isIP } from 'node:net';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import { type OutboundResponse, sendRequest, TransportError } from '../../shared/http/outbound.js';
-
-export const OSS_V4_ALGORITHM = 'OSS4-HMAC-SHA256';
-const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
-
-/** A request to sign. Names of `headers` as they will be sent (case is ignored for signing). */
-export interface OssV4Request {
-  method: string;
-  bucket: string;
-  /** Decoded object key. */
-  key: string;
-  /** Decoded query parameters, e.g. `[['tagging', '']]`. */
-  query: Array<[string, string]>;
-  headers: Record<string, string>;
-  /** Headers to sign beyond the default ones (content-type, content-md5, x-oss-*). */
-  additionalHeaders?: string[];
-}
-
-/** RFC 3986 percent-encoding (everything but unreserved characters), as V4 canonicalisation requires. */
-function strictEncode(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-/** `/bucket/key`, each segment encoded, `/` kept. */
-function encodePath(segments: string): string {
-  return segments.split('/').map(strictEncode).join('/');
-}
-
-const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-function isDefaultSigned(name: string): boolean {
-  return name === 'content-type' || name === 'content-md5' || name.startsWith('x-oss-');
-}
-
-/** `20231216T162057Z` */
-function isoBasic(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
-}
-
-const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
-
-/** The derived key changes once a day per secret and region: keep the last one. */
-let cachedSigningKey: { id: string; key: Buffer } | undefined;
-
-function signingKey(secret: string, day: string, region: string): Buffer {
-  const id = `${secret}\n${day}\n${region}`;
-  if (cachedSigningKey?.id !== id) {
-    const key = hmac(hmac(hmac(hmac(`aliyun_v4${secret}`, day), region), 'oss'), 'aliyun_v4_request');
-    cachedSigningKey = { id, key };
-  }
-  return cachedSigningKey.key;
-}
-
-/**
- * Sign `request` for `region` (e.g. `cn-hangzhou`) at `now`: returns its headers plus `x-oss-date`,
- * `x-oss-content-sha256`, `x-oss-security-token` (with STS credentials) and `Authorization`.
- */
-export function signOssV4(
-  request: OssV4Request,
-  credentials: RoleCredentials,
-  region: string,
-  now: Date,
-): Record<string, string> {
-  const datetime = isoBasic(now);
-  const day = datetime.slice(0, 8);
-  const headers: Record<string, string> = {
-    ...request.headers,
-    'x-oss-date': datetime,
-    'x-oss-content-sha256': UNSIGNED_PAYLOAD,
-    ...(credentials.securityToken ? { 'x-oss-security-token': credentials.securityToken } : {}),
-  };
-  const additional = [...new Set((request.additionalHeaders ?? []).map((name) => name.toLowerCase()))].sort(
-    byCode,
-  );
-  const signed = Object.entries(headers)
-    .map(([name, value]) => [name.toLowerCase(), value.trim()] as const)
-    .filter(([name]) => isDefaultSigned(name) || additional.includes(name))
-    .sort(([a], [b]) => byCode(a, b));
-  const query = request.query
-    .map(([name, value]) => [strictEncode(name), strictEncode(value)] as const)
-    .sort(([a, av], [b, bv]) => byCode(a, b) || byCode(av, bv))
-    .map(([name, value]) => (value === '' ? name : `${name}=${value}`))
-    .join('&');
-  const canonicalRequest = [
-    request.method.toUpperCase(),
-    encodePath(`/${request.bucket}/${request.key}`),
-    query,
-    signed.map(([name, value]) => `${name}:${value}\n`).join(''),
-    additional.join(';'),
-    UNSIGNED_PAYLOAD,
-  ].join('\n');
-  const scope = `${day}/${region}/oss/aliyun_v4_request`;
-  const stringToSign = [
-    OSS_V4_ALGORITHM,
-    datetime,
-    scope,
-    createHash('sha256').update(canonicalRequest, 'utf8').digest('hex'),
-  ].join('\n');
-  const signature = createHmac('sha256', signingKey(credentials.accessKeySecret, day, region))
-    .update(stringToSign, 'utf8')
-    .digest('hex');
-  const additionalField = additional.length > 0 ? `,AdditionalHeaders=${additional.join(';')}` : '';
-  headers.authorization = `${OSS_V4_ALGORITHM} Credential=${credentials.accessKeyId}/${scope}${additionalField},Signature=${signature}`;
-  return headers;
-}
+import { bucketAddress, encodeQuery, type OssV4Request, signOssV4 } from '../../shared/oss-v4.js';
 
 /** OSS answered with an error (its XML `Code` when it sent a body), or the request failed on the way. */
 export class OssRequestError extends Error {
@@ -161,11 +49,7 @@ const escapeXml = (value: string) =>
 
 /** HeadObject and PutObjectTagging on one bucket. Each call takes its own whole-request timeout. */
 export function createOssRestClient(options: OssRestOptions) {
-  const endpoint = new URL(options.endpoint);
-  // As ali-oss addresses it: path-style on an IP endpoint (the local cloud), virtual-hosted on a named one.
-  const pathStyle = isIP(endpoint.hostname.replace(/^\[|\]$/g, '')) !== 0;
-  const host = pathStyle ? endpoint.host : `${options.bucket}.${endpoint.host}`;
-  const hostname = pathStyle ? endpoint.hostname : `${options.bucket}.${endpoint.hostname}`;
+  const address = bucketAddress(options.endpoint, options.bucket);
 
   async function send(
     request: OssV4Request,
@@ -173,19 +57,14 @@ export function createOssRestClient(options: OssRestOptions) {
     timeoutMs: number,
   ): Promise<OutboundResponse> {
     const headers = signOssV4(request, options.credentials, options.region, new Date());
-    const query = request.query
-      .map(([name, value]) =>
-        value === '' ? strictEncode(name) : `${strictEncode(name)}=${strictEncode(value)}`,
-      )
-      .join('&');
-    const path = `${encodePath(pathStyle ? `/${options.bucket}/${request.key}` : `/${request.key}`)}${query ? `?${query}` : ''}`;
+    const query = encodeQuery(request.query);
     try {
       return await sendRequest({
-        origin: endpoint,
-        hostname,
+        origin: address.origin,
+        hostname: address.hostname,
         method: request.method,
-        path,
-        headers: { ...headers, host },
+        path: `${address.path(request.key)}${query ? `?${query}` : ''}`,
+        headers: { ...headers, host: address.host },
         ...(body ? { body } : {}),
         timeoutMs,
       });

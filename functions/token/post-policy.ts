@@ -2,15 +2,12 @@
  * A signed PostObject (V4) form a browser posts as-is. Unlike the official samples, the policy pins the callback and
  * every `x:` variable with `eq` conditions, so the uploader cannot strip or rewrite the callback; it pins the ticket's
  * object metadata the same way, and also the key prefix, the size range, the content type and the signing fields themselves.
- *
- * Signed by hand: ali-oss's `signPostObjectPolicyV4` needs a whole client instance (and ali-oss is a dev
- * dependency here); the algorithm is four chained HMACs (OSS's V4 signing-key derivation).
+ * Signed with shared/oss-v4.ts (ali-oss's `signPostObjectPolicyV4` needs a whole client instance).
  */
-import { createHmac, randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import type { RoleCredentials } from '../../shared/http/edge.js';
+import { bucketAddress, postPolicyFields, signPostPolicyV4 } from '../../shared/oss-v4.js';
 
-export const SIGNATURE_VERSION = 'OSS4-HMAC-SHA256';
 /** OSS accepts an `x-oss-date` up to 15 minutes old: a form cannot outlive that, whatever the policy says. */
 const FORM_LIFETIME_MS = 15 * 60 * 1000;
 
@@ -48,35 +45,6 @@ export interface PostForm {
   expiration: string;
 }
 
-/** `yyyymmddTHHMMSSZ`. */
-function v4Date(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}Z$/, 'Z');
-}
-
-function hmac(key: string | Buffer, data: string): Buffer {
-  return createHmac('sha256', key).update(data, 'utf8').digest();
-}
-
-/** OSS V4 signature of a string: HMAC chain aliyun_v4+secret → date → region → "oss" → "aliyun_v4_request". */
-export function signV4(secret: string, day: string, region: string, stringToSign: string): string {
-  const key = hmac(hmac(hmac(hmac(`aliyun_v4${secret}`, day), region), 'oss'), 'aliyun_v4_request');
-  return createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
-}
-
-/**
- * The bucket's URL for a browser: virtual-hosted (`https://<bucket>.oss-…`) on a domain, path-style on an IP address
- * or `localhost` (the local cloud), where a subdomain cannot exist.
- */
-export function bucketUrl(endpoint: string, bucket: string): string {
-  const url = new URL(endpoint);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) !== 0 || host === 'localhost') return `${url.origin}/${bucket}`;
-  return `${url.protocol}//${bucket}.${url.host}`;
-}
-
 /** A key under the prefix for a new upload: unique, ending in the file name made key-safe when there is one. */
 export function suggestedKey(keyPrefix: string, fileName?: string): string {
   const id = randomUUID();
@@ -89,20 +57,12 @@ export function suggestedKey(keyPrefix: string, fileName?: string): string {
 }
 
 export function buildPostForm(input: PostFormInput): PostForm {
-  const date = v4Date(input.now);
-  const day = date.slice(0, 8);
-  const credential = `${input.credentials.accessKeyId}/${day}/${input.region}/oss/aliyun_v4_request`;
   const lifetimeEnd = input.now.getTime() + FORM_LIFETIME_MS;
   const credentialsEnd = input.credentials.expiration
     ? Date.parse(input.credentials.expiration)
     : lifetimeEnd;
   const expiration = new Date(Math.min(lifetimeEnd, credentialsEnd)).toISOString();
-  const signed: Record<string, string> = {
-    'x-oss-signature-version': SIGNATURE_VERSION,
-    'x-oss-credential': credential,
-    'x-oss-date': date,
-    ...(input.credentials.securityToken ? { 'x-oss-security-token': input.credentials.securityToken } : {}),
-  };
+  const signed = postPolicyFields(input.credentials, input.region, input.now);
   const policy = {
     expiration,
     conditions: [
@@ -119,7 +79,7 @@ export function buildPostForm(input: PostFormInput): PostForm {
   };
   const encodedPolicy = Buffer.from(JSON.stringify(policy), 'utf8').toString('base64');
   return {
-    url: bucketUrl(input.endpoint, input.bucket),
+    url: bucketAddress(input.endpoint, input.bucket).url,
     fields: {
       key: input.key,
       'Content-Type': input.contentType,
@@ -129,7 +89,7 @@ export function buildPostForm(input: PostFormInput): PostForm {
       ...input.objectMetadata,
       ...signed,
       policy: encodedPolicy,
-      'x-oss-signature': signV4(input.credentials.accessKeySecret, day, input.region, encodedPolicy),
+      'x-oss-signature': signPostPolicyV4(input.credentials, input.region, input.now, encodedPolicy),
     },
     expiration,
   };

@@ -12,7 +12,14 @@ export const OSS_V4_HEADER_VECTORS = [
   'oss-v4-header-sdk-additional-headers',
 ];
 
-/** The fields of the OSS vectors (V1 header, query and POST; V4 header): each vector has some of them. */
+/** The OSS SDK's V4 presigned-URL vectors (Python SDK v2). */
+export const OSS_V4_QUERY_VECTORS = [
+  'oss-v4-query-sdk-basic',
+  'oss-v4-query-sdk-sts-token',
+  'oss-v4-query-sdk-additional-headers',
+];
+
+/** The fields of the OSS vectors (V1 header, query and POST; V4 header and query): each vector has some of them. */
 export interface OssSigningVector {
   id: string;
   inputs: {
@@ -25,6 +32,8 @@ export interface OssSigningVector {
     region: string;
     sign_time_unix: number;
     x_oss_date: string;
+    /** V4 presigned URLs: x-oss-expires. */
+    expires_seconds: number;
     headers_before_signing: Record<string, string>;
     headers_added_by_signer: Record<string, string>;
     query: Array<[string, string]>;
