@@ -164,6 +164,10 @@ export const SETTINGS = {
     Type.Integer({ minimum: 1, maximum: 86400, default: 1800 }),
     'Media function: longest video it transcodes; longer ones fail with `VideoTooLong`.',
   ),
+  UPCALL_VIDEO_MAX_BYTES: setting(
+    Type.Integer({ minimum: 1, maximum: 8589934592, default: 4294967296 }),
+    'Media function: largest video it downloads to its disk, in bytes (the transcode needs room beside it in the 10 GB `/tmp`); larger ones fail with `InputTooLarge`.',
+  ),
   UPCALL_OUTPUT_CACHE_CONTROL: setting(
     Type.String({ minLength: 1, default: 'public, max-age=31536000, immutable' }),
     'Media function: Cache-Control of thumbnails, posters and transcodes (each object version has its own keys, so they never change).',

@@ -13,11 +13,16 @@ export const MANIFEST_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** Why a job failed for good; stable codes a client may branch on. */
 export const MEDIA_FAILURE_CODES = [
-  /** Not a format the worker decodes (sharp or ffprobe could not identify it). */
+  /**
+   * Not a format the worker decodes, by its bytes: an unknown file, or one that is not media at all — a playlist, a
+   * concat list or a DASH manifest is refused here, never followed.
+   */
   'UnsupportedMedia',
+  /** The bytes are media of the other kind than the declared content type says (an image uploaded as `video/mp4`). */
+  'ContentMismatch',
   /** Identified but undecodable: truncated, corrupt, or inconsistent. */
   'CorruptMedia',
-  /** More bytes than `UPCALL_IMAGE_MAX_BYTES`. */
+  /** More bytes than `UPCALL_IMAGE_MAX_BYTES` (images) or `UPCALL_VIDEO_MAX_BYTES` (videos). */
   'InputTooLarge',
   /** More pixels (all frames counted) than `UPCALL_IMAGE_MAX_PIXELS`: a decompression bomb or a huge image. */
   'TooManyPixels',
@@ -25,7 +30,7 @@ export const MEDIA_FAILURE_CODES = [
   'VideoTooLong',
   /** A video container without a video stream (e.g. audio only). */
   'NoVideoStream',
-  /** ffmpeg refused or failed on the input (its stderr tail is in the message). */
+  /** ffmpeg refused, failed or crashed on the input (its output goes to the log, never to the manifest). */
   'TranscodeFailed',
   /** The object version is gone: deleted or overwritten before it was processed. */
   'SourceChanged',

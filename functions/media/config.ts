@@ -17,6 +17,7 @@ export const MEDIA_SETTINGS = [
   'UPCALL_IMAGE_KEEP_ANIMATION',
   'UPCALL_VIDEO_MAX_HEIGHT',
   'UPCALL_VIDEO_MAX_DURATION_SECONDS',
+  'UPCALL_VIDEO_MAX_BYTES',
   'UPCALL_OUTPUT_CACHE_CONTROL',
   'FFMPEG_PATH',
   'FFPROBE_PATH',
@@ -32,7 +33,7 @@ export interface MediaWorkerConfig {
   bucket: string;
   plan: MediaPlanSettings;
   image: { maxBytes: number; maxPixels: number; keepAnimation: boolean };
-  video: { maxLines: number; maxDurationMs: number };
+  video: { maxBytes: number; maxLines: number; maxDurationMs: number };
   /** Cache-Control of every output. */
   cacheControl: string;
   /** The function's timeout: lease lifetime and the deadline tools must finish by. */
@@ -88,7 +89,11 @@ export function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
       maxPixels: s.UPCALL_IMAGE_MAX_PIXELS,
       keepAnimation: s.UPCALL_IMAGE_KEEP_ANIMATION,
     },
-    video: { maxLines: s.UPCALL_VIDEO_MAX_HEIGHT, maxDurationMs: s.UPCALL_VIDEO_MAX_DURATION_SECONDS * 1000 },
+    video: {
+      maxBytes: s.UPCALL_VIDEO_MAX_BYTES,
+      maxLines: s.UPCALL_VIDEO_MAX_HEIGHT,
+      maxDurationMs: s.UPCALL_VIDEO_MAX_DURATION_SECONDS * 1000,
+    },
     cacheControl: s.UPCALL_OUTPUT_CACHE_CONTROL,
     toolPaths: { ffmpeg: s.FFMPEG_PATH, ffprobe: s.FFPROBE_PATH },
     ...webhookConfig(s),

@@ -89,6 +89,8 @@ export class ToolError extends Error {
     readonly exitCode: number | null,
     readonly timedOut: boolean,
     readonly stderrTail: string,
+    /** The signal that ended it (a crash, or our SIGKILL at the timeout); null when it exited or never started. */
+    readonly signal: NodeJS.Signals | null = null,
   ) {
     super(message);
   }
@@ -134,12 +136,14 @@ export function runTool(
       const why = timedOut
         ? `timed out after ${Math.round(options.timeoutMs / 1000)} s`
         : `exited with ${code ?? signal}`;
-      reject(new ToolError(`${binary.split('/').pop()} ${why}: ${lastLines(tail)}`, code, timedOut, tail));
+      reject(
+        new ToolError(`${binary.split('/').pop()} ${why}: ${lastLines(tail)}`, code, timedOut, tail, signal),
+      );
     });
   });
 }
 
 /** The last few lines of a tool's stderr, for error messages (the full tail stays on the error for logs). */
-export function lastLines(text: string, lines = 3): string {
+function lastLines(text: string, lines = 3): string {
   return text.split('\n').slice(-lines).join(' | ') || '(no output)';
 }

@@ -225,8 +225,11 @@ export async function decodeHeic(source: Buffer, path: string, maxPixels: number
   const check = (what: string) => {
     const code = heif.HEAP32[scratch >> 2] ?? 0;
     if (code === 0) return;
-    const message = `${what}: ${heif.UTF8ToString(heif.HEAP32[(scratch >> 2) + 2] ?? 0)}`;
-    throw new MediaFailure(UNSUPPORTED_CODES.has(code) ? 'UnsupportedMedia' : 'CorruptMedia', message);
+    // libheif's own words go to the log (cause), upcall's to the manifest.
+    const cause = new Error(heif.UTF8ToString(heif.HEAP32[(scratch >> 2) + 2] ?? 0));
+    throw new MediaFailure(UNSUPPORTED_CODES.has(code) ? 'UnsupportedMedia' : 'CorruptMedia', what, {
+      cause,
+    });
   };
   const out = scratch + 16;
 

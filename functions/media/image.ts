@@ -57,6 +57,7 @@ const ANIMATED_INPUTS = new Set(['gif', 'webp']);
 /** The instance's trouble, not the image's: retrying (maybe on another instance) can succeed. */
 const ENVIRONMENT_ERROR = /No space left|ENOSPC|EMFILE|out of memory/i;
 
+/** The failure to record, in upcall's own words; libvips' message stays on `cause`, for the log. */
 function classify(error: unknown, what: string): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (ENVIRONMENT_ERROR.test(message)) return error instanceof Error ? error : new Error(message);
@@ -66,9 +67,11 @@ function classify(error: unknown, what: string): Error {
     });
   }
   if (/pixel limit/i.test(message)) {
-    return new MediaFailure('TooManyPixels', `${what}: ${message}`, { cause: error });
+    return new MediaFailure('TooManyPixels', `${what}: more pixels than the limit`, { cause: error });
   }
-  return new MediaFailure('CorruptMedia', `${what}: ${message}`, { cause: error });
+  return new MediaFailure('CorruptMedia', `${what}: the image data is corrupt or truncated`, {
+    cause: error,
+  });
 }
 
 /** The encoder settings of each output format (exported for the benchmarks, which time each format alone). */

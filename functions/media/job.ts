@@ -181,7 +181,11 @@ export async function runMediaJob(
     await writeManifest(deps.store, plan, manifest);
     await deps.announce?.(manifest);
     if (result instanceof MediaFailure) {
-      log.warn({ code: result.code, reason: result.message, attempt: lease.attempt }, 'media job failed');
+      // The manifest has upcall's words only; what the decoder or ffmpeg said (`cause`) is for the log.
+      log.warn(
+        { code: result.code, reason: result.message, err: result.cause, attempt: lease.attempt },
+        'media job failed',
+      );
     } else {
       log.info({ outputs: manifest.outputs.length, steps, attempt: lease.attempt }, 'media job done');
     }

@@ -1,11 +1,16 @@
 /**
- * Rendering one planned job: read exactly the version the job names, run the image or video pipeline, and upload
- * every planned output under its fixed key. Outputs are plain overwrites (a retry simply writes them again); only the
- * manifest, written by job.ts after this, says the job is done. A permanent failure (the input's fault) is returned
- * as a `MediaFailure` to record; anything else is thrown as transient.
+ * Rendering one planned job: download exactly the version the job names (`If-Match`) to the scratch folder, bounded
+ * by the size limit of its kind; identify it by its bytes (sniff.ts) — the declared content type chose the plan, but
+ * is only a claim; run the image or video pipeline on the local file; and upload every planned output under its
+ * fixed key. Outputs are plain overwrites (a retry simply writes them again); only the manifest, written by job.ts
+ * after this, says the job is done. A permanent failure (the input's fault) is returned as a `MediaFailure` to
+ * record; anything else is thrown as transient.
  */
-import { readFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../shared/log.js';
 import type { MediaJob, MediaPlan } from '../../shared/media-job.js';
 import { type MediaOutput, SOURCE_ETAG_HEADER } from '../../shared/media-manifest.js';
@@ -14,6 +19,7 @@ import { MediaFailure } from './failure.js';
 import type { MediaTools } from './ffmpeg.js';
 import { type ImageOptions, renderThumbnails, type ThumbnailSpec } from './image.js';
 import type { Rendered } from './manifest.js';
+import { SNIFF_BYTES, type Sniffed, sniff } from './sniff.js';
 import type { MediaStore, StoredObject, WriteOptions } from './store.js';
 import { renderVideo } from './video.js';
 
@@ -35,18 +41,28 @@ export interface RenderInput {
   deadline: number;
 }
 
-async function readCapped(stream: Readable, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+const tooLarge = (kind: string, maxBytes: number) =>
+  new MediaFailure('InputTooLarge', `the ${kind} is over the limit of ${maxBytes} bytes`);
+
+/** Passes bytes through until `maxBytes`, then fails: the limit holds on the wire, whatever HEAD said. */
+function byteCap(maxBytes: number, kind: string): Transform {
   let total = 0;
-  for await (const chunk of stream) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) {
-      stream.destroy();
-      throw new MediaFailure('InputTooLarge', `the image is over the limit of ${maxBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
+      done(total > maxBytes ? tooLarge(kind, maxBytes) : null, chunk);
+    },
+  });
+}
+
+async function readHead(path: string): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(SNIFF_BYTES), 0, SNIFF_BYTES, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
   }
-  return Buffer.concat(chunks);
 }
 
 class Run {
@@ -107,41 +123,58 @@ class Run {
     return { input: rendered.input, outputs };
   }
 
-  async image(source: StoredObject): Promise<Rendered> {
-    const { maxBytes } = this.input.config.image;
-    if (source.size > maxBytes) {
-      throw new MediaFailure(
-        'InputTooLarge',
-        `the image has ${source.size} bytes, over the limit of ${maxBytes}`,
-      );
-    }
-    // sharp needs the whole encoded image (most formats need random access), so the OSS stream is read into one
-    // buffer — the only copy — with the size limit enforced on the wire rather than trusting HEAD.
-    const body = await this.timed('download', async () => {
-      const stream = await this.deps.store.openRead(this.input.job.key, this.input.job.etag);
+  /** Download this version of the source to `path`; a later overwrite or a delete fails the read (`If-Match`). */
+  async download(source: StoredObject, path: string): Promise<void> {
+    const { job, config } = this.input;
+    const kind = this.input.plan.kind;
+    const { maxBytes } = kind === 'image' ? config.image : config.video;
+    if (source.size > maxBytes) throw tooLarge(kind, maxBytes);
+    await this.timed('download', async () => {
+      const stream = await this.deps.store.openRead(job.key, job.etag);
       if (!stream)
         throw new MediaFailure('SourceChanged', 'the object was deleted or overwritten while processed');
-      return readCapped(stream, maxBytes);
+      await pipeline(stream, byteCap(maxBytes, kind), createWriteStream(path));
     });
-    const { input, outputs } = await this.thumbnails(body);
+  }
+
+  /** What the bytes are, refused unless they are media of the kind the plan was made for. */
+  identify(head: Buffer): Extract<Sniffed, { kind: 'image' | 'video' }> {
+    const { job, plan } = this.input;
+    const found = sniff(head);
+    if (found.kind === 'other') {
+      throw new MediaFailure(
+        'UnsupportedMedia',
+        `the file is ${found.name}, not ${plan.kind === 'image' ? 'an image' : 'a video'} upcall processes`,
+      );
+    }
+    if (found.kind !== plan.kind) {
+      throw new MediaFailure(
+        'ContentMismatch',
+        `the file is ${found.kind === 'image' ? `a ${found.format} image` : `a ${found.name} video`}, but was uploaded as ${job.contentType}`,
+      );
+    }
+    return found;
+  }
+
+  async image(path: string): Promise<Rendered> {
+    // sharp needs the whole encoded image (most formats need random access): one copy in memory.
+    const { input, outputs } = await this.thumbnails(await readFile(path));
     return {
       input: { format: input.format, width: input.width, height: input.height, frames: input.frames },
       outputs,
     };
   }
 
-  async video(): Promise<Rendered> {
+  async video(path: string, format: string): Promise<Rendered> {
     const { store, now } = this.deps;
-    const { job, plan, config } = this.input;
+    const { plan, config } = this.input;
     const tools = await this.deps.tools();
-    const expiresSeconds = Math.ceil(config.timeoutMs / 1000) + 60;
-    const url = await store.presignedGetUrl(job.key, expiresSeconds);
-    const video = await renderVideo(url, {
+    const video = await renderVideo(path, {
       tools,
       maxLines: config.video.maxLines,
       maxDurationMs: config.video.maxDurationMs,
       workDir: this.input.workDir,
-      sourceEtag: job.etag,
+      format,
       deadline: this.input.deadline,
       now,
     });
@@ -196,7 +229,7 @@ class Run {
   }
 
   async render(): Promise<Rendered | MediaFailure> {
-    const { job, plan } = this.input;
+    const { job } = this.input;
     try {
       // Process exactly the version the job names; a later upload to the same key has its own job.
       const source = await this.timed('head', () => this.deps.store.head(job.key));
@@ -208,7 +241,10 @@ class Run {
             : 'the object was deleted before it was processed',
         );
       }
-      return plan.kind === 'image' ? await this.image(source) : await this.video();
+      const path = join(this.input.workDir, 'source');
+      await this.download(source, path);
+      const found = this.identify(await readHead(path));
+      return found.kind === 'image' ? await this.image(path) : await this.video(path, found.format);
     } catch (error) {
       if (error instanceof MediaFailure) return error;
       throw error;

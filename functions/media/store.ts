@@ -1,12 +1,11 @@
 /**
  * What the media function asks of OSS, behind a small interface so the core is written (and tested) against it:
- * HEAD, GET (whole or streamed), presigned GET for ffmpeg, PUT (multipart for large files), and the one conditional
+ * HEAD, GET (whole, or streamed by version), PUT (multipart for large files), and the one conditional
  * write OSS offers — `x-oss-forbid-overwrite`, the store-side atomicity the job lease relies on.
  */
 import type { Readable } from 'node:stream';
 import type OSS from 'ali-oss';
 import { normalizeEtag } from '../../shared/etag.js';
-import { presignedGetUrl } from '../../shared/oss-client.js';
 
 export interface StoredObject {
   /** Upper-case hex without quotes, as in the job and the trigger event. */
@@ -28,8 +27,6 @@ export interface MediaStore {
   read(key: string): Promise<Buffer | null>;
   /** The body of exactly this version (`If-Match`) as a stream, or null when it is gone or was overwritten. */
   openRead(key: string, etag: string): Promise<Readable | null>;
-  /** A GET URL valid for `expiresSeconds`, for tools that read the object themselves (ffmpeg). */
-  presignedGetUrl(key: string, expiresSeconds: number): Promise<string>;
   write(key: string, body: Buffer, options: WriteOptions): Promise<void>;
   /** Upload a local file; large files go up in parts. */
   writeFile(key: string, path: string, size: number, options: WriteOptions): Promise<void>;
@@ -94,7 +91,6 @@ export function createOssMediaStore(client: OSS, options: OssMediaStoreOptions =
         throw error;
       }
     },
-    presignedGetUrl: (key, expiresSeconds) => presignedGetUrl(client, key, expiresSeconds),
     async write(key, body, writeOptions) {
       await client.put(key, body, { mime: writeOptions.contentType, headers: requestHeaders(writeOptions) });
     },

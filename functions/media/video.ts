@@ -1,12 +1,18 @@
 /**
- * The video pipeline (ffmpeg): probe the source over a presigned URL, transcode it to H.264/AAC MP4 with faststart at
- * most `maxLines` lines, and grab a poster frame from the result. ffmpeg reads the URL itself (ranged HTTP), so the
- * source never has to fit in memory or on disk; the outputs are written to the job's scratch folder for upload.
+ * The video pipeline (ffmpeg): probe the downloaded source, transcode it to H.264/AAC MP4 with faststart at most
+ * `maxLines` lines, and grab a poster frame from the result; the outputs are written to the job's scratch folder.
+ *
+ * ffmpeg never sees a URL. Given one it would follow whatever the file names — an HLS or concat playlist's segments,
+ * keys, `http:`/`tcp:` references — from inside the function's network. So every input is a local file, opened with
+ * the demuxer its magic number names (sniff.ts) and a protocol whitelist of `file` alone: a reference to anything
+ * else fails to open. Failures are told apart by cause: the tool could not start, or the disk is full (the instance's
+ * trouble: retried), or anything else on these bytes — a refusal, a crash, a timeout (permanent). Messages are
+ * upcall's own words; ffmpeg's output goes to the log only (it can quote paths and what the file references).
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MediaFailure } from './failure.js';
-import { lastLines, type MediaTools, runTool, ToolError } from './ffmpeg.js';
+import { type MediaTools, runTool, ToolError } from './ffmpeg.js';
 import { type StreamColour, sdrConversion } from './video-colour.js';
 
 export interface VideoOptions {
@@ -15,8 +21,8 @@ export interface VideoOptions {
   maxLines: number;
   maxDurationMs: number;
   workDir: string;
-  /** Read only this version: HTTP sources are requested with `If-Match`, so an overwrite mid-way fails cleanly. */
-  sourceEtag?: string;
+  /** ffmpeg's demuxer for the source, from its magic number (sniff.ts): never guessed by ffmpeg. */
+  format: string;
   /** Epoch ms by which the run must be over (the function's timeout); tool timeouts never pass it. */
   deadline: number;
   now: () => number;
@@ -39,18 +45,14 @@ export interface RenderedVideo {
   steps: Record<string, number>;
 }
 
-/** A stalled read fails after this long (ffmpeg's `rw_timeout`, µs) instead of hanging until the deadline. */
-const READ_STALL_US = 30_000_000;
 const PROBE_TIMEOUT_MS = 30_000;
 /** Generous for `-preset veryfast` at ≤ 1080 lines on one vCPU (typically faster than real time). */
 const transcodeTimeoutMs = (durationMs: number) => 60_000 + 4 * durationMs;
 /** Time kept back from the deadline for uploads and the manifest. */
 const RESERVE_MS = 20_000;
 
-/** Network trouble reading the source: transient, FC retries the job. */
-const NETWORK_ERROR =
-  /Connection (refused|reset|timed out)|Network is unreachable|No route to host|Failed to resolve|name resolution|Server returned (5\d\d|403|401)|Input\/output error|Operation timed out/i;
-const SOURCE_GONE = /Server returned (404|412)/i;
+/** The instance's trouble, not the file's: FC's retry (maybe on another instance) can succeed. */
+const ENVIRONMENT_ERROR = /No space left on device|Cannot allocate memory/i;
 
 interface ProbeStream extends StreamColour {
   codec_type?: string;
@@ -65,44 +67,43 @@ interface ProbeOutput {
   format?: { format_name?: string; duration?: string };
 }
 
-/** Turn a tool failure into a permanent `MediaFailure` or a transient error, by what ffmpeg said. */
-function failureOf(error: unknown, step: string, fallback: 'UnsupportedMedia' | 'TranscodeFailed'): Error {
+const FAILED_STEP = {
+  probe: 'ffprobe could not read the file as video',
+  transcode: 'ffmpeg could not transcode the video',
+  inspect: 'ffprobe could not read the transcode back',
+  poster: 'ffmpeg could not extract a poster frame',
+} as const;
+
+/**
+ * Turn a tool failure into a permanent `MediaFailure` or a transient error, by its cause. The file is local, so
+ * whatever goes wrong while the tool runs on it is the file's doing — except a tool that never started (a deployment
+ * problem) and a full disk or memory.
+ */
+function failureOf(
+  error: unknown,
+  step: keyof typeof FAILED_STEP,
+  fallback: 'UnsupportedMedia' | 'TranscodeFailed',
+): Error {
   if (!(error instanceof ToolError)) return error as Error;
-  if (!error.timedOut && SOURCE_GONE.test(error.stderrTail)) {
-    return new MediaFailure(
-      'SourceChanged',
-      `${step}: the source disappeared (${lastLines(error.stderrTail, 1)})`,
-    );
-  }
-  if (!error.timedOut && NETWORK_ERROR.test(error.stderrTail)) {
-    return new Error(`${step}: network error reading the source: ${error.message}`, { cause: error });
-  }
-  if (error.exitCode === null && !error.timedOut) return error; // could not start: a deployment problem
-  return new MediaFailure(fallback, `${step}: ${error.message}`, { cause: error });
+  const started = error.exitCode !== null || error.signal !== null || error.timedOut;
+  if (!started || ENVIRONMENT_ERROR.test(error.stderrTail)) return error;
+  const how = error.timedOut ? ' in time' : error.signal ? ` (it crashed: ${error.signal})` : '';
+  return new MediaFailure(fallback, `${FAILED_STEP[step]}${how}`, { cause: error });
 }
 
 function remainingMs(options: VideoOptions): number {
   return Math.max(1_000, options.deadline - options.now() - RESERVE_MS);
 }
 
-/** Input options for reading the source: stall timeout, and `If-Match` for HTTP sources. */
-function sourceOptions(source: string, etag: string | undefined): string[] {
-  const http = /^https?:\/\//.test(source);
-  return [
-    ...(http ? ['-rw_timeout', String(READ_STALL_US)] : []),
-    ...(http && etag ? ['-headers', `If-Match: "${etag}"\r\n`] : []),
-  ];
+/** How every input is opened: a local file, through the `file` protocol alone, with the demuxer named. */
+function localInput(path: string, format: string): string[] {
+  return ['-protocol_whitelist', 'file', '-f', format, '-i', path];
 }
 
-async function probe(
-  tools: MediaTools,
-  input: string,
-  inputOptions: string[],
-  timeoutMs: number,
-): Promise<ProbeOutput> {
+async function probe(tools: MediaTools, input: string[], timeoutMs: number): Promise<ProbeOutput> {
   const stdout = await runTool(
     tools.ffprobe,
-    ['-v', 'error', ...inputOptions, '-print_format', 'json', '-show_format', '-show_streams', input],
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...input],
     { timeoutMs, captureStdout: true },
   );
   return JSON.parse(stdout) as ProbeOutput;
@@ -148,7 +149,7 @@ function scaleFilter(lines: number): string {
 
 export async function renderVideo(source: string, options: VideoOptions): Promise<RenderedVideo> {
   const { tools } = options;
-  const readOptions = sourceOptions(source, options.sourceEtag);
+  const sourceInput = localInput(source, options.format);
   const steps: Record<string, number> = {};
   const timed = async <T>(step: string, run: () => Promise<T>): Promise<T> => {
     const started = options.now();
@@ -161,7 +162,7 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
 
   const probed = await timed('probe', async () => {
     try {
-      return await probe(tools, source, readOptions, Math.min(PROBE_TIMEOUT_MS, remainingMs(options)));
+      return await probe(tools, sourceInput, Math.min(PROBE_TIMEOUT_MS, remainingMs(options)));
     } catch (error) {
       throw failureOf(error, 'probe', 'UnsupportedMedia');
     }
@@ -181,8 +182,7 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
     const sized = transcodeTimeoutMs(input.durationMs ?? options.maxDurationMs);
     const args = [
       ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
-      ...readOptions,
-      ...['-i', source],
+      ...sourceInput,
       // First video and (if any) first audio stream; no subtitles, data streams or metadata (GPS, device).
       ...['-map', '0:v:0', '-map', '0:a:0?', '-sn', '-dn', '-map_metadata', '-1'],
       ...['-vf', [scaleFilter(options.maxLines), ...colour.filters].join(',')],
@@ -209,9 +209,9 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
 
   const result = await timed('inspect', async () => {
     try {
-      return await probe(tools, videoPath, [], PROBE_TIMEOUT_MS);
+      return await probe(tools, localInput(videoPath, 'mov'), PROBE_TIMEOUT_MS);
     } catch (error) {
-      throw failureOf(error, 'inspect the transcode', 'TranscodeFailed');
+      throw failureOf(error, 'inspect', 'TranscodeFailed');
     }
   });
   const produced = describe(result);
@@ -224,7 +224,8 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
     const preferred = Math.min(1000, Math.floor(durationMs / 2)) / 1000;
     for (const at of preferred > 0 ? [preferred, 0] : [0]) {
       const args = [
-        ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-ss', at.toFixed(3), '-i', videoPath],
+        ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-ss', at.toFixed(3)],
+        ...localInput(videoPath, 'mov'),
         ...['-frames:v', '1', '-q:v', '2', '-f', 'image2', posterPath],
       ];
       try {

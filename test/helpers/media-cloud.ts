@@ -4,14 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type OSS from 'ali-oss';
 import type { MediaWorkerConfig } from '../../functions/media/config.js';
+import { type MediaWorkerDeps, runMediaJob } from '../../functions/media/job.js';
 import {
   createOssMediaStore,
   type MediaStore,
   type OssMediaStoreOptions,
 } from '../../functions/media/store.js';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { createLogger } from '../../shared/log.js';
 import { type MediaJob, planMediaJob } from '../../shared/media-job.js';
+import { type MediaManifest, mediaManifestValidator } from '../../shared/media-manifest.js';
 import { createOssClient } from '../../shared/oss-client.js';
+import { testTools } from './media.js';
 
 export const BUCKET = 'upcall-media-test';
 
@@ -59,7 +63,7 @@ export function workerConfig(overrides: Partial<MediaWorkerConfig> = {}): MediaW
       thumbnailFormats: ['webp', 'jpeg'],
     },
     image: { maxBytes: 5_000_000, maxPixels: 20_000_000, keepAnimation: true },
-    video: { maxLines: 144, maxDurationMs: 60_000 },
+    video: { maxBytes: 50_000_000, maxLines: 144, maxDurationMs: 60_000 },
     cacheControl: 'public, max-age=31536000, immutable',
     timeoutMs: 60_000,
     ...overrides,
@@ -91,4 +95,35 @@ export async function uploadForJob(
     taskId: plan.taskId,
     requestedAt: Date.now(),
   };
+}
+
+/** Runs jobs through the worker core against this cloud, each run with its own FC request id. */
+export function jobRunner(media: MediaCloud, scratchDir: string, name: string) {
+  const log = createLogger(name);
+  let requests = 0;
+  return (job: MediaJob, overrides: Partial<MediaWorkerDeps> = {}, config = workerConfig()) => {
+    requests += 1;
+    return runMediaJob(job, { requestId: `${name}-${requests}` }, config, {
+      store: media.store(),
+      tools: testTools,
+      now: Date.now,
+      log,
+      scratchDir,
+      ...overrides,
+    });
+  };
+}
+
+/** A job's manifest, validated, and its text as stored (what the uploader may read). */
+export async function storedManifest(
+  media: MediaCloud,
+  job: MediaJob,
+  config = workerConfig(),
+): Promise<{ manifest: MediaManifest; text: string }> {
+  const plan = planMediaJob(job, config.plan);
+  if (!plan) throw new Error(`${job.contentType} gets no plan`);
+  const text = Buffer.from((await media.oss.get(plan.manifestKey)).content).toString('utf8');
+  const checked = mediaManifestValidator.validate(JSON.parse(text));
+  if (!checked.ok) throw new Error(`invalid manifest: ${JSON.stringify(checked.issues)}`);
+  return { manifest: checked.value, text };
 }

@@ -1,4 +1,6 @@
 /** Media generated for tests: real encoders (sharp, ffmpeg), small sizes, known content. */
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { locateMediaTools, type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
@@ -177,4 +179,12 @@ export async function pixelAt(
   const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const at = (y * info.width + x) * info.channels;
   return { r: data[at] ?? -1, g: data[at + 1] ?? -1, b: data[at + 2] ?? -1 };
+}
+
+/** A stand-in for ffmpeg or ffprobe: a shell script that behaves as the real tool would on some crafted bytes. */
+export async function fakeTool(dir: string, name: string, script: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, `#!/bin/sh\n${script}\n`);
+  await chmod(path, 0o755);
+  return path;
 }

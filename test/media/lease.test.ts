@@ -13,7 +13,6 @@ function memoryStore(): MediaStore & { keys(): string[] } {
     keys: () => [...objects.keys()].sort(),
     head: unused,
     openRead: unused,
-    presignedGetUrl: unused,
     writeFile: unused,
     tags: unused,
     async read(key) {

@@ -80,6 +80,7 @@ describe.each([
       maxLines: 720,
       maxDurationMs: 60_000,
       workDir,
+      format: 'mov',
       deadline: Date.now() + 300_000,
       now: Date.now,
     });
@@ -242,6 +243,7 @@ describe.each([
         maxLines: 720,
         maxDurationMs: 60_000,
         workDir,
+        format: 'mov',
         deadline: Date.now() + 60_000,
         now: Date.now,
       }).catch((e: unknown) => e);

@@ -57,6 +57,7 @@ describe('video pipeline (ffmpeg)', () => {
     maxLines: 120,
     maxDurationMs: 60_000,
     workDir,
+    format: 'mov',
     deadline: Date.now() + 60_000,
     now: Date.now,
     ...overrides,

@@ -381,7 +381,6 @@ describe('the outbox', () => {
         return true;
       },
       openRead: missing,
-      presignedGetUrl: async () => '',
       writeFile: async () => undefined,
       tags: missing,
     };

@@ -1,0 +1,229 @@
+/**
+ * The media worker against an uploader with an ordinary account, who controls the bytes and the declared content
+ * type of what they upload, and can read the manifest of their own upload. One describe per capability; each case is
+ * an attempted attack and the refusal expected. Jobs run through the real worker core, ali-oss and the local OSS,
+ * with real ffmpeg/ffprobe (Debian's, the build in which the playlist SSRF was first reproduced) and sharp.
+ */
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MediaFailure } from '../../functions/media/failure.js';
+import type { MediaTools } from '../../functions/media/ffmpeg.js';
+import type { MediaWorkerDeps } from '../../functions/media/job.js';
+import { renderVideo } from '../../functions/media/video.js';
+import { fakeTool, generateVideo, jpegWithOrientation6, testTools } from '../helpers/media.js';
+import {
+  jobRunner,
+  type MediaCloud,
+  startMediaCloud,
+  storedManifest,
+  uploadForJob,
+  workerConfig,
+} from '../helpers/media-cloud.js';
+
+let media: MediaCloud;
+let scratchDir: string;
+/** A listener on loopback standing for every address inside the function's network. */
+let internal: Server;
+let connections = 0;
+let internalUrl: string;
+let run: ReturnType<typeof jobRunner>;
+
+beforeAll(async () => {
+  media = await startMediaCloud();
+  scratchDir = await mkdtemp(join(tmpdir(), 'upcall-'));
+  run = jobRunner(media, scratchDir, 'hostile-media-test');
+  internal = createServer((_request, response) => {
+    response.end('#EXTM3U\n');
+  });
+  internal.on('connection', () => {
+    connections += 1;
+  });
+  internal.listen(0, '127.0.0.1');
+  await once(internal, 'listening');
+  internalUrl = `http://127.0.0.1:${(internal.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  internal.close();
+  await media.close();
+  await rm(scratchDir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  connections = 0;
+});
+
+/** Nothing in a manifest the uploader reads may point into the worker: URLs, endpoints, credentials, paths. */
+function expectNothingInternal(text: string) {
+  const { endpoint } = media.cloud.info.oss;
+  const { accessKeyId } = media.cloud.info.rootCredentials;
+  for (const secret of [endpoint, new URL(endpoint).host, internalUrl, accessKeyId, scratchDir, tmpdir()]) {
+    expect(text).not.toContain(secret);
+  }
+  expect(text).not.toMatch(/https?:|x-oss-|Signature|security-token|Credential=/i);
+}
+
+/** Upload, run the job once, and return its (failed) manifest, which must be free of anything internal. */
+async function refused(
+  key: string,
+  body: Buffer,
+  contentType: string,
+  overrides: Partial<MediaWorkerDeps> = {},
+) {
+  const job = await uploadForJob(media, key, body, contentType);
+  const result = await run(job, overrides);
+  expect(result).toMatchObject({ outcome: 'failed', attempt: 1 });
+  const { manifest, text } = await storedManifest(media, job);
+  expect(manifest).toMatchObject({ status: 'failed', outputs: [], attempt: 1 });
+  expectNothingInternal(text);
+  return manifest;
+}
+
+describe('an uploader who stores a playlist or a reference file as a video (SSRF)', () => {
+  it('an HLS playlist naming internal segments and keys is refused unread: no request leaves', async () => {
+    const playlist = [
+      '#EXTM3U',
+      '#EXT-X-VERSION:3',
+      '#EXT-X-TARGETDURATION:1',
+      `#EXT-X-KEY:METHOD=AES-128,URI="${internalUrl}/hls-key"`,
+      '#EXTINF:1.0,',
+      `${internalUrl}/hls-segment-0.ts`,
+      '#EXT-X-ENDLIST',
+      '',
+    ].join('\n');
+    const manifest = await refused('uploads/u1/movie.m3u8', Buffer.from(playlist), 'video/mp4');
+    expect(manifest.error).toEqual({
+      code: 'UnsupportedMedia',
+      message: 'the file is an HLS playlist, not a video upcall processes',
+    });
+    expect(connections).toBe(0);
+  });
+
+  it('an ffmpeg concat list and a DASH manifest are refused unread', async () => {
+    const concat = `ffconcat version 1.0\nfile '${internalUrl}/part.mp4'\nfile 'tcp://127.0.0.1:22'\n`;
+    expect((await refused('uploads/u1/concat.mp4', Buffer.from(concat), 'video/mp4')).error?.code).toBe(
+      'UnsupportedMedia',
+    );
+    const dash = `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011"><BaseURL>${internalUrl}/</BaseURL></MPD>`;
+    expect((await refused('uploads/u1/stream.mpd', Buffer.from(dash), 'video/webm')).error?.code).toBe(
+      'UnsupportedMedia',
+    );
+    expect(connections).toBe(0);
+  });
+
+  it('a playlist behind an MP4 header is read as MP4 only: it fails, and no request leaves', async () => {
+    const ftyp = Buffer.alloc(24);
+    ftyp.writeUInt32BE(24, 0);
+    ftyp.write('ftypisom\0\0\0\0isommp41', 4, 'latin1');
+    const body = Buffer.concat([ftyp, Buffer.from(`\n#EXTM3U\n#EXTINF:1,\n${internalUrl}/seg.ts\n`)]);
+    const manifest = await refused('uploads/u1/dressed.mp4', body, 'video/mp4');
+    expect(manifest.error?.code).toBe('UnsupportedMedia');
+    expect(connections).toBe(0);
+  });
+
+  it('even if ffmpeg were told the file is HLS, the file-only protocol whitelist blocks every fetch', async () => {
+    const path = join(scratchDir, 'forced.m3u8');
+    await writeFile(
+      path,
+      `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n${internalUrl}/seg.ts\n#EXT-X-ENDLIST\n`,
+    );
+    const workDir = await mkdtemp(join(scratchDir, 'work-'));
+    const error = await renderVideo(path, {
+      tools: await testTools(),
+      maxLines: 144,
+      maxDurationMs: 60_000,
+      workDir,
+      format: 'hls',
+      deadline: Date.now() + 60_000,
+      now: Date.now,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MediaFailure);
+    expect((error as MediaFailure).code).toBe('UnsupportedMedia');
+    expect(connections).toBe(0);
+  });
+});
+
+describe('an uploader who lies about the content type', () => {
+  it('an image declared as a video, and a video declared as an image, are refused as a mismatch', async () => {
+    const photo = await refused('uploads/u2/photo.mp4', await jpegWithOrientation6(), 'video/mp4');
+    expect(photo.error).toEqual({
+      code: 'ContentMismatch',
+      message: 'the file is a jpeg image, but was uploaded as video/mp4',
+    });
+    const path = join(scratchDir, 'clip.mp4');
+    await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
+    const clip = await refused('uploads/u2/clip.png', await readFile(path), 'image/png');
+    expect(clip.error).toEqual({
+      code: 'ContentMismatch',
+      message: 'the file is a MP4/QuickTime video, but was uploaded as image/png',
+    });
+  });
+
+  it('an HTML page declared as SVG is refused before any decoder sees it', async () => {
+    const page = `<html><body><img src="${internalUrl}/pixel.png"></body></html>`;
+    const manifest = await refused('uploads/u2/page.svg', Buffer.from(page), 'image/svg+xml');
+    expect(manifest.error?.code).toBe('UnsupportedMedia');
+    expect(connections).toBe(0);
+  });
+});
+
+describe('an uploader who crafts a file that crashes the tools', () => {
+  let fakeDir: string;
+  beforeAll(async () => {
+    fakeDir = await mkdtemp(join(scratchDir, 'fake-tools-'));
+  });
+
+  /** A stand-in for ffprobe that behaves as it would on the crafted bytes. */
+  async function fakeProbe(name: string, script: string): Promise<() => Promise<MediaTools>> {
+    const path = await fakeTool(fakeDir, name, script);
+    const real = await testTools();
+    return async () => ({ ...real, ffprobe: path });
+  }
+
+  it('a crash of ffprobe on the bytes is a failed manifest on the first attempt, not retries', async () => {
+    const crashing = await fakeProbe('ffprobe-segv', 'kill -SEGV $$');
+    const path = join(scratchDir, 'crash.mp4');
+    await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
+    const manifest = await refused('uploads/u3/crash.mp4', await readFile(path), 'video/mp4', {
+      tools: crashing,
+    });
+    expect(manifest.error).toEqual({
+      code: 'UnsupportedMedia',
+      message: 'ffprobe could not read the file as video (it crashed: SIGSEGV)',
+    });
+  });
+
+  it('what the tool prints (paths, URLs, the endpoint) never reaches the manifest', async () => {
+    const { endpoint } = media.cloud.info.oss;
+    const chatty = await fakeProbe(
+      'ffprobe-chatty',
+      `echo "${endpoint}/bucket/key?x-oss-signature=abc&security-token=xyz: Server returned 403 Forbidden $0" >&2; exit 1`,
+    );
+    const path = join(scratchDir, 'chatty.mp4');
+    await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
+    const manifest = await refused('uploads/u3/chatty.mp4', await readFile(path), 'video/mp4', {
+      tools: chatty,
+    });
+    expect(manifest.error).toEqual({
+      code: 'UnsupportedMedia',
+      message: 'ffprobe could not read the file as video',
+    });
+  });
+});
+
+describe('an uploader who sends more bytes than the limit', () => {
+  it('a video over UPCALL_VIDEO_MAX_BYTES is refused before anything reads it', async () => {
+    const job = await uploadForJob(media, 'uploads/u4/big.mp4', Buffer.alloc(4096, 1), 'video/mp4');
+    const result = await run(job, {}, workerConfig({ video: { ...workerConfig().video, maxBytes: 4095 } }));
+    expect(result).toMatchObject({ outcome: 'failed', attempt: 1 });
+    const { manifest, text } = await storedManifest(media, job);
+    expect(manifest.error).toEqual({
+      code: 'InputTooLarge',
+      message: 'the video is over the limit of 4095 bytes',
+    });
+    expectNothingInternal(text);
+  });
+});
