@@ -2,8 +2,8 @@
 
 import { normalizeEtag } from '../../shared/etag.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
+import { createOssRestClient } from '../../shared/oss-rest.js';
 import type { StoredObject } from './check-upload.js';
-import { createOssRestClient } from './oss-rest.js';
 
 export interface CallbackObjectStore {
   /** The object's etag (upper-case, unquoted), size and content type, or null when it does not exist. */

@@ -9,6 +9,7 @@ export const TOKEN_SETTINGS = [
   'UPCALL_REGION',
   'UPCALL_BUCKET',
   'UPCALL_OSS_PUBLIC_ENDPOINT',
+  'UPCALL_OSS_ENDPOINT',
   'UPCALL_UPLOADS_PREFIX',
   'UPCALL_DERIVED_PREFIX',
   'UPCALL_TICKET_KEYS',
@@ -44,6 +45,8 @@ export interface TokenConfig {
   bucket: string;
   /** The OSS endpoint handed to clients, e.g. `https://oss-cn-hangzhou.aliyuncs.com`. */
   publicEndpoint: string;
+  /** The OSS endpoint the function itself calls (InitiateMultipartUpload), e.g. the `-internal` one on FC. */
+  ossEndpoint: string;
   /** Builds a user's key prefix (under the uploads prefix) from the key-safe user segment. */
   keyPrefix: (userSegment: string) => string;
   /** Where the media function writes the outputs of an upload key: `<derived prefix><key>/…` (read-only for users). */
@@ -122,6 +125,7 @@ export function loadTokenConfig(env: NodeJS.ProcessEnv): TokenConfig {
     region: s.UPCALL_REGION,
     bucket: s.UPCALL_BUCKET,
     publicEndpoint: ossEndpoint(s.UPCALL_OSS_PUBLIC_ENDPOINT, s.UPCALL_REGION),
+    ossEndpoint: ossEndpoint(s.UPCALL_OSS_ENDPOINT, s.UPCALL_REGION),
     keyPrefix: (userSegment) => uploadsPrefix + template(userSegment),
     derivedPrefix: s.UPCALL_DERIVED_PREFIX,
     jwt: {

@@ -2,7 +2,8 @@
  * The token function's core: authenticate the caller, then grant an upload into the caller's own key prefix with the
  * callback attached. `credentials` assumes the uploader role with a session policy limited to that prefix (the stock
  * mobile providers' format on GET, the JSON API on POST); the other grants (PostObject form, presigned PUT,
- * presigned multipart) are signed with the function's own role credentials and cost no AssumeRole call.
+ * presigned multipart and its follow-ups) are signed with the function's own role credentials and cost no AssumeRole
+ * call — STS allows 100 per second per account.
  */
 import {
   buildCallbackParam,
@@ -21,20 +22,37 @@ import {
   jsonResponse,
   type RoleCredentials,
 } from '../../shared/http/edge.js';
+import { createOssRestClient, OssRequestError } from '../../shared/oss-rest.js';
 import { roleCredentials } from '../../shared/role-credentials.js';
 import { compileSchema, formatIssues } from '../../shared/schema.js';
 import {
   type FormGrant,
+  type MultipartCompleteGrant,
+  type MultipartCompleteRequest,
+  MultipartCompleteRequestSchema,
+  type MultipartGrant,
+  type MultipartPartsGrant,
+  type MultipartPartsRequest,
+  MultipartPartsRequestSchema,
+  type PutGrant,
+  type TokenApiRequest,
   type TokenApiResponse,
   type TokenRequest,
   TokenRequestSchema,
   type TokenResponse,
 } from '../../shared/token-contract.js';
-import { contentTypeAllowed, issueUploadTicket } from '../../shared/upload-ticket.js';
+import { contentTypeAllowed, issueUploadTicket, verifyUploadTicket } from '../../shared/upload-ticket.js';
 import { callerToken, createAuthenticator } from './auth.js';
 import type { TokenConfig } from './config.js';
 import { buildPostForm, suggestedKey } from './post-policy.js';
 import { MAX_KEY_PREFIX_BYTES, roleSessionName, userKeySegment } from './prefix.js';
+import {
+  PART_URL_LIFETIME_SECONDS,
+  PRESIGNED_LIFETIME_SECONDS,
+  type PresignTarget,
+  partPlan,
+  presignedRequest,
+} from './presigned.js';
 import {
   corsHeaders,
   mobileCredentials,
@@ -53,10 +71,16 @@ export interface TokenDeps {
 }
 
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
-const requestValidator = compileSchema(TokenRequestSchema);
+const validators = {
+  grant: compileSchema(TokenRequestSchema),
+  'multipart-parts': compileSchema(MultipartPartsRequestSchema),
+  'multipart-complete': compileSchema(MultipartCompleteRequestSchema),
+};
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** How long the function waits for OSS to start a multipart upload. */
+const OSS_TIMEOUT_MS = 5000;
 
-function parseTokenRequest(body: Uint8Array): TokenRequest {
+function parseTokenRequest(body: Uint8Array): TokenApiRequest {
   if (body.byteLength === 0) return {};
   let value: unknown;
   try {
@@ -64,7 +88,10 @@ function parseTokenRequest(body: Uint8Array): TokenRequest {
   } catch {
     throw new HttpError(400, 'InvalidJson', 'the request body is not JSON');
   }
-  const checked = requestValidator.validate(value);
+  const grant = (value as { grant?: unknown } | null)?.grant;
+  const validator =
+    grant === 'multipart-parts' || grant === 'multipart-complete' ? validators[grant] : validators.grant;
+  const checked = validator.validate(value);
   if (!checked.ok) throw new HttpError(400, 'InvalidRequest', formatIssues(checked.issues));
   return checked.value;
 }
@@ -143,6 +170,40 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
     }
   }
 
+  /**
+   * A key a multipart follow-up names: under the caller's prefix, and no `.`/`..` segment (an HTTP client would
+   * normalise it away from the signed path).
+   */
+  function ownKey(userId: string, key: string): string {
+    const keyPrefix = userPrefix(userId);
+    if (!key.startsWith(keyPrefix) || key.length === keyPrefix.length) {
+      throw new HttpError(403, 'KeyOutsidePrefix', `the key must be under your prefix ${keyPrefix}`);
+    }
+    if (key.split('/').some((segment) => segment === '.' || segment === '..')) {
+      throw new HttpError(400, 'InvalidKey', 'the key must not contain . or .. segments');
+    }
+    return key;
+  }
+
+  /** Requests signed with the function's own role, at `at` (epoch ms). */
+  function presignTarget(context: EdgeContext, at: number): PresignTarget {
+    return {
+      bucket: config.bucket,
+      region: config.region,
+      endpoint: config.publicEndpoint,
+      credentials: functionCredentials(context),
+      now: new Date(at),
+    };
+  }
+
+  /** The callback and its variables (the ticket) as REST headers. */
+  function callbackHeaders(ticket: string) {
+    return {
+      'x-oss-callback': callbackHeader,
+      'x-oss-callback-var': encodeCallbackHeader(buildCallbackVars(ticket)),
+    };
+  }
+
   /** What every grant of one request shares: the user's prefix, the limits and a fresh ticket. */
   async function uploadTarget(userId: string, wanted: TokenRequest) {
     const keyPrefix = userPrefix(userId);
@@ -190,10 +251,7 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
       credentials,
       ...target.fields,
       callback: {
-        headers: {
-          'x-oss-callback': callbackHeader,
-          'x-oss-callback-var': encodeCallbackHeader(callbackVars),
-        },
+        headers: callbackHeaders(target.ticket),
         aliOss: {
           url: callbackParam.callbackUrl,
           ...(callbackParam.callbackHost ? { host: callbackParam.callbackHost } : {}),
@@ -234,18 +292,151 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
     return { grant: 'form', ...target.fields, form };
   }
 
+  /** A presigned PUT of one key: the content type, callback and ticket are inside its signature. */
+  async function grantPut(
+    userId: string,
+    wanted: TokenRequest & { contentType: string },
+    context: EdgeContext,
+  ): Promise<PutGrant> {
+    const target = await uploadTarget(userId, wanted);
+    const { keyPrefix } = target.fields;
+    const key = suggestedKey(keyPrefix, wanted.fileName);
+    const headers = {
+      'content-type': wanted.contentType,
+      ...callbackHeaders(target.ticket),
+      [TICKET_METADATA_HEADER]: target.ticket,
+    };
+    const put = presignedRequest(
+      presignTarget(context, target.issuedAt),
+      'PUT',
+      key,
+      [],
+      headers,
+      PRESIGNED_LIFETIME_SECONDS,
+    );
+    context.log.info({ userId, keyPrefix, key, grant: 'put' }, 'presigned PUT signed');
+    return { grant: 'put', ...target.fields, key, put };
+  }
+
+  /**
+   * A multipart upload started here, with the function's own role: the object's content type and ticket metadata
+   * are fixed at the start, so the client's part URLs need no headers; the callback comes with the Complete.
+   */
+  async function grantMultipart(
+    userId: string,
+    wanted: TokenRequest & { contentType: string },
+    context: EdgeContext,
+  ): Promise<MultipartGrant> {
+    const target = await uploadTarget(userId, wanted);
+    const { keyPrefix, limits } = target.fields;
+    const key = suggestedKey(keyPrefix, wanted.fileName);
+    const oss = createOssRestClient({
+      endpoint: config.ossEndpoint,
+      region: config.region,
+      bucket: config.bucket,
+      credentials: functionCredentials(context),
+    });
+    let uploadId: string;
+    try {
+      uploadId = await oss.initiateMultipartUpload(
+        key,
+        { 'content-type': wanted.contentType, [TICKET_METADATA_HEADER]: target.ticket },
+        OSS_TIMEOUT_MS,
+      );
+    } catch (error) {
+      if (!(error instanceof OssRequestError)) throw error;
+      throw new HttpError(
+        502,
+        'OssUnavailable',
+        `OSS did not start the upload (${error.code})`,
+        {},
+        {
+          cause: error,
+        },
+      );
+    }
+    context.log.info({ userId, keyPrefix, key, uploadId, grant: 'multipart' }, 'multipart upload started');
+    return {
+      grant: 'multipart',
+      ...target.fields,
+      key,
+      uploadId,
+      ticket: target.ticket,
+      ...partPlan(limits.maxBytes),
+    };
+  }
+
+  /** UploadPart URLs for a batch of parts, and ListParts to see what OSS has (resuming). */
+  function grantMultipartParts(
+    userId: string,
+    wanted: MultipartPartsRequest,
+    context: EdgeContext,
+  ): MultipartPartsGrant {
+    const key = ownKey(userId, wanted.key);
+    const target = presignTarget(context, now());
+    const upload: [string, string] = ['uploadId', wanted.uploadId];
+    return {
+      grant: 'multipart-parts',
+      key,
+      uploadId: wanted.uploadId,
+      parts: wanted.partNumbers.map((partNumber) => ({
+        partNumber,
+        put: presignedRequest(
+          target,
+          'PUT',
+          key,
+          [['partNumber', String(partNumber)], upload],
+          {},
+          PART_URL_LIFETIME_SECONDS,
+        ),
+      })),
+      listParts: presignedRequest(target, 'GET', key, [upload], {}, PRESIGNED_LIFETIME_SECONDS),
+    };
+  }
+
+  /** The CompleteMultipartUpload, the callback with the caller's own ticket inside its signature. */
+  async function grantMultipartComplete(
+    userId: string,
+    wanted: MultipartCompleteRequest,
+    context: EdgeContext,
+  ): Promise<MultipartCompleteGrant> {
+    const key = ownKey(userId, wanted.key);
+    const at = now();
+    const verified = await verifyUploadTicket(wanted.ticket, config.ticketKeyring, { now: at });
+    if (!verified.ok) throw new HttpError(403, verified.code, verified.message);
+    if (verified.ticket.userId !== userId || !key.startsWith(verified.ticket.keyPrefix)) {
+      throw new HttpError(403, 'TicketNotYours', 'the ticket was issued for another user or prefix');
+    }
+    const headers = { 'content-type': 'application/xml', ...callbackHeaders(wanted.ticket) };
+    const complete = presignedRequest(
+      presignTarget(context, at),
+      'POST',
+      key,
+      [['uploadId', wanted.uploadId]],
+      headers,
+      PRESIGNED_LIFETIME_SECONDS,
+    );
+    context.log.info({ userId, key, uploadId: wanted.uploadId }, 'multipart complete signed');
+    return { grant: 'multipart-complete', key, uploadId: wanted.uploadId, complete };
+  }
+
   async function grantUpload(
     userId: string,
-    wanted: TokenRequest,
+    wanted: TokenApiRequest,
     context: EdgeContext,
   ): Promise<TokenApiResponse> {
+    if (wanted.grant === 'multipart-parts') return grantMultipartParts(userId, wanted, context);
+    if (wanted.grant === 'multipart-complete') return grantMultipartComplete(userId, wanted, context);
+    checkLimits(wanted, config);
     const grant = wanted.grant ?? 'credentials';
     if (grant === 'credentials') return grantCredentials(userId, wanted, context);
     const { contentType } = wanted;
     // checkLimits made sure of it; narrowing for the compiler.
     if (contentType === undefined) throw new Error('contentType missing after checkLimits');
-    if (grant === 'form') return grantForm(userId, { ...wanted, contentType }, context);
-    throw new HttpError(501, 'GrantNotImplemented', `the ${grant} grant is not available yet`);
+    const typed = { ...wanted, contentType };
+    if (grant === 'form') return grantForm(userId, typed, context);
+    if (grant === 'put') return grantPut(userId, typed, context);
+    return grantMultipart(userId, typed, context);
   }
 
   async function answer(request: EdgeRequest, context: EdgeContext, cors: Record<string, string>) {
@@ -268,9 +459,7 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
       // The stock mobile providers: credentials, in the shape they parse.
       return jsonResponse(200, mobileCredentials(await grantCredentials(userId, {}, context)), headers);
     }
-    const wanted = parseTokenRequest(request.body);
-    checkLimits(wanted, config);
-    return jsonResponse(200, await grantUpload(userId, wanted, context), headers);
+    return jsonResponse(200, await grantUpload(userId, parseTokenRequest(request.body), context), headers);
   }
 
   return async (request, context): Promise<EdgeResponse> => {

@@ -7,6 +7,7 @@ import {
   roleSessionName,
   userKeySegment,
 } from '../../functions/token/prefix.js';
+import { partPlan } from '../../functions/token/presigned.js';
 import { uploadSessionPolicy } from '../../functions/token/sts.js';
 import { ConfigError, SETTINGS } from '../../shared/config.js';
 import { signPostPolicyV4 } from '../../shared/oss-v4.js';
@@ -282,4 +283,18 @@ describe('token config', () => {
   it('lists only registered settings', () => {
     for (const name of TOKEN_SETTINGS) expect(SETTINGS).toHaveProperty(name);
   });
+});
+
+describe('multipart part plan', () => {
+  it.each([0, 1, 300 * 1024, 5 * 1024 ** 3, 48.8 * 1024 ** 4])(
+    'covers %d bytes in at most 10,000 parts',
+    (maxBytes) => {
+      const { partSize, maxParts } = partPlan(maxBytes);
+      expect(partSize).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+      expect(partSize % 1024).toBe(0);
+      expect(maxParts).toBeGreaterThanOrEqual(1);
+      expect(maxParts).toBeLessThanOrEqual(10_000);
+      expect(partSize * maxParts).toBeGreaterThanOrEqual(maxBytes);
+    },
+  );
 });

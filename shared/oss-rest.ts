@@ -1,17 +1,19 @@
 /**
- * The two OSS requests the callback function makes — HeadObject and PutObjectTagging — signed with OSS V4
- * (shared/oss-v4.ts) and sent over the shared keep-alive pool (shared/http/outbound.ts).
+ * The few OSS requests the functions make by hand — HeadObject and PutObjectTagging (callback),
+ * InitiateMultipartUpload (token, for the presigned multipart grant) — signed with OSS V4 (shared/oss-v4.ts) and sent
+ * over the shared keep-alive pool (shared/http/outbound.ts).
  *
  * Written by hand rather than with ali-oss, the well-kept client the media function uses: ali-oss brings its whole
- * HTTP stack (urllib, iconv-lite, xml2js, mime…), about half a megabyte of the callback's bundle, and its per-request
- * machinery, for two requests in a function that has OSS's 5 s budget and pays its bundle at every cold start. What
- * is here is only the two requests; they are checked against the local OSS stand-in, which verifies V4 independently.
+ * HTTP stack (urllib, iconv-lite, xml2js, mime…), about half a megabyte of a bundle, and its per-request machinery,
+ * for three requests in functions that pay their bundle at every cold start (the callback within OSS's 5 s budget).
+ * What is here is only the requests; they are checked against the local OSS stand-in, which verifies V4
+ * independently.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RoleCredentials } from '../../shared/http/edge.js';
-import { type OutboundResponse, sendRequest, TransportError } from '../../shared/http/outbound.js';
-import { bucketAddress, encodeQuery, type OssV4Request, signOssV4 } from '../../shared/oss-v4.js';
+import type { RoleCredentials } from './http/edge.js';
+import { type OutboundResponse, sendRequest, TransportError } from './http/outbound.js';
+import { bucketAddress, encodeQuery, type OssV4Request, signOssV4 } from './oss-v4.js';
 
 /** OSS answered with an error (its XML `Code` when it sent a body), or the request failed on the way. */
 export class OssRequestError extends Error {
@@ -47,7 +49,7 @@ const escapeXml = (value: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string,
   );
 
-/** HeadObject and PutObjectTagging on one bucket. Each call takes its own whole-request timeout. */
+/** The requests on one bucket. Each call takes its own whole-request timeout. */
 export function createOssRestClient(options: OssRestOptions) {
   const address = bucketAddress(options.endpoint, options.bucket);
 
@@ -121,6 +123,31 @@ export function createOssRestClient(options: OssRestOptions) {
       };
       const answer = await send(request, body, timeoutMs);
       if (answer.status !== 200) throw failure(`PutObjectTagging ${key}`, answer);
+    },
+
+    /**
+     * InitiateMultipartUpload with `headers` (the object's content type and metadata, fixed here for the whole
+     * upload): the new upload id.
+     */
+    async initiateMultipartUpload(
+      key: string,
+      headers: Record<string, string>,
+      timeoutMs: number,
+    ): Promise<string> {
+      const request = {
+        method: 'POST',
+        bucket: options.bucket,
+        key,
+        query: [['uploads', '']] as Array<[string, string]>,
+        headers,
+      };
+      const answer = await send(request, undefined, timeoutMs);
+      if (answer.status !== 200) throw failure(`InitiateMultipartUpload ${key}`, answer);
+      const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(answer.body.toString('utf8'))?.[1];
+      if (!uploadId) {
+        throw new OssRequestError(answer.status, 'InvalidResponse', 'InitiateMultipartUpload: no UploadId');
+      }
+      return uploadId;
     },
   };
 }
