@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOssObjectStore } from '../../functions/callback/object-store.js';
-import { createOssRestClient, OssRequestError } from '../../shared/oss-rest.js';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 import { listen } from '../../local/listen.js';
 import { createOssClient } from '../../shared/oss-client.js';
+import { createOssRestClient, OssRequestError } from '../../shared/oss-rest.js';
 import { allowPolicy } from '../helpers/ram-policy.js';
 
 const BUCKET = 'upcall-rest';
