@@ -16,10 +16,10 @@ import { generateCallbackSigningKey, loadOrCreateCallbackSigningKey } from '../l
 import { signedCallbackRequest } from '../local/oss/signed-callback.js';
 import type { RoleCredentials } from '../shared/http/edge.js';
 import { issueUploadTicket, parseTicketKeyring } from '../shared/upload-ticket.js';
-import type { LoadOptions, LoadResult } from './callback/load.js';
 import { type Bench, type BenchContext, table, verdict } from './lib/bench.js';
 import { type BenchChild, beside, startChild } from './lib/child.js';
 import { cpuShare } from './lib/cpu.js';
+import type { LoadOptions, LoadResult } from './lib/load.js';
 import { mean, round } from './lib/stats.js';
 
 const BUCKET = 'upcall-bench';
@@ -186,7 +186,7 @@ async function minimalRun(context: BenchContext, generator: LoadGenerator) {
   const floor = await startChild<Endpoint>(child('./callback/floor.ts'), [responder.ready.endpoint], {
     cpus: SERVER_CPU,
   });
-  const callback = await startChild<Endpoint>(child('./callback/server.ts'), [], {
+  const callback = await startChild<Endpoint>(child('./lib/function-server.ts'), ['callback'], {
     cpus: SERVER_CPU,
     nodeArgs: serverNodeArgs,
     env: callbackEnv(responder.ready.endpoint, responder.ready.endpoint, trusted, credentials),
@@ -233,7 +233,7 @@ async function localCloudRun(context: BenchContext, generator: LoadGenerator): P
   const signingKey = loadOrCreateCallbackSigningKey(join(dataDir, 'keys', 'callback.pem'));
   const request = await signedCallback(object, signingKey, info.oss.publicKeyUrl);
   const trusted = { urlPrefix: info.oss.trustedKeyUrlPrefix, publicKeyPem: info.oss.publicKeyPem };
-  const callback = await startChild<Endpoint>(child('./callback/server.ts'), [], {
+  const callback = await startChild<Endpoint>(child('./lib/function-server.ts'), ['callback'], {
     cpus: SERVER_CPU,
     env: callbackEnv(info.oss.endpoint, info.fc.endpoint, trusted, credentials),
   });
@@ -258,7 +258,7 @@ export const callbackBench: Bench = {
   name: 'callback',
   title: 'Callback path under load (autocannon, 64 connections) vs a bare node:http server',
   async run(context) {
-    const generator = await startChild(child('./callback/load.ts'), [], { cpus: CLIENT_CPU });
+    const generator = await startChild(child('./lib/load.ts'), [], { cpus: CLIENT_CPU });
     let runs: Awaited<ReturnType<typeof minimalRun>>;
     let full: Measured;
     try {

@@ -22,11 +22,13 @@ import {
   saveReport,
 } from './lib/results.js';
 import { thumbnailBench } from './thumbnail.js';
+import { tokenBench } from './token.js';
 import { transcodeBench } from './transcode.js';
 import { verifyBench } from './verify.js';
 
 const BENCHES: Bench[] = [
   callbackBench,
+  tokenBench,
   verifyBench,
   thumbnailBench,
   transcodeBench,

@@ -4,7 +4,7 @@
  * not 2xx. Started once and reused, so process start-up never falls inside a measured window.
  */
 import autocannon from 'autocannon';
-import { reply, serveRequests } from '../lib/child.js';
+import { reply, serveRequests } from './child.js';
 
 export interface LoadOptions {
   url: string;
@@ -23,6 +23,8 @@ export interface LoadResult {
   latencyMaxMs: number;
   requests: number;
   non2xx: number;
+  /** Answers by HTTP status. */
+  statusCodes: Record<string, number>;
   errors: number;
   timeouts: number;
 }
@@ -46,6 +48,12 @@ serveRequests(async (message): Promise<LoadResult> => {
     latencyMaxMs: result.latency.max,
     requests: result.requests.total,
     non2xx: result.non2xx,
+    statusCodes: Object.fromEntries(
+      Object.entries(result.statusCodeStats as Record<string, { count: number }>).map(([status, stats]) => [
+        status,
+        stats.count,
+      ]),
+    ),
     errors: result.errors,
     timeouts: result.timeouts,
   };
