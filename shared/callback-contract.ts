@@ -75,14 +75,13 @@ export const CallbackFormSchema = Type.Object(
 export type CallbackForm = Static<typeof CallbackFormSchema>;
 
 /**
- * Tags the callback function puts on an upload it refused (the object is kept). `rejected` only when the object is
- * provably the sender's own (a lifecycle rule may expire it); `unverified` when a callback without an authentic
- * ticket named it (never expire those: the name may be anybody's object). With an upload hook configured, an upload
- * the application let through is tagged `accepted`, which a trigger-path media job waits for instead of the window.
+ * Tags upcall puts on uploads (the uploader's session policy grants no tagging, so only upcall writes them).
+ * `rejected` + a reason: the object's verdict refused it (shared/upload-verdict.ts; the object is kept, a lifecycle
+ * rule may expire it). With an upload hook configured, an upload the application let through is tagged `accepted`,
+ * which a trigger-path media job waits for instead of the whole callback window.
  */
 export const UPLOAD_STATUS_TAG = 'upcall-status';
 export const UPLOAD_REASON_TAG = 'upcall-reason';
-export type UploadStatusTag = 'rejected' | 'unverified' | 'accepted';
 
 /** The custom variables upcall sends with every upload. */
 export const CallbackVarsSchema = Type.Object(
@@ -198,14 +197,18 @@ const PlannedOutputSchema = Type.Object({
   contentType: Type.String(),
 });
 
-/** The uploaded object as the callback verified it (OSS confirmed etag, size and content type). */
+/**
+ * The uploaded object: etag, size and content type as OSS's HeadObject gave them. `claimedImage` is OSS's imageInfo
+ * as rendered into the callback body, which the uploader wrote: a claim, passed on unchecked (the media manifest has
+ * the dimensions the media function measured).
+ */
 export const UploadedObjectSchema = Type.Object({
   bucket: Type.String(),
   key: Type.String(),
   etag: Type.String(),
   size: Type.Integer({ minimum: 0 }),
   contentType: Type.String(),
-  image: Type.Union([
+  claimedImage: Type.Union([
     Type.Object({ width: Type.Integer(), height: Type.Integer(), format: Type.String() }),
     Type.Null(),
   ]),

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError, loadSettings, parseSetting } from './config.js';
 import { PROCESSED_IMAGE_TYPES } from './media-types.js';
-import { compileSchema } from './schema.js';
+import { compileSchema, formatIssues } from './schema.js';
 
 export const MediaJobSchema = Type.Object(
   {
@@ -31,6 +31,36 @@ export type MediaJob = Static<typeof MediaJobSchema>;
 export const mediaJobValidator = compileSchema(MediaJobSchema);
 
 export type MediaKind = MediaJob['kind'];
+
+/** An uploaded object version as OSS stored it. */
+export type UploadedVersion = Pick<MediaJob, 'bucket' | 'key' | 'etag' | 'size' | 'contentType'>;
+
+/**
+ * The one constructor of a job, for both dispatching paths: validated here, so no path can queue a job the worker
+ * would refuse. Throws when the version cannot be described as a job (e.g. a content type longer than a job holds).
+ */
+export function mediaJobFor(
+  plan: MediaPlan,
+  uploaded: UploadedVersion,
+  source: MediaJob['source'],
+  requestedAt: number,
+): MediaJob {
+  const job: MediaJob = {
+    version: 1,
+    kind: plan.kind,
+    bucket: uploaded.bucket,
+    key: uploaded.key,
+    etag: uploaded.etag,
+    size: uploaded.size,
+    contentType: uploaded.contentType,
+    source,
+    taskId: plan.taskId,
+    requestedAt,
+  };
+  const checked = mediaJobValidator.validate(job);
+  if (!checked.ok) throw new Error(`cannot describe the object as a job: ${formatIssues(checked.issues)}`);
+  return checked.value;
+}
 export type OutputFormat = 'webp' | 'jpeg' | 'avif' | 'png';
 
 export interface ThumbnailSize {

@@ -1,10 +1,11 @@
 /**
- * The callback function's core: OSS's upload callback in, a JSON answer out, within a hard deadline.
- * Order matters: signature, body and ticket are checked without touching the network; only then is OSS asked about
- * the object, then the application (when an upload hook is configured: it may still refuse the upload), and only
- * then is the media job dispatched — so a veto never leaves a job behind. Every answer is derived from the request
- * (and the application's answer for the event's stable id), so a replayed callback gets the same answer, and the
- * job's deterministic task id means it starts nothing new.
+ * The callback function's core: OSS's upload callback in, a JSON answer out, within a hard deadline — the I/O
+ * sequence around decide.ts. Signature and body are checked without touching the network; only then is OSS asked
+ * about the object (HeadObject: its etag, size, type and the ticket stored with it), then the decision is made, then
+ * the application is asked (when an upload hook is configured: it may still refuse the upload), and only then is the
+ * media job dispatched — so a veto never leaves a job behind. Every answer is derived from the request, the object
+ * and the application's answer for the event's stable id, so a replayed callback gets the same answer, and the job's
+ * deterministic task id means it starts nothing new.
  */
 import {
   type CallbackAnswer,
@@ -12,7 +13,6 @@ import {
   UPLOAD_REASON_TAG,
   UPLOAD_STATUS_TAG,
   type UploadNotice,
-  type UploadStatusTag,
 } from '../../shared/callback-contract.js';
 import { verifyOssCallback } from '../../shared/callback-signature.js';
 import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
@@ -25,11 +25,18 @@ import {
   type RoleCredentials,
 } from '../../shared/http/edge.js';
 import type { Logger } from '../../shared/log.js';
-import { type MediaJob, type MediaPlan, planMediaJob } from '../../shared/media-job.js';
+import {
+  type MediaJob,
+  type MediaPlan,
+  mediaJobFor,
+  planMediaJob,
+  type UploadedVersion,
+} from '../../shared/media-job.js';
 import { type UploadTicket, verifyUploadTicket } from '../../shared/upload-ticket.js';
+import { checkStoredTicket, type Refusal, type StoredObject } from '../../shared/upload-verdict.js';
 import { uploadCompletedMessage } from '../../shared/webhook-events.js';
-import { checkClaimsAgainstObject, checkClaimsAgainstTicket, type Refusal } from './check-upload.js';
 import type { CallbackConfig } from './config.js';
+import { type CallbackScope, decideCallback, type ObjectLookup, refuseBeforeLookup } from './decide.js';
 import type { CallbackObjectStore } from './object-store.js';
 import { consultApplication, type UploadHookDeps } from './upload-hook.js';
 
@@ -52,26 +59,15 @@ export interface CallbackDeps {
 
 class DeadlineExceeded extends Error {}
 
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  if (ms <= 0) return Promise.reject(new DeadlineExceeded());
-  let timer: NodeJS.Timeout | undefined;
-  const expiry = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded()), ms);
-  });
-  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
-}
-
-function answerFor(notice: UploadNotice, ticket: UploadTicket, plan: MediaPlan | null): CallbackAnswer {
+function answerFor(
+  uploaded: UploadedVersion,
+  notice: UploadNotice,
+  ticket: UploadTicket,
+  plan: MediaPlan | null,
+): CallbackAnswer {
   return {
     status: 'accepted',
-    object: {
-      bucket: notice.bucket,
-      key: notice.key,
-      etag: notice.etag,
-      size: notice.size,
-      contentType: notice.contentType,
-      image: notice.image,
-    },
+    object: { ...uploaded, claimedImage: notice.image },
     userId: ticket.userId,
     jobs: plan
       ? [
@@ -89,43 +85,65 @@ function answerFor(notice: UploadNotice, ticket: UploadTicket, plan: MediaPlan |
 export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps): EdgeHandler {
   if (config.uploadHook && !deps.uploadHook)
     throw new Error('an upload hook is configured without its client');
+  const scope: CallbackScope = {
+    bucket: config.bucket,
+    uploadsPrefix: config.uploadsPrefix,
+    derivedPrefix: config.plan.derivedPrefix,
+  };
+
+  /** Answer a refusal; mark the object `rejected` first when the decision says the verdict is the object's own. */
   async function refuse(
     refusal: Refusal,
-    notice: UploadNotice,
-    tag: UploadStatusTag | null,
-    store: CallbackObjectStore | null,
-    remainingMs: () => number,
+    tagObject: { key: string; store: CallbackObjectStore; remainingMs: () => number } | null,
     log: Logger,
   ): Promise<never> {
-    if (tag && store) {
+    if (tagObject) {
+      const tags = { [UPLOAD_STATUS_TAG]: 'rejected', [UPLOAD_REASON_TAG]: refusal.code };
       try {
-        await within(
-          store.tag(
-            notice.key,
-            { [UPLOAD_STATUS_TAG]: tag, [UPLOAD_REASON_TAG]: refusal.code },
-            remainingMs(),
-          ),
-          remainingMs(),
-        );
+        await tagObject.store.tag(tagObject.key, tags, tagObject.remainingMs());
       } catch (error) {
-        // The refusal stands; the object stays stored and this log line accounts for it.
-        log.error({ err: error, key: notice.key, tag }, 'could not tag a refused upload');
+        // The refusal stands; the object stays stored, the trigger path reaches (and records) the same verdict.
+        log.error({ err: error }, 'could not tag a refused upload');
       }
     }
-    log.warn(
-      { outcome: 'refused', code: refusal.code, tagged: tag, userClaimedKey: notice.key },
-      refusal.message,
-    );
+    log.warn({ outcome: 'refused', code: refusal.code, tagged: tagObject !== null }, refusal.message);
     throw new HttpError(refusal.status, refusal.code, refusal.message);
+  }
+
+  async function lookUp(
+    notice: UploadNotice,
+    store: CallbackObjectStore,
+    remainingMs: () => number,
+    log: Logger,
+  ): Promise<ObjectLookup | null> {
+    let stored: StoredObject | null;
+    try {
+      stored = await store.head(notice.key, remainingMs());
+    } catch (error) {
+      log.error({ err: error }, 'HeadObject failed');
+      throw new HttpError(
+        503,
+        'OssUnavailable',
+        'could not confirm the object with OSS in time; it stays stored',
+      );
+    }
+    if (!stored) return null;
+    const now = deps.now();
+    return {
+      stored,
+      ticketCheck: await checkStoredTicket(stored, config.ticketKeyring, now),
+      callbackTicketCheck:
+        notice.ticket === stored.ticket
+          ? null
+          : await verifyUploadTicket(notice.ticket, config.ticketKeyring, { now }),
+    };
   }
 
   async function handle(
     request: EdgeRequest,
     context: EdgeContext,
+    remainingMs: () => number,
   ): Promise<ReturnType<typeof jsonResponse>> {
-    const deadline = deps.now() + config.deadlineMs - ANSWER_MARGIN_MS;
-    const remainingMs = () => deadline - deps.now();
-
     if (request.method !== 'POST') {
       throw new HttpError(405, 'MethodNotAllowed', 'OSS upload callbacks are POST requests', {
         allow: 'POST',
@@ -142,80 +160,47 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
     const notice = parsed.notice;
     const log = context.log.child({ key: notice.key, etag: notice.etag, ossRequestId: notice.ossRequestId });
 
-    if (notice.bucket !== config.bucket) {
-      const refusal = {
-        status: 403,
-        code: 'BucketMismatch',
-        message: `bucket ${notice.bucket} is not served here`,
-      };
-      return refuse(refusal, notice, null, null, remainingMs, log);
-    }
-
-    const verified = await verifyUploadTicket(notice.ticket, config.ticketKeyring, { now: deps.now() });
-    // An authentic ticket (valid, or only expired) says whose prefix this is.
-    const ticket = verified.ok ? verified.ticket : verified.ticket;
-    const ownsKey = ticket !== undefined && notice.key.startsWith(ticket.keyPrefix);
-    const ticketRefusal: Refusal | null = verified.ok
-      ? checkClaimsAgainstTicket(notice, verified.ticket)
-      : { status: 403, code: verified.code, message: verified.message };
-
-    if (!ownsKey && !notice.key.startsWith(config.uploadsPrefix)) {
-      // Not an upload area at all: nothing here to look at or mark.
-      return refuse(ticketRefusal ?? keyOutside(notice, config), notice, null, null, remainingMs, log);
-    }
-    if (ticket && !ownsKey) {
-      // An authentic ticket naming someone else's key: that object is not the sender's; never mark it.
-      return refuse(ticketRefusal ?? keyOutside(notice, config), notice, null, null, remainingMs, log);
-    }
+    const early = refuseBeforeLookup(notice, scope);
+    if (early) return refuse(early, null, log);
 
     const store = deps.objectStore(context.credentials);
-    let stored: Awaited<ReturnType<CallbackObjectStore['head']>>;
-    try {
-      stored = await within(store.head(notice.key, remainingMs()), remainingMs());
-    } catch (error) {
-      log.error({ err: error }, 'HeadObject failed');
-      throw new HttpError(
-        503,
-        'OssUnavailable',
-        'could not confirm the object with OSS in time; it stays stored',
-      );
+    const decision = decideCallback(notice, await lookUp(notice, store, remainingMs, log), scope);
+    if (decision.kind === 'refuse') {
+      return refuse(decision.refusal, decision.tag ? { key: notice.key, store, remainingMs } : null, log);
     }
-    const objectRefusal = checkClaimsAgainstObject(notice, stored);
-    // The object named exists as claimed (same etag): a refusal may mark it. Otherwise we cannot tell which version.
-    const sameVersion = stored !== null && stored.etag === notice.etag;
-    const refusal = ticketRefusal ?? objectRefusal;
-    if (refusal || !ticket) {
-      const tag = !sameVersion ? null : ownsKey ? 'rejected' : 'unverified';
-      return refuse(refusal ?? keyOutside(notice, config), notice, tag, store, remainingMs, log);
-    }
-
-    const plan = planMediaJob(notice, config.plan);
-    const answer = answerFor(notice, ticket, plan);
+    const { ticket, object } = decision;
+    // The version as OSS stored it (the notice agreed with it, or the decision would have refused).
+    const uploaded: UploadedVersion = {
+      bucket: notice.bucket,
+      key: notice.key,
+      etag: object.etag,
+      size: object.size,
+      contentType: object.contentType,
+    };
+    const plan = planMediaJob(uploaded, config.plan);
+    const answer = answerFor(uploaded, notice, ticket, plan);
     if (config.uploadHook && deps.uploadHook) {
-      const { object, userId, jobs } = answer;
-      const verdict = await within(
-        consultApplication({
-          hook: config.uploadHook,
-          deps: deps.uploadHook,
-          message: uploadCompletedMessage({ object, userId, jobs }, stored?.lastModified ?? deps.now()),
-          credentials: context.credentials,
-          remainingMs,
-          now: deps.now,
-          log,
-        }),
-        remainingMs(),
-      );
-      // The checks above passed, so the object is provably the sender's own version: a veto marks it rejected.
+      const { object: uploaded, userId, jobs } = answer;
+      const verdict = await consultApplication({
+        hook: config.uploadHook,
+        deps: deps.uploadHook,
+        message: uploadCompletedMessage(
+          { object: uploaded, userId, jobs },
+          object.lastModified ?? deps.now(),
+        ),
+        credentials: context.credentials,
+        remainingMs,
+        now: deps.now,
+        log,
+      });
+      // The object passed its verdict, so it is provably the sender's own version: a veto marks it rejected.
       if (verdict.kind === 'refused')
-        return refuse(verdict.refusal, notice, 'rejected', store, remainingMs, log);
+        return refuse(verdict.refusal, { key: notice.key, store, remainingMs }, log);
       answer.app = verdict.kind === 'accepted' ? verdict.app : null;
       // Tell a media job the OSS trigger may already have queued that the application let this upload through, so
       // it need not wait out the whole callback window. Best effort: without the tag the job just waits longer.
       try {
-        await within(
-          store.tag(notice.key, { [UPLOAD_STATUS_TAG]: 'accepted' }, remainingMs()),
-          remainingMs(),
-        );
+        await store.tag(notice.key, { [UPLOAD_STATUS_TAG]: 'accepted' }, remainingMs());
       } catch (error) {
         log.warn(
           { err: error },
@@ -224,20 +209,9 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
       }
     }
     if (plan) {
-      const job: MediaJob = {
-        version: 1,
-        kind: plan.kind,
-        bucket: notice.bucket,
-        key: notice.key,
-        etag: notice.etag,
-        size: notice.size,
-        contentType: notice.contentType,
-        source: 'callback',
-        taskId: plan.taskId,
-        requestedAt: deps.now(),
-      };
+      const job = mediaJobFor(plan, uploaded, 'callback', deps.now());
       try {
-        const outcome = await within(deps.dispatch(job, context.credentials, remainingMs()), remainingMs());
+        const outcome = await deps.dispatch(job, context.credentials, remainingMs());
         log.info({ taskId: plan.taskId, outcome }, 'media job dispatched');
       } catch (error) {
         log.error({ err: error, taskId: plan.taskId }, 'media job dispatch failed');
@@ -252,9 +226,16 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
     return jsonResponse(200, answer, { 'cache-control': 'no-store' });
   }
 
+  /** One deadline for the whole sequence; each call below gets what is left of it for its own socket. */
   return async (request, context) => {
+    const deadline = deps.now() + config.deadlineMs - ANSWER_MARGIN_MS;
+    const remainingMs = () => Math.max(1, deadline - deps.now());
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DeadlineExceeded()), deadline - deps.now());
+    });
     try {
-      return await handle(request, context);
+      return await Promise.race([handle(request, context, remainingMs), expiry]);
     } catch (error) {
       if (error instanceof DeadlineExceeded) {
         throw new HttpError(
@@ -264,14 +245,8 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
         );
       }
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
-  };
-}
-
-function keyOutside(notice: UploadNotice, config: CallbackConfig): Refusal {
-  return {
-    status: 403,
-    code: 'KeyOutsidePrefix',
-    message: `object ${JSON.stringify(notice.key)} is not under ${config.uploadsPrefix}`,
   };
 }

@@ -1,14 +1,15 @@
 /** What the callback function asks of OSS, with its own role's credentials: HeadObject and PutObjectTagging. */
 
+import { TICKET_METADATA_HEADER } from '../../shared/callback-contract.js';
 import { normalizeEtag } from '../../shared/etag.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import { createOssRestClient } from '../../shared/oss-rest.js';
-import type { StoredObject } from './check-upload.js';
+import type { StoredObject } from '../../shared/upload-verdict.js';
 
 export interface CallbackObjectStore {
-  /** The object's etag (upper-case, unquoted), size and content type, or null when it does not exist. */
+  /** The object as HeadObject describes it (etag upper-case, unquoted; its stored ticket), or null when missing. */
   head(key: string, timeoutMs: number): Promise<StoredObject | null>;
-  /** Mark a refused upload (the object is kept; a lifecycle rule may expire it). */
+  /** Put upcall's tags on an upload (its verdict; the object is kept). */
   tag(key: string, tags: Record<string, string>, timeoutMs: number): Promise<void>;
 }
 
@@ -29,7 +30,8 @@ export function createOssObjectStore(options: {
         etag: normalizeEtag(headers.etag),
         size: Number(headers['content-length'] ?? -1),
         contentType: headers['content-type'] ?? '',
-        ...(Number.isNaN(lastModified) ? {} : { lastModified }),
+        lastModified: Number.isNaN(lastModified) ? null : lastModified,
+        ticket: headers[TICKET_METADATA_HEADER] ?? '',
       };
     },
     async tag(key, tags, timeoutMs) {

@@ -12,9 +12,9 @@ import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import { HttpError } from '../../shared/http/edge.js';
 import type { Logger } from '../../shared/log.js';
+import type { Refusal } from '../../shared/upload-verdict.js';
 import { outboxRecord, type WebhookDelivery, type WebhookMessage } from '../../shared/webhook-events.js';
 import type { WebhookOutcome } from '../../shared/webhook-send.js';
-import type { Refusal } from './check-upload.js';
 import type { UploadHookConfig } from './config.js';
 
 /** Kept for what follows the hook: tagging a refusal, or queueing the event and the media job. */

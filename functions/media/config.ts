@@ -2,6 +2,7 @@
 import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
 import { fcEndpoint } from '../../shared/fc-async-invoke.js';
 import { loadMediaPlanSettings, type MediaPlanSettings } from '../../shared/media-job.js';
+import { parseTicketKeyring, type TicketKeyring } from '../../shared/upload-ticket.js';
 import { checkWebhookSecret } from '../../shared/webhook-send.js';
 
 export const MEDIA_SETTINGS = [
@@ -9,6 +10,7 @@ export const MEDIA_SETTINGS = [
   'UPCALL_BUCKET',
   'UPCALL_OSS_ENDPOINT',
   'UPCALL_UPLOADS_PREFIX',
+  'UPCALL_TICKET_KEYS',
   'UPCALL_MEDIA_FUNCTION_NAME',
   'UPCALL_FC_ENDPOINT',
   'UPCALL_MEDIA_TIMEOUT_SECONDS',
@@ -40,10 +42,11 @@ export interface MediaWorkerConfig {
   timeoutMs: number;
 }
 
-/** What the OSS trigger path needs (trigger.ts). */
+/** What the OSS trigger path needs (trigger.ts): the callback's verdict needs the same ticket keys. */
 export interface TriggerConfig {
   bucket: string;
   uploadsPrefix: string;
+  ticketKeyring: TicketKeyring;
   plan: MediaPlanSettings;
 }
 
@@ -78,6 +81,7 @@ export function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
     bucket: s.UPCALL_BUCKET,
     ossEndpoint: ossEndpoint(s.UPCALL_OSS_ENDPOINT, s.UPCALL_REGION),
     uploadsPrefix: s.UPCALL_UPLOADS_PREFIX,
+    ticketKeyring: parseSetting('UPCALL_TICKET_KEYS', () => parseTicketKeyring(s.UPCALL_TICKET_KEYS)),
     plan: loadMediaPlanSettings(env),
     mediaFunctionName: s.UPCALL_MEDIA_FUNCTION_NAME,
     fcEndpoint: parseSetting('UPCALL_FC_ENDPOINT', () =>

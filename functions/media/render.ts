@@ -14,13 +14,14 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../shared/log.js';
 import type { MediaJob, MediaPlan } from '../../shared/media-job.js';
 import { type MediaOutput, SOURCE_ETAG_HEADER } from '../../shared/media-manifest.js';
+import type { StoredObject } from '../../shared/upload-verdict.js';
 import type { MediaWorkerConfig } from './config.js';
 import { MediaFailure } from './failure.js';
 import type { MediaTools } from './ffmpeg.js';
 import { type ImageOptions, renderThumbnails, type ThumbnailSpec } from './image.js';
 import type { Rendered } from './manifest.js';
 import { SNIFF_BYTES, type Sniffed, sniff } from './sniff.js';
-import type { MediaStore, StoredObject, WriteOptions } from './store.js';
+import type { MediaStore, WriteOptions } from './store.js';
 import { renderVideo } from './video.js';
 
 export interface RenderDeps {

@@ -5,14 +5,9 @@
  */
 import type { Readable } from 'node:stream';
 import type OSS from 'ali-oss';
+import { TICKET_METADATA_HEADER } from '../../shared/callback-contract.js';
 import { normalizeEtag } from '../../shared/etag.js';
-
-export interface StoredObject {
-  /** Upper-case hex without quotes, as in the job and the trigger event. */
-  etag: string;
-  size: number;
-  contentType: string;
-}
+import type { StoredObject } from '../../shared/upload-verdict.js';
 
 export interface WriteOptions {
   contentType: string;
@@ -21,7 +16,7 @@ export interface WriteOptions {
 }
 
 export interface MediaStore {
-  /** null when the object does not exist. */
+  /** The object as HeadObject describes it (etag upper-case, unquoted; its stored ticket), or null when missing. */
   head(key: string): Promise<StoredObject | null>;
   /** A small object's bytes (manifest, lease), or null when it does not exist. */
   read(key: string): Promise<Buffer | null>;
@@ -34,6 +29,8 @@ export interface MediaStore {
   create(key: string, body: Buffer, options: WriteOptions): Promise<boolean>;
   /** The object's tags ({} when none), or null when it does not exist. */
   tags(key: string): Promise<Record<string, string> | null>;
+  /** Replace the object's tags (upcall's verdict on an upload). */
+  tag(key: string, tags: Record<string, string>): Promise<void>;
 }
 
 export interface OssMediaStoreOptions {
@@ -42,6 +39,12 @@ export interface OssMediaStoreOptions {
   /** Part size for multipart uploads (default 8 MiB; OSS's minimum is 100 KiB). */
   partSize?: number;
 }
+
+/** The tagging calls ali-oss has and @types/ali-oss lacks. */
+type TaggingClient = OSS & {
+  getObjectTagging(name: string): Promise<{ tag: Record<string, string> }>;
+  putObjectTagging(name: string, tag: Record<string, string>): Promise<unknown>;
+};
 
 const statusOf = (error: unknown) => (error as { status?: number }).status;
 const codeOf = (error: unknown) => (error as { code?: string }).code;
@@ -63,10 +66,13 @@ export function createOssMediaStore(client: OSS, options: OssMediaStoreOptions =
       try {
         const result = await client.head(key);
         const headers = result.res.headers as Record<string, string | undefined>;
+        const lastModified = Date.parse(headers['last-modified'] ?? '');
         return {
           etag: normalizeEtag(headers.etag),
           size: Number(headers['content-length'] ?? 0),
           contentType: headers['content-type'] ?? '',
+          lastModified: Number.isNaN(lastModified) ? null : lastModified,
+          ticket: headers[TICKET_METADATA_HEADER] ?? '',
         };
       } catch (error) {
         if (isMissing(error)) return null;
@@ -104,14 +110,14 @@ export function createOssMediaStore(client: OSS, options: OssMediaStoreOptions =
     },
     async tags(key) {
       try {
-        const tagging = client as OSS & {
-          getObjectTagging(name: string): Promise<{ tag: Record<string, string> }>;
-        };
-        return (await tagging.getObjectTagging(key)).tag;
+        return (await (client as TaggingClient).getObjectTagging(key)).tag;
       } catch (error) {
         if (isMissing(error)) return null;
         throw error;
       }
+    },
+    async tag(key, tags) {
+      await (client as TaggingClient).putObjectTagging(key, tags);
     },
     async create(key, body, writeOptions) {
       try {

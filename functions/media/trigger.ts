@@ -1,7 +1,10 @@
 /**
- * The OSS trigger path: the safety net for uploads whose callback failed or never came (OSS sends a callback once).
- * For each ObjectCreated event it confirms the version with HeadObject (the event has no content type), plans the
- * same job the callback would, skips it when its manifest exists, and otherwise dispatches it to this function through
+ * The OSS trigger path: the safety net for uploads whose callback failed or never came (OSS sends a callback once —
+ * and an uploader holding raw credentials may send none). For each ObjectCreated event it confirms the version with
+ * HeadObject (the event has no content type), reaches the object's verdict exactly as the callback does
+ * (shared/upload-verdict.ts: the ticket stored with the object, its size and type) and records a refusal as the
+ * callback would (`upcall-status=rejected` + reason, nothing processed); an accepted version gets the job the
+ * callback would plan, skipped when its manifest exists, and otherwise dispatched to this function through
  * FC's async invoke under the same task id the callback uses — FC refuses a task id it has seen (409), so whichever
  * path comes second is a no-op, and the job's lease covers what the task id cannot (e.g. async task mode off).
  * Dispatching instead of processing inline keeps one code path for the job (retries, failure destination, timeouts).
@@ -9,11 +12,13 @@
  * Event shape: FC's "OSS trigger" event format (a Buffer of `{"events":[…]}`), as documented for FC 3.0.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { UPLOAD_REASON_TAG, UPLOAD_STATUS_TAG } from '../../shared/callback-contract.js';
 import { normalizeEtag } from '../../shared/etag.js';
 import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import type { Logger } from '../../shared/log.js';
-import { type MediaJob, mediaJobValidator, planMediaJob } from '../../shared/media-job.js';
-import { compileSchema, formatIssues } from '../../shared/schema.js';
+import { type MediaJob, mediaJobFor, planMediaJob } from '../../shared/media-job.js';
+import { compileSchema } from '../../shared/schema.js';
+import { checkStoredTicket, judgeUpload } from '../../shared/upload-verdict.js';
 import type { TriggerConfig } from './config.js';
 import type { MediaStore } from './store.js';
 
@@ -71,6 +76,8 @@ export interface TriggerDeps {
 export type TriggerOutcome =
   | { key: string; outcome: DispatchOutcome; taskId: string }
   | { key: string; outcome: 'already-done'; taskId: string }
+  /** The object's verdict refused it: tagged `rejected`, never processed. */
+  | { key: string; outcome: 'refused'; code: string }
   | { key: string; outcome: 'ignored'; reason: string };
 
 async function handleRecord(
@@ -96,30 +103,33 @@ async function handleRecord(
   // A newer upload to the same key has an event of its own; this version can no longer be read.
   if (stored.etag !== etag) return ignore(`superseded by etag ${stored.etag}`);
 
-  const plan = planMediaJob(
-    { bucket: config.bucket, key, etag, contentType: stored.contentType },
-    config.plan,
-  );
+  const ticketCheck = await checkStoredTicket(stored, config.ticketKeyring, deps.now());
+  const verdict = judgeUpload(key, ticketCheck, stored, {
+    ...config,
+    derivedPrefix: config.plan.derivedPrefix,
+  });
+  if (!verdict.accepted) {
+    const { code, message } = verdict.refusal;
+    if (verdict.tag)
+      await deps.store.tag(key, { [UPLOAD_STATUS_TAG]: 'rejected', [UPLOAD_REASON_TAG]: code });
+    deps.log.warn({ key, etag, outcome: 'refused', code, tagged: verdict.tag }, message);
+    return { key, outcome: 'refused', code };
+  }
+
+  const uploaded = { bucket: config.bucket, key, etag, size: stored.size, contentType: stored.contentType };
+  const plan = planMediaJob(uploaded, config.plan);
   if (!plan) return ignore(`content type ${JSON.stringify(stored.contentType)} gets no media job`);
   // Cheaper than a dispatch, and the only guard once FC has forgotten the task id (7 days).
   if (await deps.store.head(plan.manifestKey)) {
     deps.log.info({ key, taskId: plan.taskId }, 'already processed');
     return { key, outcome: 'already-done', taskId: plan.taskId };
   }
-  const job: MediaJob = {
-    version: 1,
-    kind: plan.kind,
-    bucket: config.bucket,
-    key,
-    etag,
-    size: stored.size,
-    contentType: stored.contentType,
-    source: 'trigger',
-    taskId: plan.taskId,
-    requestedAt: deps.now(),
-  };
-  const checked = mediaJobValidator.validate(job);
-  if (!checked.ok) return ignore(`cannot describe the object as a job: ${formatIssues(checked.issues)}`);
+  let job: MediaJob;
+  try {
+    job = mediaJobFor(plan, uploaded, 'trigger', deps.now());
+  } catch (error) {
+    return ignore((error as Error).message);
+  }
   const outcome = await deps.dispatch(job);
   deps.log.info({ key, taskId: plan.taskId, outcome }, 'media job dispatched');
   return { key, outcome, taskId: plan.taskId };

@@ -7,13 +7,14 @@ import { type CallbackDeps, createCallbackHandler } from '../../functions/callba
 import type { CallbackObjectStore } from '../../functions/callback/object-store.js';
 import type { EdgeRequest } from '../../shared/http/edge.js';
 import type { MediaJob } from '../../shared/media-job.js';
+import type { StoredObject } from '../../shared/upload-verdict.js';
 import { answerValidator, callJson, ETAG, inMemoryCallback } from '../helpers/callback-core.js';
 import { userTicket } from '../helpers/upload-tickets.js';
 
 const core = inMemoryCallback();
 const config = core.config({ deadlineMs: 1000 });
 
-function world(objects: Record<string, { etag: string; size: number; contentType: string }>) {
+function world(objects: Record<string, StoredObject>) {
   const tags = new Map<string, Record<string, string>>();
   const queued = new Set<string>();
   const dispatched: MediaJob[] = [];
@@ -60,19 +61,28 @@ const ticketFor = (user: string, limits: { maxBytes?: number; contentTypes?: str
     now: limits.now,
   });
 
-const alicesCat = { 'uploads/alice/cat.jpg': { etag: ETAG, size: 2048, contentType: 'image/jpeg' } };
+/** A 2048-byte JPEG as OSS stores it, with the ticket its upload carried. */
+const jpeg = (ticket: string): StoredObject => ({
+  etag: ETAG,
+  size: 2048,
+  contentType: 'image/jpeg',
+  lastModified: null,
+  ticket,
+});
+const aliceTicket = await ticketFor('alice');
+const alicesCat = { 'uploads/alice/cat.jpg': jpeg(aliceTicket) };
 
 describe('callback core', () => {
   it('accepts a genuine upload, dispatches one job and answers with the planned outputs', async () => {
     const w = world(alicesCat);
-    const { status, body } = await w.call(core.signedRequest({ ticket: await ticketFor('alice') }));
+    const { status, body } = await w.call(core.signedRequest({ ticket: aliceTicket }));
     expect(status).toBe(200);
     expect(answerValidator.validate(body).ok).toBe(true);
     expect(body.userId).toBe('alice');
     expect(body.object).toMatchObject({
       key: 'uploads/alice/cat.jpg',
       size: 2048,
-      image: { width: 64, height: 48 },
+      claimedImage: { width: 64, height: 48 },
     });
     expect(body.jobs).toHaveLength(1);
     expect(body.jobs[0].outputs[0].key).toBe(`derived/uploads/alice/cat.jpg/${ETAG}/thumb-320x320.webp`);
@@ -82,7 +92,7 @@ describe('callback core', () => {
 
   it('answers a replay identically and starts nothing new', async () => {
     const w = world(alicesCat);
-    const request = core.signedRequest({ ticket: await ticketFor('alice') });
+    const request = core.signedRequest({ ticket: aliceTicket });
     const first = await w.call(request);
     const second = await w.call(request);
     expect(second).toEqual(first);
@@ -90,8 +100,10 @@ describe('callback core', () => {
   });
 
   it('accepts a non-media upload without jobs', async () => {
-    const w = world({ 'uploads/alice/a.pdf': { etag: ETAG, size: 10, contentType: 'application/pdf' } });
     const ticket = await ticketFor('alice', { contentTypes: ['application/pdf'] });
+    const w = world({
+      'uploads/alice/a.pdf': { ...jpeg(ticket), size: 10, contentType: 'application/pdf' },
+    });
     const request = core.signedRequest({
       ticket,
       object: 'uploads/alice/a.pdf',
@@ -108,45 +120,60 @@ describe('callback core', () => {
   });
 
   it.each([
-    ['an inflated size', { size: '4096' }, 'SizeMismatch', 'rejected'],
-    ['a wrong content type', { mimeType: 'image/png' }, 'ContentTypeMismatch', 'rejected'],
-    ['a size above the ticket', { size: '2048' }, 'SizeExceedsTicket', 'rejected'],
-  ])('refuses %s and tags the uploader’s own object rejected', async (name, change, code, tag) => {
+    ['an inflated size', { size: '4096' }, 'SizeMismatch'],
+    ['a wrong content type', { mimeType: 'image/png' }, 'ContentTypeMismatch'],
+    ['another ticket than the object’s', { ticket: 'x' }, 'TicketMismatch'],
+    ['no ticket', { ticket: '' }, 'TicketMismatch'],
+  ])('refuses a callback claiming %s, and changes nothing', async (_name, change, code) => {
     const w = world(alicesCat);
-    const ticket = await ticketFor('alice', name === 'a size above the ticket' ? { maxBytes: 1000 } : {});
-    const { status, body } = await w.call(core.signedRequest({ ticket, ...change }));
+    const { status, body } = await w.call(core.signedRequest({ ticket: aliceTicket, ...change }));
     expect(status).toBe(403);
     expect(body.error.code).toBe(code);
-    expect(w.tags.get('uploads/alice/cat.jpg')).toEqual({ 'upcall-status': tag, 'upcall-reason': code });
+    expect(w.tags.size).toBe(0);
     expect(w.dispatched).toHaveLength(0);
   });
 
-  it('refuses another user’s key without marking the other user’s object', async () => {
-    const w = world({
-      ...alicesCat,
-      'uploads/bob/dog.jpg': { etag: ETAG, size: 2048, contentType: 'image/jpeg' },
+  it('refuses a size above the ticket and tags the object rejected', async () => {
+    const ticket = await ticketFor('alice', { maxBytes: 1000 });
+    const w = world({ 'uploads/alice/cat.jpg': jpeg(ticket) });
+    const { status, body } = await w.call(core.signedRequest({ ticket }));
+    expect(status).toBe(403);
+    expect(body.error.code).toBe('SizeExceedsTicket');
+    expect(w.tags.get('uploads/alice/cat.jpg')).toEqual({
+      'upcall-status': 'rejected',
+      'upcall-reason': 'SizeExceedsTicket',
     });
-    const request = core.signedRequest({ ticket: await ticketFor('alice'), object: 'uploads/bob/dog.jpg' });
+    expect(w.dispatched).toHaveLength(0);
+  });
+
+  it('refuses a callback naming another user’s object without touching it', async () => {
+    const bobsDog = jpeg(await ticketFor('bob'));
+    const w = world({ ...alicesCat, 'uploads/bob/dog.jpg': bobsDog });
+    const request = core.signedRequest({ ticket: aliceTicket, object: 'uploads/bob/dog.jpg' });
     const { status, body } = await w.call(request);
     expect(status).toBe(403);
-    expect(body.error.code).toBe('KeyOutsidePrefix');
+    expect(body.error.code).toBe('TicketMismatch');
     expect(w.tags.size).toBe(0);
+    expect(w.dispatched).toHaveLength(0);
   });
 
   it.each([
-    ['dropped', ''],
-    ['altered', 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJtYWxsb3J5In0.AAAA'],
-  ])('refuses a %s ticket and marks the named object unverified (never expirable)', async (_name, ticket) => {
-    const w = world(alicesCat);
+    ['no', ''],
+    ['a forged', 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJtYWxsb3J5In0.AAAA'],
+  ])('refuses an object stored with %s ticket and tags it rejected', async (_name, ticket) => {
+    const w = world({ 'uploads/alice/cat.jpg': jpeg(ticket) });
     const { status, body } = await w.call(core.signedRequest({ ticket }));
     expect(status).toBe(403);
-    expect(body.error.code).toMatch(/^Ticket/);
-    expect(w.tags.get('uploads/alice/cat.jpg')?.['upcall-status']).toBe('unverified');
+    expect(body.error.code).toMatch(/^Ticket(Missing|Invalid)$/);
+    expect(w.tags.get('uploads/alice/cat.jpg')).toEqual({
+      'upcall-status': 'rejected',
+      'upcall-reason': body.error.code,
+    });
   });
 
   it('tags an expired but authentic ticket’s own upload rejected', async () => {
-    const w = world(alicesCat);
     const ticket = await ticketFor('alice', { now: Date.now() - 7200_000 });
+    const w = world({ 'uploads/alice/cat.jpg': jpeg(ticket) });
     const { status, body } = await w.call(core.signedRequest({ ticket }));
     expect(status).toBe(403);
     expect(body.error.code).toBe('TicketExpired');
@@ -158,10 +185,7 @@ describe('callback core', () => {
 
   it('refuses an etag that is not the stored version without tagging', async () => {
     const w = world(alicesCat);
-    const request = core.signedRequest({
-      ticket: await ticketFor('alice'),
-      etag: '92EB5FFEE6AE2FEC3AD71C777531578F',
-    });
+    const request = core.signedRequest({ ticket: aliceTicket, etag: '92EB5FFEE6AE2FEC3AD71C777531578F' });
     const { body } = await w.call(request);
     expect(body.error.code).toBe('EtagMismatch');
     expect(w.tags.size).toBe(0);
@@ -169,16 +193,16 @@ describe('callback core', () => {
 
   it('refuses a missing object and a foreign bucket', async () => {
     const w = world({});
-    expect((await w.call(core.signedRequest({ ticket: await ticketFor('alice') }))).body.error.code).toBe(
+    expect((await w.call(core.signedRequest({ ticket: aliceTicket }))).body.error.code).toBe(
       'ObjectNotFound',
     );
-    const foreign = core.signedRequest({ ticket: await ticketFor('alice'), bucket: 'other-bucket' });
+    const foreign = core.signedRequest({ ticket: aliceTicket, bucket: 'other-bucket' });
     expect((await w.call(foreign)).body.error.code).toBe('BucketMismatch');
   });
 
   it('refuses bad signatures, bodies and methods with clear codes, before any OSS call', async () => {
     const w = world(alicesCat);
-    const good = core.signedRequest({ ticket: await ticketFor('alice') });
+    const good = core.signedRequest({ ticket: aliceTicket });
     const tampered = {
       ...good,
       body: Buffer.from(Buffer.from(good.body).toString().replace('size=2048', 'size=1')),
@@ -221,7 +245,7 @@ describe('callback core', () => {
     const slow = world(alicesCat);
     slow.slowDispatch(5000);
     const started = Date.now();
-    const request = core.signedRequest({ ticket: await ticketFor('alice') });
+    const request = core.signedRequest({ ticket: aliceTicket });
     const result = await slow.call(request);
     expect(result.status).toBe(503);
     expect(Date.now() - started).toBeLessThan(config.deadlineMs + 500);

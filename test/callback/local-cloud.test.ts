@@ -13,7 +13,7 @@ import { CALLBACK_BODY_TEMPLATE, CALLBACK_BODY_TYPE } from '../../shared/callbac
 import { parseTicketKeyring } from '../../shared/upload-ticket.js';
 import { type CallbackServer, startCallbackServer } from '../helpers/callback-server.js';
 import { rootOssClient, userOssClient } from '../helpers/oss-clients.js';
-import { userTicket } from '../helpers/upload-tickets.js';
+import { ticketedUpload, userTicket } from '../helpers/upload-tickets.js';
 
 const BUCKET = 'upcall-e2e';
 const TICKET_KEYS = `k1:${'e'.repeat(40)}`;
@@ -38,9 +38,7 @@ const rootClient = () => rootOssClient(cloud, BUCKET);
 const ticketFor = (user: string) =>
   userTicket(keyring, user, { maxBytes: 5_000_000, contentTypes: ['image/*', 'video/*'] });
 
-function callbackOption(ticket: string | null, body = CALLBACK_BODY_TEMPLATE, url = callback.url) {
-  return { url, body, contentType: CALLBACK_BODY_TYPE, customValue: ticket === null ? {} : { ticket } };
-}
+const asGranted = (ticket: string, url = callback.url) => ticketedUpload(ticket, url);
 
 async function png(width: number, height: number): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 90 } } })
@@ -76,7 +74,7 @@ describe('callback function through the local cloud', () => {
     const image = await png(64, 48);
     const result = await uploaderClient('alice').put('uploads/alice/put.png', image, {
       headers: { 'Content-Type': 'image/png' },
-      callback: callbackOption(await ticketFor('alice')),
+      ...asGranted(await ticketFor('alice')),
     } as OSS.PutObjectOptions);
     const answer = result.data as Record<string, unknown> & { jobs: Array<{ taskId: string; kind: string }> };
     expect(result.res.status).toBe(200);
@@ -87,7 +85,7 @@ describe('callback function through the local cloud', () => {
         key: 'uploads/alice/put.png',
         size: image.length,
         contentType: 'image/png',
-        image: { width: 64, height: 48 },
+        claimedImage: { width: 64, height: 48 },
       },
     });
     expect(answer.jobs).toHaveLength(1);
@@ -102,7 +100,7 @@ describe('callback function through the local cloud', () => {
     const result = await uploaderClient('alice').multipartUpload('uploads/alice/clip.mp4', data, {
       partSize: 100 * 1024,
       mime: 'video/mp4',
-      callback: callbackOption(await ticketFor('alice')),
+      ...asGranted(await ticketFor('alice')),
     } as OSS.MultipartUploadOptions);
     const answer = result.data as { object: { etag: string; size: number }; jobs: Array<{ kind: string }> };
     expect(answer.object.etag).toMatch(/^[0-9A-F]{32}-3$/);
@@ -114,7 +112,7 @@ describe('callback function through the local cloud', () => {
     const before = callback.captured.length;
     await uploaderClient('alice').put('uploads/alice/replay.png', await png(8, 8), {
       headers: { 'Content-Type': 'image/png' },
-      callback: callbackOption(await ticketFor('alice')),
+      ...asGranted(await ticketFor('alice')),
     } as OSS.PutObjectOptions);
     const original = callback.captured[before]!;
     await cloud.fc.idle();
@@ -140,74 +138,104 @@ describe('callback function through the local cloud', () => {
     expect(cloud.fc.invocations('upcall-media')).toHaveLength(invocationsBefore);
   });
 
-  const forgeries: Array<
-    [string, string, (ticket: string) => { body?: string; ticket: string | null }, string, string | null]
-  > = [
+  type Forgery = Parameters<typeof ticketedUpload>[2];
+  // A callback that does not describe the stored upload proves nothing: refused, and nothing is written to the object.
+  const forgedCallbacks: Array<[string, string, (ticket: string) => Forgery, string]> = [
     [
       'swaps ${object} for another user’s key',
       'uploads/alice/swap.png',
-      (ticket) => ({ ticket, body: CALLBACK_BODY_TEMPLATE.replace('${object}', 'uploads%2Fbob%2Fdog.png') }),
-      'KeyOutsidePrefix',
-      null,
+      () => ({ body: CALLBACK_BODY_TEMPLATE.replace('${object}', 'uploads%2Fbob%2Fdog.png') }),
+      'ObjectNotFound',
     ],
     [
       'inflates ${size}',
       'uploads/alice/inflated.png',
-      (ticket) => ({ ticket, body: CALLBACK_BODY_TEMPLATE.replace('${size}', '99999') }),
+      () => ({ body: CALLBACK_BODY_TEMPLATE.replace('${size}', '99999') }),
       'SizeMismatch',
-      'rejected',
     ],
     [
-      'drops the ticket',
+      'drops the callback’s ticket',
       'uploads/alice/noticket.png',
-      () => ({ ticket: null }),
-      'TicketMissing',
-      'unverified',
+      () => ({ callbackTicket: null }),
+      'TicketMismatch',
     ],
     [
-      'alters the ticket',
+      'alters the callback’s ticket',
       'uploads/alice/altered.png',
-      (ticket) => ({ ticket: `${ticket.slice(0, -4)}AAAA` }),
-      'TicketInvalid',
-      'unverified',
+      (ticket) => ({ callbackTicket: `${ticket.slice(0, -4)}AAAA` }),
+      'TicketMismatch',
     ],
   ];
-  it.each(forgeries)(
-    'an uploader who %s is refused (203), the object kept and marked',
-    async (_n, key, forge, code, tag) => {
-      const forged = forge(await ticketFor('alice'));
-      const error = await uploaderClient('alice')
-        .put(key, await png(16, 16), {
-          headers: { 'Content-Type': 'image/png' },
-          callback: callbackOption(forged.ticket, forged.body),
-        } as OSS.PutObjectOptions)
-        .then(
-          () => null,
-          (e: { status?: number; code?: string; message?: string }) => e,
-        );
-      expect(error).toMatchObject({ status: 203, code: 'CallbackFailed' });
-      expect(error?.message).toContain('403');
-      // Stored all the same, and marked as the README describes.
-      expect((await rootClient().head(key)).status).toBe(200);
-      const tags = await tagsOf(key);
-      if (tag) expect(tags).toEqual({ 'upcall-status': tag, 'upcall-reason': code });
-      else expect(tags).toEqual({});
-      expect(callback.captured.length).toBeGreaterThan(0);
+  // An upload whose own ticket does not grant it: refused, and marked as the README describes.
+  const ungranted: Array<[string, string, (ticket: string) => Forgery, string]> = [
+    [
+      'stores no ticket',
+      'uploads/alice/bare.png',
+      () => ({ callbackTicket: null, metaTicket: null }),
+      'TicketMissing',
+    ],
+    [
+      'stores an altered ticket',
+      'uploads/alice/forged.png',
+      (ticket) => ({
+        callbackTicket: `${ticket.slice(0, -4)}AAAA`,
+        metaTicket: `${ticket.slice(0, -4)}AAAA`,
+      }),
+      'TicketInvalid',
+    ],
+  ];
+  /** OSS relays only the status: the refusal's code, from the callback replayed as OSS sent it. */
+  const replayedCode = async (sent: CallbackServer['captured'][number] | undefined) => {
+    if (!sent) return undefined;
+    const { authorization, 'x-oss-pub-key-url': keyUrl, 'content-type': type } = sent.headers;
+    const response = await fetch(`${new URL(callback.url).origin}${sent.path}`, {
+      method: 'POST',
+      headers: { authorization: authorization!, 'x-oss-pub-key-url': keyUrl!, 'content-type': type! },
+      body: sent.body,
+    });
+    return ((await response.json()) as { error?: { code: string } }).error?.code;
+  };
+  const uploadRefused = async (key: string, options: object) => {
+    const error = await uploaderClient('alice')
+      .put(key, await png(16, 16), {
+        headers: { 'Content-Type': 'image/png' },
+        ...options,
+      } as OSS.PutObjectOptions)
+      .then(
+        () => null,
+        (e: { status?: number; code?: string; message?: string }) => e,
+      );
+    expect(error).toMatchObject({ status: 203, code: 'CallbackFailed' });
+    expect(error?.message).toContain('403');
+    // Stored all the same.
+    expect((await rootClient().head(key)).status).toBe(200);
+  };
+
+  it.each(forgedCallbacks)(
+    'an uploader who %s is refused (203); the object is left alone',
+    async (_n, key, forge, code) => {
+      const ticket = await ticketFor('alice');
+      await uploadRefused(key, ticketedUpload(ticket, callback.url, forge(ticket)));
+      expect(await tagsOf(key)).toEqual({});
+      expect(await replayedCode(callback.captured.at(-1))).toBe(code);
+    },
+  );
+
+  it.each(ungranted)(
+    'an upload that %s is refused (203) and tagged rejected',
+    async (_n, key, forge, code) => {
+      const ticket = await ticketFor('alice');
+      await uploadRefused(key, ticketedUpload(ticket, callback.url, forge(ticket)));
+      expect(await tagsOf(key)).toEqual({ 'upcall-status': 'rejected', 'upcall-reason': code });
     },
   );
 
   it('a second user’s ticket cannot claim the first user’s upload area', async () => {
-    const error = await uploaderClient('alice')
-      .put('uploads/alice/mallory.png', await png(8, 8), {
-        headers: { 'Content-Type': 'image/png' },
-        callback: callbackOption(await ticketFor('mallory')),
-      } as OSS.PutObjectOptions)
-      .then(
-        () => null,
-        (e: { status?: number }) => e,
-      );
-    expect(error).toMatchObject({ status: 203 });
-    expect(await tagsOf('uploads/alice/mallory.png')).toEqual({});
+    await uploadRefused('uploads/alice/mallory.png', asGranted(await ticketFor('mallory')));
+    expect(await tagsOf('uploads/alice/mallory.png')).toEqual({
+      'upcall-status': 'rejected',
+      'upcall-reason': 'KeyOutsidePrefix',
+    });
   });
 
   it('FC unreachable: the client gets 203 and the object stays stored', async () => {
@@ -216,7 +244,7 @@ describe('callback function through the local cloud', () => {
       const error = await uploaderClient('alice')
         .put('uploads/alice/nofc.png', await png(8, 8), {
           headers: { 'Content-Type': 'image/png' },
-          callback: callbackOption(await ticketFor('alice'), CALLBACK_BODY_TEMPLATE, unreachable.url),
+          ...asGranted(await ticketFor('alice'), unreachable.url),
         } as OSS.PutObjectOptions)
         .then(
           () => null,

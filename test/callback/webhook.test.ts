@@ -9,8 +9,8 @@ import { planMediaJob } from '../../shared/media-job.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import { deadLetterPrefix, deadLetterValidator, webhookId } from '../../shared/webhook-events.js';
 import { readJson } from '../helpers/oss-clients.js';
+import { ticketedUpload } from '../helpers/upload-tickets.js';
 import {
-  callbackOption,
   MEDIA_FUNCTION,
   MEDIA_PLAN,
   png,
@@ -41,7 +41,7 @@ async function upload(key: string, url: string) {
     .uploader('alice')
     .put(key, await png(16), {
       headers: { 'Content-Type': 'image/png' },
-      callback: callbackOption(await w.ticketFor('alice'), url),
+      ...ticketedUpload(await w.ticketFor('alice'), url),
     } as OSS.PutObjectOptions)
     .then(
       (result) => ({

@@ -17,6 +17,7 @@ import {
   BUCKET,
   type MediaCloud,
   startMediaCloud,
+  TICKET_KEYS,
   uploadForJob,
   workerConfig,
 } from '../helpers/media-cloud.js';
@@ -222,6 +223,7 @@ describe('npm run build', () => {
         UPCALL_REGION: media.cloud.info.region,
         UPCALL_OSS_ENDPOINT: media.cloud.info.oss.endpoint,
         UPCALL_FC_ENDPOINT: media.cloud.info.fc.endpoint,
+        UPCALL_TICKET_KEYS: TICKET_KEYS,
         UPCALL_LOG_LEVEL: 'silent',
       });
       const script = `

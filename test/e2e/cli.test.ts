@@ -80,7 +80,7 @@ describe('npm run upload against the dev stack', () => {
     expect(result.callback).toMatchObject({
       status: 'accepted',
       userId: 'alice',
-      object: { key: result.key, contentType: 'image/png', image: { width: 320, height: 200 } },
+      object: { key: result.key, contentType: 'image/png', claimedImage: { width: 320, height: 200 } },
     });
     const [job] = result.jobs;
     expect(job?.manifest).toMatchObject({ status: 'succeeded', kind: 'image', key: result.key });

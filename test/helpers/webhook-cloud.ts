@@ -64,10 +64,6 @@ export interface WebhookCloud {
   close(): Promise<void>;
 }
 
-export function callbackOption(ticket: string, url: string) {
-  return { url, body: CALLBACK_BODY_TEMPLATE, contentType: CALLBACK_BODY_TYPE, customValue: { ticket } };
-}
-
 export function png(size: number): Promise<Buffer> {
   return sharp({ create: { width: size, height: size, channels: 3, background: { r: 20, g: 120, b: 200 } } })
     .png()
@@ -108,6 +104,7 @@ export async function startWebhookCloud(): Promise<WebhookCloud> {
     UPCALL_UPLOAD_HOOK_URL: receiver.url,
     UPCALL_MEDIA_HOOK_URL: receiver.url,
     UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS: '0,0',
+    UPCALL_TICKET_KEYS: TICKET_KEYS,
   };
 
   return {
@@ -118,7 +115,6 @@ export async function startWebhookCloud(): Promise<WebhookCloud> {
     async startCallback(settings) {
       const callback = await startCallbackServer(cloud, {
         ...base,
-        UPCALL_TICKET_KEYS: TICKET_KEYS,
         ...settings,
       });
       callbacks.push(callback);

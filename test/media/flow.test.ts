@@ -14,7 +14,9 @@ import { animatedGif } from '../helpers/media.js';
 import {
   BUCKET,
   type MediaCloud,
+  putUpload,
   startMediaCloud,
+  TICKET_KEYS,
   uploadForJob,
   workerConfig,
 } from '../helpers/media-cloud.js';
@@ -29,6 +31,7 @@ function env(): NodeJS.ProcessEnv {
   return {
     UPCALL_REGION: info.region,
     UPCALL_BUCKET: BUCKET,
+    UPCALL_TICKET_KEYS: TICKET_KEYS,
     UPCALL_OSS_ENDPOINT: info.oss.endpoint,
     UPCALL_FC_ENDPOINT: info.fc.endpoint,
     UPCALL_MEDIA_FUNCTION_NAME: FUNCTION,
@@ -123,7 +126,7 @@ describe('media function on the local cloud', () => {
   });
 
   it('ignores what is not an upload of media, and rejects a malformed event without a retry', async () => {
-    await media.oss.put('uploads/u1/notes.txt', Buffer.from('hello'), { mime: 'text/plain' });
+    await putUpload(media.oss, 'uploads/u1/notes.txt', Buffer.from('hello'), 'text/plain');
     await media.cloud.fc.idle();
     const handler = createMediaHandler(env());
     const context = { requestId: 'direct-1', credentials: media.cloud.info.rootCredentials };

@@ -15,6 +15,7 @@ function memoryStore(): MediaStore & { keys(): string[] } {
     openRead: unused,
     writeFile: unused,
     tags: unused,
+    tag: unused,
     async read(key) {
       return objects.get(key) ?? null;
     },

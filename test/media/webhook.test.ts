@@ -13,6 +13,7 @@ import {
   webhookId,
 } from '../../shared/webhook-events.js';
 import { readJson } from '../helpers/oss-clients.js';
+import { ticketMeta } from '../helpers/upload-tickets.js';
 import {
   BUCKET,
   MEDIA_FUNCTION,
@@ -34,7 +35,9 @@ afterAll(() => w?.close());
 
 /** Upload as the uploader would (the OSS trigger fires) and describe the job the callback would queue. */
 async function uploadWithTrigger(key: string, body: Buffer): Promise<MediaJob> {
-  await w.root().put(key, body, { mime: 'image/png' });
+  await w
+    .root()
+    .put(key, body, { mime: 'image/png', ...ticketMeta(await w.ticketFor(key.split('/')[1] ?? '')) });
   const { etag } = await w.versionOf(key);
   const plan = planMediaJob({ bucket: BUCKET, key, etag, contentType: 'image/png' }, MEDIA_PLAN);
   if (!plan) throw new Error('no plan');

@@ -58,6 +58,7 @@ describe('the callback object store against the local OSS (V4 verified there)', 
       size: 10,
       contentType: 'image/jpeg',
       lastModified: Date.parse(expected['last-modified'] ?? ''),
+      ticket: '',
     });
   });
 

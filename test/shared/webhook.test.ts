@@ -39,7 +39,7 @@ const OBJECT = {
   etag: ETAG,
   size: 2048,
   contentType: 'image/png',
-  image: { width: 64, height: 48, format: 'png' },
+  claimedImage: { width: 64, height: 48, format: 'png' },
 };
 const uploadMessage = () =>
   uploadCompletedMessage({ object: OBJECT, userId: 'alice', jobs: [] }, Date.UTC(2026, 0, 2));
@@ -239,10 +239,23 @@ describe('the callback with an upload hook', () => {
     const enqueued: WebhookDelivery[] = [];
     const dispatched: MediaJob[] = [];
     let enqueueFails = false;
+    // Issued just before OSS stored the object: the ticket is judged at the object's Last-Modified.
+    const storedAt = Date.UTC(2026, 0, 2);
+    const ticket = userTicket(core.keyring, 'alice', {
+      maxBytes: 10_000,
+      contentTypes: ['image/*'],
+      now: storedAt - 1000,
+    });
     const deps: CallbackDeps = {
       objectStore: () => ({
         async head() {
-          return { etag: ETAG, size: 2048, contentType: 'image/png', lastModified: Date.UTC(2026, 0, 2) };
+          return {
+            etag: ETAG,
+            size: 2048,
+            contentType: 'image/png',
+            lastModified: storedAt,
+            ticket: await ticket,
+          };
         },
         async tag(objectKey, value) {
           tags.set(objectKey, value);
@@ -280,15 +293,11 @@ describe('the callback with an upload hook', () => {
         enqueueFails = true;
       },
       async call() {
-        const ticket = await userTicket(core.keyring, 'alice', {
-          maxBytes: 10_000,
-          contentTypes: ['image/*'],
-        });
         const request = core.signedRequest({
           object: 'uploads/alice/cat.png',
           mimeType: 'image/png',
           'imageInfo.format': 'png',
-          ticket,
+          ticket: await ticket,
         });
         const started = Date.now();
         const answer = await callJson(handler, request);
@@ -367,7 +376,9 @@ describe('the outbox', () => {
       objects,
       async head(objectKey) {
         const body = objects.get(objectKey);
-        return body ? { etag: 'E', size: body.length, contentType: 'application/json' } : null;
+        return body
+          ? { etag: 'E', size: body.length, contentType: 'application/json', lastModified: null, ticket: '' }
+          : null;
       },
       async read(objectKey) {
         return objects.get(objectKey) ?? null;
@@ -383,6 +394,7 @@ describe('the outbox', () => {
       openRead: missing,
       writeFile: async () => undefined,
       tags: missing,
+      tag: async () => undefined,
     };
   }
 

@@ -201,7 +201,10 @@ function describeUpload(answer) {
   addDetail('Key', object.key);
   addDetail('ETag', object.etag);
   addDetail('Size', `${kib(object.size)} (${object.contentType})`);
-  if (object.image) addDetail('Image', `${object.image.width}×${object.image.height} ${object.image.format}`);
+  if (object.claimedImage) {
+    const { width, height, format } = object.claimedImage;
+    addDetail('Image (as claimed)', `${width}×${height} ${format}`);
+  }
   $('result').hidden = false;
 }
 
