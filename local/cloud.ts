@@ -87,12 +87,15 @@ export function upcallRoles(
         { Action: ['fc:InvokeFunction'], Resource: [`acs:fc:${region}:${accountId}:functions/*`] },
       ),
     ),
-    // media: reads originals and their tags (refused uploads are skipped), writes derived outputs, manifests and
-    // job leases, and dispatches its own jobs (the OSS trigger path re-queues with the job's task id).
+    // media: reads originals and their tags, tags the uploads its trigger path refuses, writes derived outputs,
+    // manifests and job leases, and dispatches its own jobs (the OSS trigger path re-queues with the job's task id).
     media: role(
       'upcall-media',
       policy(
-        { Action: ['oss:GetObject', 'oss:GetObjectTagging', 'oss:PutObject'], Resource: objects },
+        {
+          Action: ['oss:GetObject', 'oss:GetObjectTagging', 'oss:PutObjectTagging', 'oss:PutObject'],
+          Resource: objects,
+        },
         { Action: ['fc:InvokeFunction'], Resource: [`acs:fc:${region}:${accountId}:functions/*`] },
       ),
     ),

@@ -1,0 +1,145 @@
+/**
+ * Attacker capability: a signed-in user who keeps the STS credentials a grant returns and talks to OSS directly —
+ * no callback, their own headers, any content. On the dev stack with the real ali-oss client. What must hold: only
+ * an object its own valid ticket grants is ever processed, whichever path sees it (here the OSS-trigger backstop,
+ * since these uploads send no callback); everything else is tagged `rejected` with the reason and never processed;
+ * upcall's tags are upcall's alone.
+ */
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantClient, requestToken } from '../../cli/uploader.js';
+import type { MediaManifest } from '../../shared/media-manifest.js';
+import type { TokenResponse } from '../../shared/token-contract.js';
+import { type E2eStack, startE2eStack, waitForObject } from '../helpers/dev-stack.js';
+import { readJson } from '../helpers/oss-clients.js';
+
+let e2e: E2eStack;
+let png: Buffer;
+
+beforeAll(async () => {
+  e2e = await startE2eStack({ triggerDelayMs: 0 });
+  png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#cc3366' } })
+    .png()
+    .toBuffer();
+});
+afterAll(() => e2e?.close());
+
+/** Mallory's grant for one small PNG: the limits every attack below tries to get around. */
+async function smallPngGrant(): Promise<TokenResponse> {
+  const token = await e2e.stack.userToken('mallory');
+  return requestToken(e2e.stack.info.token.url, token, { contentType: 'image/png', size: 1000 });
+}
+
+async function tagsOnceJudged(key: string, timeoutMs = 15_000): Promise<Record<string, string>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { tag } = await e2e.root.getObjectTagging(key);
+    if (tag['upcall-status'] || Date.now() > deadline) return tag;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function etagOf(key: string): Promise<string> {
+  const head = await e2e.root.head(key);
+  return String((head.res.headers as Record<string, string>).etag).replaceAll('"', '');
+}
+
+/** No manifest, and no thumbnail, for this version, after the trigger path had its chance. */
+async function expectUnprocessed(key: string) {
+  await e2e.stack.cloud.fc.idle();
+  const prefix = `derived/${key}/`;
+  const listed = await e2e.root.listV2({ prefix, 'max-keys': '10' }, {});
+  expect(listed.objects ?? []).toEqual([]);
+}
+
+const putAs = (grant: TokenResponse, key: string, body: Buffer, options: object) =>
+  grantClient(grant)
+    .put(key, body, options)
+    .then(
+      (result) => ({ status: result.res.status, code: 'none' }),
+      (error: { status?: number; code?: string }) => ({ status: error.status, code: error.code }),
+    );
+
+describe('an uploader holding raw STS credentials', () => {
+  it('control: an upload its ticket grants, sent without a callback, is processed by the trigger path', async () => {
+    const grant = await smallPngGrant();
+    const key = `${grant.keyPrefix}honest.png`;
+    expect(await putAs(grant, key, png, { mime: 'image/png', headers: grant.uploadHeaders })).toEqual({
+      status: 200,
+      code: 'none',
+    });
+    const manifestKey = `derived/${key}/${await etagOf(key)}/manifest.json`;
+    await waitForObject(e2e.root, manifestKey);
+    const manifest = (await readJson(e2e.root, manifestKey)) as MediaManifest;
+    expect(manifest).toMatchObject({ status: 'succeeded', source: 'trigger' });
+  });
+
+  it.each([
+    [
+      'a video under an image-only ticket, no callback',
+      'clip.mp4',
+      () => Buffer.alloc(600, 1),
+      'video/mp4',
+      'ContentTypeNotAllowed',
+    ],
+    [
+      'more bytes than the ticket allows, no callback',
+      'big.png',
+      () => Buffer.concat([png, Buffer.alloc(2000)]),
+      'image/png',
+      'SizeExceedsTicket',
+    ],
+  ])('%s: tagged rejected, never processed', async (_name, file, body, mime, code) => {
+    const grant = await smallPngGrant();
+    const key = `${grant.keyPrefix}${file}`;
+    expect((await putAs(grant, key, body(), { mime, headers: grant.uploadHeaders })).status).toBe(200);
+    expect(await tagsOnceJudged(key)).toEqual({ 'upcall-status': 'rejected', 'upcall-reason': code });
+    await expectUnprocessed(key);
+  });
+
+  it('an upload that leaves the ticket out: tagged rejected (TicketMissing), never processed', async () => {
+    const grant = await smallPngGrant();
+    const key = `${grant.keyPrefix}no-ticket.png`;
+    expect((await putAs(grant, key, png, { mime: 'image/png' })).status).toBe(200);
+    expect(await tagsOnceJudged(key)).toEqual({
+      'upcall-status': 'rejected',
+      'upcall-reason': 'TicketMissing',
+    });
+    await expectUnprocessed(key);
+  });
+
+  it('an upload with a forged ticket: tagged rejected (TicketInvalid), never processed', async () => {
+    const grant = await smallPngGrant();
+    const key = `${grant.keyPrefix}forged.png`;
+    const [name, ticket] = Object.entries(grant.uploadHeaders)[0] ?? ['', ''];
+    const [header, , signature] = ticket.split('.');
+    const widened = Buffer.from(JSON.stringify({ sub: 'mallory', max: 10 ** 9 })).toString('base64url');
+    const forged = { [name]: `${header}.${widened}.${signature}` };
+    expect((await putAs(grant, key, png, { mime: 'image/png', headers: forged })).status).toBe(200);
+    expect(await tagsOnceJudged(key)).toEqual({
+      'upcall-status': 'rejected',
+      'upcall-reason': 'TicketInvalid',
+    });
+    await expectUnprocessed(key);
+  });
+
+  it('cannot write upcall’s tags: tagging at upload and PutObjectTagging are both refused', async () => {
+    const grant = await smallPngGrant();
+    const key = `${grant.keyPrefix}self-accepted.png`;
+    const tagged = await putAs(grant, key, png, {
+      mime: 'image/png',
+      headers: { ...grant.uploadHeaders, 'x-oss-tagging': 'upcall-status=accepted' },
+    });
+    expect(tagged).toEqual({ status: 403, code: 'AccessDenied' });
+    expect((await putAs(grant, key, png, { mime: 'image/png', headers: grant.uploadHeaders })).status).toBe(
+      200,
+    );
+    const retag = await grantClient(grant)
+      .putObjectTagging(key, { 'upcall-status': 'accepted' })
+      .then(
+        () => 'allowed',
+        (error: { status?: number }) => error.status,
+      );
+    expect(retag).toBe(403);
+  });
+});
