@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Quiet logs under test; a test that reads logs makes its own logger or passes its own level.
+    env: { UPCALL_LOG_LEVEL: 'silent' },
   },
 });

@@ -1,11 +1,14 @@
 /**
- * Structured JSON logs (pino). Every request's logger carries its request id. Silent under the test runner.
+ * Structured JSON logs (pino). Every request's logger carries its request id. The level is a registered setting
+ * (`UPCALL_LOG_LEVEL`); the test runner sets it to `silent` in its own configuration.
  * Production and pipes get one JSON object a line; a developer's terminal (the dev stack) swaps in a readable
  * destination with `useLogDestination` before anything logs.
  */
 import { pino } from 'pino';
+import { loadSettings, type Settings } from './config.js';
 
 export type Logger = pino.Logger;
+export type LogLevel = Settings<'UPCALL_LOG_LEVEL'>['UPCALL_LOG_LEVEL'];
 
 let destination: pino.DestinationStream | undefined;
 
@@ -14,8 +17,12 @@ export function useLogDestination(stream: pino.DestinationStream): void {
   destination = stream;
 }
 
-export function createLogger(service: string, level = process.env.UPCALL_LOG_LEVEL): Logger {
-  const resolved = level || (process.env.VITEST ? 'silent' : 'info');
-  const options = { level: resolved, base: { service }, timestamp: pino.stdTimeFunctions.isoTime };
+/** `UPCALL_LOG_LEVEL` from an environment; throws `ConfigError` naming it when it is not a level. */
+export function logLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  return loadSettings(['UPCALL_LOG_LEVEL'], env).UPCALL_LOG_LEVEL;
+}
+
+export function createLogger(service: string, level: LogLevel = logLevel()): Logger {
+  const options = { level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -1,8 +1,8 @@
 /** The callback function assembled from the environment: config, OSS and FC clients, and the core handler. */
 
 import { dispatchMediaJob, invokeAsync } from '../../shared/fc-async-invoke.js';
-import { type EdgeHandler, HttpError, type RoleCredentials } from '../../shared/http/edge.js';
-import { roleCredentials } from '../../shared/role-credentials.js';
+import type { EdgeApp, RoleCredentials } from '../../shared/http/edge.js';
+import { edgeCredentials } from '../../shared/role-credentials.js';
 import { deliveryTaskId } from '../../shared/webhook-events.js';
 import { sendWebhook } from '../../shared/webhook-send.js';
 import { type CallbackConfig, loadCallbackConfig } from './config.js';
@@ -12,13 +12,8 @@ import type { UploadHookDeps } from './upload-hook.js';
 
 /** Real dependencies: OSS and FC with the function role's credentials (FC's context, else the environment). */
 export function createCallbackDeps(config: CallbackConfig, env: NodeJS.ProcessEnv): CallbackDeps {
-  const credentialsFor = (fromContext: RoleCredentials | undefined): RoleCredentials => {
-    try {
-      return roleCredentials(fromContext, env);
-    } catch (error) {
-      throw new HttpError(500, 'NoCredentials', (error as Error).message);
-    }
-  };
+  const credentialsFor = (fromContext: RoleCredentials | undefined): RoleCredentials =>
+    edgeCredentials(fromContext, env);
   // One client per credential set: FC rotates role credentials, so a changed key id gets a new client.
   let cached: { accessKeyId: string; store: CallbackObjectStore } | undefined;
   return {
@@ -70,7 +65,7 @@ function uploadHookDeps(
 }
 
 /** Throws ConfigError naming the bad setting. */
-export function createCallbackApp(env: NodeJS.ProcessEnv): EdgeHandler {
+export function createCallbackApp(env: NodeJS.ProcessEnv): EdgeApp {
   const config = loadCallbackConfig(env);
-  return createCallbackHandler(config, createCallbackDeps(config, env));
+  return { handle: createCallbackHandler(config, createCallbackDeps(config, env)) };
 }

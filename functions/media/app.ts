@@ -4,28 +4,22 @@
  * and calls the core for the event's kind. Returning means done (FC does not retry); throwing means "transient,
  * retry me".
  */
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { type DispatchOutcome, dispatchMediaJob, invokeAsync } from '../../shared/fc-async-invoke.js';
+import { type FcContext, fcEventJson, invocation, startFunction } from '../../shared/fc-function.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
-import { createLogger } from '../../shared/log.js';
 import type { MediaJob } from '../../shared/media-job.js';
 import { createOssClient } from '../../shared/oss-client.js';
 import { roleCredentials } from '../../shared/role-credentials.js';
 import { deliveryTaskId, mediaResultMessage } from '../../shared/webhook-events.js';
 import { sendWebhook } from '../../shared/webhook-send.js';
 import { loadMediaConfig, type MediaConfig } from './config.js';
-import { decodeMediaEvent } from './events.js';
+import { decodeMediaEvent, type MediaEvent } from './events.js';
 import { locateMediaTools, type MediaTools } from './ffmpeg.js';
 import { type JobResult, type MediaWorkerDeps, runMediaJob } from './job.js';
 import { createOutbox, type DeliveryResult, type Outbox } from './outbox.js';
 import { createOssMediaStore, type OssMediaStoreOptions } from './store.js';
 import { handleObjectCreated, type TriggerOutcome } from './trigger.js';
-
-export interface FcEventContext {
-  requestId?: string;
-  credentials?: RoleCredentials;
-}
 
 export type MediaHandlerResult =
   | JobResult
@@ -62,15 +56,7 @@ function jobWebhooks(
 
 /** Build FC's `handler(event, context)` for an environment. Configuration is validated once, at start-up. */
 export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandlerOptions = {}) {
-  const log = createLogger('media');
-  let config: MediaConfig | undefined;
-  let configError: Error | undefined;
-  try {
-    config = loadMediaConfig(env);
-  } catch (error) {
-    configError = error as Error;
-    log.fatal({ err: configError }, 'start-up failed');
-  }
+  const started = startFunction('media', env, () => loadMediaConfig(env));
   let tools: Promise<MediaTools> | undefined;
   const locateTools = (settings: MediaConfig) => {
     // A failed lookup is retried on the next job rather than cached forever.
@@ -81,12 +67,14 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
     return tools;
   };
 
-  return async (event: unknown, context: FcEventContext = {}): Promise<MediaHandlerResult> => {
-    const requestId = context.requestId ?? randomUUID();
-    const requestLog = log.child({ requestId });
-    if (!config) throw configError ?? new Error('not initialised');
-    const settings = config;
-    const decoded = decodeMediaEvent(event);
+  return async (event: unknown, context: FcContext = {}): Promise<MediaHandlerResult> => {
+    const { requestId, log: requestLog } = invocation(started.log, context);
+    if (!started.ok) throw started.failure;
+    const settings = started.app;
+    const json = fcEventJson(event);
+    const decoded: MediaEvent = json.ok
+      ? decodeMediaEvent(json.value)
+      : { kind: 'invalid', message: json.message };
     if (decoded.kind === 'invalid') {
       requestLog.error(decoded.message);
       return { outcome: 'rejected', code: 'BadEvent', message: decoded.message };

@@ -1,11 +1,11 @@
 /** The token function assembled from the environment: config, the STS client, and the core handler. */
-import type { EdgeHandler } from '../../shared/http/edge.js';
+import type { EdgeApp } from '../../shared/http/edge.js';
 import { loadTokenConfig } from './config.js';
 import { createTokenHandler } from './handler.js';
 import { createStsAssumeRole } from './sts.js';
 
 /** Throws ConfigError naming the bad setting. */
-export function createTokenApp(env: NodeJS.ProcessEnv): EdgeHandler {
+export function createTokenApp(env: NodeJS.ProcessEnv): EdgeApp {
   const config = loadTokenConfig(env);
   return createTokenHandler(config, {
     assumeRole: createStsAssumeRole({ endpoint: config.stsEndpoint }),

@@ -13,17 +13,15 @@ import {
   TICKET_VARIABLE,
 } from '../../shared/callback-contract.js';
 import {
+  type EdgeApp,
   type EdgeContext,
-  type EdgeHandler,
   type EdgeRequest,
-  type EdgeResponse,
-  errorResponse,
   HttpError,
   jsonResponse,
   type RoleCredentials,
 } from '../../shared/http/edge.js';
 import { createOssRestClient, OssRequestError } from '../../shared/oss-rest.js';
-import { roleCredentials } from '../../shared/role-credentials.js';
+import { edgeCredentials } from '../../shared/role-credentials.js';
 import { compileSchema, formatIssues } from '../../shared/schema.js';
 import {
   type FormGrant,
@@ -53,13 +51,7 @@ import {
   partPlan,
   presignedRequest,
 } from './presigned.js';
-import {
-  corsHeaders,
-  mobileCredentials,
-  mobileErrorResponse,
-  NO_STORE,
-  PREFLIGHT_HEADERS,
-} from './responses.js';
+import { corsHeaders, mobileCredentials, NO_STORE, PREFLIGHT_HEADERS, tokenErrorShape } from './responses.js';
 import { type AssumeRole, StsError, uploadSessionPolicy } from './sts.js';
 
 export interface TokenDeps {
@@ -123,6 +115,7 @@ function checkLimits(wanted: TokenRequest, config: TokenConfig): void {
   }
 }
 
+/** What the caller is told when STS fails: throttling is worth a retry, the rest is the service's own problem. */
 function stsFailure(error: StsError): HttpError {
   if (error.kind === 'throttled') {
     const retryAfter = String(error.retryAfterSeconds ?? 1);
@@ -140,7 +133,7 @@ function stsFailure(error: StsError): HttpError {
   return new HttpError(502, code, error.message, {}, { cause: error });
 }
 
-export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHandler {
+export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeApp {
   const authenticate = createAuthenticator(config.jwt);
   const callbackParam = buildCallbackParam(config.callbackUrl);
   const callbackHeader = encodeCallbackHeader(callbackParam);
@@ -162,13 +155,8 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
     return keyPrefix;
   }
 
-  function functionCredentials(context: EdgeContext): RoleCredentials {
-    try {
-      return roleCredentials(context.credentials, deps.env);
-    } catch (error) {
-      throw new HttpError(500, 'CredentialsMissing', (error as Error).message, {}, { cause: error });
-    }
-  }
+  const functionCredentials = (context: EdgeContext): RoleCredentials =>
+    edgeCredentials(context.credentials, deps.env);
 
   /**
    * A key a multipart follow-up names: under the caller's prefix, and no `.`/`..` segment (an HTTP client would
@@ -235,12 +223,16 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
   ): Promise<TokenResponse> {
     const target = await uploadTarget(userId, wanted);
     const { keyPrefix } = target.fields;
-    const credentials = await deps.assumeRole(functionCredentials(context), {
-      roleArn: config.uploadRoleArn,
-      roleSessionName: roleSessionName(userId),
-      policy: uploadSessionPolicy(config.bucket, keyPrefix, config.derivedPrefix + keyPrefix),
-      durationSeconds: config.stsDurationSeconds,
-    });
+    const credentials = await deps
+      .assumeRole(functionCredentials(context), {
+        roleArn: config.uploadRoleArn,
+        roleSessionName: roleSessionName(userId),
+        policy: uploadSessionPolicy(config.bucket, keyPrefix, config.derivedPrefix + keyPrefix),
+        durationSeconds: config.stsDurationSeconds,
+      })
+      .catch((error: unknown) => {
+        throw error instanceof StsError ? stsFailure(error) : error;
+      });
     const callbackVars = buildCallbackVars(target.ticket);
     context.log.info(
       { userId, keyPrefix, accessKeyId: credentials.accessKeyId, expiration: credentials.expiration },
@@ -462,9 +454,9 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
     return jsonResponse(200, await grantUpload(userId, parseTokenRequest(request.body), context), headers);
   }
 
-  return async (request, context): Promise<EdgeResponse> => {
-    const cors = corsHeaders(config.corsOrigins, request.headers.origin);
-    try {
+  return {
+    async handle(request, context) {
+      const cors = corsHeaders(config.corsOrigins, request.headers.origin);
       if (!cors) {
         throw new HttpError(
           403,
@@ -472,32 +464,8 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeHa
           `origin ${request.headers.origin} may not call this function`,
         );
       }
-      return await answer(request, context, cors);
-    } catch (error) {
-      const failure = toHttpError(error, request, context);
-      const headers = { ...failure.headers, ...cors, ...NO_STORE };
-      return request.method === 'GET'
-        ? mobileErrorResponse(failure.status, failure.code, failure.message, request.requestId, headers)
-        : errorResponse(failure.status, failure.code, failure.message, request.requestId, headers);
-    }
+      return answer(request, context, cors);
+    },
+    errorShape: tokenErrorShape(config.corsOrigins),
   };
-}
-
-/** Every failure as an HttpError, logged once; unexpected ones hide their cause from the caller (it is in the log). */
-function toHttpError(error: unknown, request: EdgeRequest, context: EdgeContext): HttpError {
-  const failure = error instanceof StsError ? stsFailure(error) : error;
-  if (failure instanceof HttpError) {
-    const level = failure.status >= 500 ? 'error' : 'warn';
-    context.log[level](
-      { code: failure.code, status: failure.status, err: failure.cause ?? undefined },
-      failure.message,
-    );
-    return failure;
-  }
-  context.log.error({ err: error }, 'unhandled error');
-  return new HttpError(
-    500,
-    'InternalError',
-    `internal error; the function log has the cause under request id ${request.requestId}`,
-  );
 }

@@ -5,7 +5,7 @@
  * ≥ 400 first), so the real status travels in `StatusCode`.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { type EdgeResponse, jsonResponse } from '../../shared/http/edge.js';
+import { type EdgeResponse, type ErrorShape, errorResponse, jsonResponse } from '../../shared/http/edge.js';
 import { STS_EXPIRATION_PATTERN, type TokenResponse } from '../../shared/token-contract.js';
 
 /** Credentials must never be cached by a proxy or the browser. */
@@ -71,6 +71,20 @@ export function mobileErrorResponse(
 }
 
 export type CorsOrigins = readonly string[] | '*';
+
+/**
+ * The token function's errors: the mobile providers' shape on GET, the JSON error otherwise; never cached; readable by
+ * an allowed origin's page. Before the configuration is known (start-up failed) no origin is allowed.
+ */
+export function tokenErrorShape(corsOrigins: CorsOrigins): ErrorShape {
+  return (failure, request) => {
+    const headers = { ...failure.headers, ...corsHeaders(corsOrigins, request.headers.origin), ...NO_STORE };
+    const { status, code, message } = failure;
+    return request.method === 'GET'
+      ? mobileErrorResponse(status, code, message, request.requestId, headers)
+      : errorResponse(status, code, message, request.requestId, headers);
+  };
+}
 
 /**
  * CORS headers for a request from `origin`: `{}` when it is not a browser's cross-origin request, `undefined` when

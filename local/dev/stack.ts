@@ -12,7 +12,7 @@ import { createMediaHandler } from '../../functions/media/app.js';
 import { loadMediaConfig } from '../../functions/media/config.js';
 import { createTokenApp } from '../../functions/token/app.js';
 import { SETTINGS } from '../../shared/config.js';
-import type { EdgeHandler } from '../../shared/http/edge.js';
+import type { EdgeApp } from '../../shared/http/edge.js';
 import { createNodeListener } from '../../shared/http/node.js';
 import { createLogger } from '../../shared/log.js';
 import { LOCAL_BUCKET, type LocalCloud, startLocalCloud, writeStackInfo } from '../cloud.js';
@@ -96,7 +96,7 @@ function lateBoundServer(): { server: Server; attach(listener: RequestListener):
 }
 
 /** The function's app behind the node:http edge, called with its role's credentials as FC would pass them. */
-function functionListener(app: EdgeHandler, name: string, session: RoleSession): RequestListener {
+function functionListener(app: EdgeApp, name: string, session: RoleSession): RequestListener {
   return createNodeListener(app, {
     log: createLogger(name),
     // Read per request by the adapter: a getter hands out fresh credentials once the old ones near expiry.
@@ -187,9 +187,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       deliveryDelayMs: options.triggerDelayMs ?? SETTINGS.UPCALL_LOCAL_TRIGGER_DELAY_MS.schema.default,
     });
     demo.attach(
-      createNodeListener(createDemoHandler({ tokenUrl, jwtSecret: secrets.jwtSecret }), {
-        log: createLogger('demo'),
-      }),
+      createNodeListener(
+        { handle: createDemoHandler({ tokenUrl, jwtSecret: secrets.jwtSecret }) },
+        {
+          log: createLogger('demo'),
+        },
+      ),
     );
 
     const devToken = await mintDevUserToken(secrets.jwtSecret, STACK_TOKEN_USER, STACK_TOKEN_TTL_SECONDS);

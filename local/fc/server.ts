@@ -262,7 +262,10 @@ export async function startLocalFc(options: {
   );
   const service = new FcService(options.account, functions, log);
   const server = createServer(
-    createNodeListener((request) => service.handle(request), { log, maxBodyBytes: MAX_SYNC_PAYLOAD_BYTES }),
+    createNodeListener(
+      { handle: (request) => service.handle(request) },
+      { log, maxBodyBytes: MAX_SYNC_PAYLOAD_BYTES },
+    ),
   );
   const { endpoint, port } = await listen(server, options.port, options.host);
   return {

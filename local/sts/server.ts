@@ -272,7 +272,10 @@ export async function startLocalSts(options: {
   if (!(perSecond > 0)) throw new Error(`assumeRolePerSecond must be positive (got ${perSecond})`);
   const service = new StsService(options.account, log, perSecond);
   const server = createServer(
-    createNodeListener(async (request) => service.handle(request), { log, maxBodyBytes: 1024 * 1024 }),
+    createNodeListener(
+      { handle: async (request) => service.handle(request) },
+      { log, maxBodyBytes: 1024 * 1024 },
+    ),
   );
   const { endpoint, port } = await listen(server, options.port, options.host);
   return {

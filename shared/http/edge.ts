@@ -39,6 +39,15 @@ export interface EdgeResponse {
 
 export type EdgeHandler = (request: EdgeRequest, context: EdgeContext) => Promise<EdgeResponse>;
 
+/** How a function's callers read an error (the failure is already fit for them: see `answerSafely`). */
+export type ErrorShape = (failure: HttpError, request: EdgeRequest) => EdgeResponse;
+
+/** A function behind the edge: its handler, and its callers' error shape when that is not the JSON error. */
+export interface EdgeApp {
+  handle: EdgeHandler;
+  errorShape?: ErrorShape;
+}
+
 /** An error meant for the caller: stable `code`, human `message`, and the status to answer with. */
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -72,36 +81,45 @@ export function errorResponse(
   return jsonResponse(status, { error: { code, message, requestId } }, headers);
 }
 
+/** The JSON error: `{ error: { code, message, requestId } }` with the failure's status. */
+export const jsonErrorShape: ErrorShape = (failure, request) =>
+  errorResponse(failure.status, failure.code, failure.message, request.requestId, failure.headers);
+
 /**
- * Run a handler so that it always answers: `HttpError`s become their JSON error, anything else a 500 whose message
- * points at the log line (which holds the cause) by request id.
+ * The one error boundary: run an app's handler so that it always answers, in the app's error shape. Each failure is
+ * logged once. A 4xx `HttpError` reaches the caller as thrown; a 5xx keeps its status, code and headers, but its
+ * message and cause (settings, upstream answers) go to the log only; anything else is a 500 `InternalError`. The
+ * caller's message names the request id the log line carries.
  */
 export async function answerSafely(
-  handler: EdgeHandler,
+  app: EdgeApp,
   request: EdgeRequest,
   context: EdgeContext,
 ): Promise<EdgeResponse> {
   try {
-    return await handler(request, context);
+    return await app.handle(request, context);
   } catch (error) {
-    if (error instanceof HttpError) {
-      // An expected refusal (4xx) is one line: its cause's message, never a stack trace. 5xx keep the whole cause.
-      const cause = error.cause;
-      const detail =
-        error.status < 500
-          ? { reason: cause instanceof Error ? cause.message : undefined }
-          : { err: cause ?? undefined };
-      context.log.warn({ code: error.code, status: error.status, ...detail }, error.message);
-      return errorResponse(error.status, error.code, error.message, request.requestId, error.headers);
-    }
-    context.log.error({ err: error }, 'unhandled error');
-    return errorResponse(
-      500,
-      'InternalError',
-      `internal error; the function log has the cause under request id ${request.requestId}`,
-      request.requestId,
-    );
+    return (app.errorShape ?? jsonErrorShape)(callerFailure(error, request.requestId, context), request);
   }
+}
+
+function callerFailure(error: unknown, requestId: string, context: EdgeContext): HttpError {
+  const hidden = `the function could not answer; its log has the details under request id ${requestId}`;
+  if (!(error instanceof HttpError)) {
+    context.log.error({ err: error }, 'unhandled error');
+    return new HttpError(500, 'InternalError', hidden);
+  }
+  const { status, code, cause } = error;
+  if (status < 500) {
+    // An expected refusal is one line: its cause's message, never a stack trace.
+    context.log.warn(
+      { code, status, reason: cause instanceof Error ? cause.message : undefined },
+      error.message,
+    );
+    return error;
+  }
+  context.log.error({ code, status, err: cause ?? undefined }, error.message);
+  return new HttpError(status, code, hidden, error.headers);
 }
 
 /** Headers every response carries: the exact Content-Length (OSS rejects chunked callback answers) and the id. */

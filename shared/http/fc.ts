@@ -1,17 +1,18 @@
 /**
  * Adapter: Function Compute 3.0 built-in-runtime HTTP trigger event ⇄ EdgeRequest/EdgeResponse.
  * Written here because the published FC 3.0 adapters rebuild queries lossily, pass the client's Content-Length
- * through and normalise paths; this one keeps `rawPath` and the body bytes exactly.
+ * through and normalise paths; this one keeps `rawPath` and the body bytes exactly, and states the length of those.
  */
-import { randomUUID } from 'node:crypto';
-import { createLogger, type Logger } from '../log.js';
+import { type FcContext, fcEventJson, invocation, startFunction } from '../fc-function.js';
+import type { Logger } from '../log.js';
 import {
   answerSafely,
-  type EdgeHandler,
+  type EdgeApp,
   type EdgeRequest,
+  type ErrorShape,
   errorResponse,
   finalHeaders,
-  type RoleCredentials,
+  HttpError,
 } from './edge.js';
 
 /** The event FC passes for an HTTP trigger (a Buffer of this JSON). */
@@ -23,11 +24,6 @@ export interface FcHttpEvent {
   headers?: Record<string, string>;
   queryParameters?: Record<string, string>;
   requestContext?: { requestId?: string; http?: { method?: string; sourceIp?: string } };
-}
-
-export interface FcContext {
-  requestId?: string;
-  credentials?: RoleCredentials;
 }
 
 export interface FcHttpResult {
@@ -50,17 +46,9 @@ function rebuildQuery(parameters: Record<string, string> | undefined): string {
 
 /** Decode an FC HTTP event into an EdgeRequest, or explain why it is not one. */
 export function fromFcEvent(raw: unknown, requestId: string): EdgeRequest | string {
-  let event: FcHttpEvent;
-  try {
-    const text = Buffer.isBuffer(raw)
-      ? raw.toString('utf8')
-      : typeof raw === 'string'
-        ? raw
-        : JSON.stringify(raw);
-    event = JSON.parse(text) as FcHttpEvent;
-  } catch {
-    return 'the event is not JSON';
-  }
+  const json = fcEventJson(raw);
+  if (!json.ok) return json.message;
+  const event = json.value as FcHttpEvent;
   const method = event?.requestContext?.http?.method;
   if (typeof event?.rawPath !== 'string' || typeof method !== 'string') {
     return 'the event has no rawPath or requestContext.http.method (is this an HTTP trigger?)';
@@ -71,6 +59,8 @@ export function fromFcEvent(raw: unknown, requestId: string): EdgeRequest | stri
   const body = event.body
     ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
     : Buffer.alloc(0);
+  // The client's value describes what it sent, not necessarily the bytes FC hands over; this one does.
+  headers['content-length'] = String(body.byteLength);
   return {
     method: method.toUpperCase(),
     path: event.rawPath,
@@ -82,30 +72,35 @@ export function fromFcEvent(raw: unknown, requestId: string): EdgeRequest | stri
   };
 }
 
+/** The app of a function whose start-up failed: every request is a 500 `ConfigInvalid`, the details in the log. */
+function misconfigured(failure: Error, errorShape: ErrorShape | undefined): EdgeApp {
+  return {
+    handle: async () => {
+      throw new HttpError(500, 'ConfigInvalid', failure.message, {}, { cause: failure });
+    },
+    ...(errorShape ? { errorShape } : {}),
+  };
+}
+
 /**
- * Make FC's `handler(event, context)` from an EdgeHandler factory. The factory runs once (configuration is validated
- * there); if it throws, every request answers 500 `ConfigInvalid` naming the setting, and the log says the same.
+ * Make FC's `handler(event, context)` from an app factory, which runs once (configuration is validated there). If it
+ * throws, every request answers 500 `ConfigInvalid` in `startupErrorShape` (the app's own shape needs the app), and
+ * the log names the settings.
  */
-export function createFcHttpHandler(service: string, init: (log: Logger) => EdgeHandler) {
-  const log = createLogger(service);
-  let handler: EdgeHandler | undefined;
-  let initError: Error | undefined;
-  try {
-    handler = init(log);
-  } catch (error) {
-    initError = error as Error;
-    log.fatal({ err: initError }, 'start-up failed');
-  }
+export function createFcHttpHandler(
+  service: string,
+  init: (log: Logger) => EdgeApp,
+  options: { env?: NodeJS.ProcessEnv; startupErrorShape?: ErrorShape } = {},
+) {
+  const started = startFunction(service, options.env ?? process.env, init);
+  const app = started.ok ? started.app : misconfigured(started.failure, options.startupErrorShape);
   return async (event: unknown, context: FcContext = {}): Promise<FcHttpResult> => {
-    const requestId = context.requestId ?? randomUUID();
-    const requestLog = log.child({ requestId });
+    const { requestId, log } = invocation(started.log, context);
     const request = fromFcEvent(event, requestId);
-    let response = errorResponse(400, 'BadEvent', typeof request === 'string' ? request : '', requestId);
-    if (typeof request !== 'string') {
-      response = handler
-        ? await answerSafely(handler, request, { log: requestLog, credentials: context.credentials })
-        : errorResponse(500, 'ConfigInvalid', initError?.message ?? 'not initialised', requestId);
-    }
+    const response =
+      typeof request === 'string'
+        ? errorResponse(400, 'BadEvent', request, requestId)
+        : await answerSafely(app, request, { log, credentials: context.credentials });
     return {
       statusCode: response.status,
       headers: finalHeaders(response, requestId),

@@ -4,8 +4,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Logger } from '../log.js';
 import {
   answerSafely,
+  type EdgeApp,
   type EdgeContext,
-  type EdgeHandler,
   type EdgeRequest,
   errorResponse,
   finalHeaders,
@@ -54,7 +54,7 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-export function createNodeListener(handler: EdgeHandler, options: NodeAdapterOptions): RequestListener {
+export function createNodeListener(app: EdgeApp, options: NodeAdapterOptions): RequestListener {
   const limit = options.maxBodyBytes ?? 32 * 1024 * 1024;
   return (message, res) => {
     const requestId = randomUUID();
@@ -78,7 +78,7 @@ export function createNodeListener(handler: EdgeHandler, options: NodeAdapterOpt
         return;
       }
       const request = toEdgeRequest(message, body, requestId);
-      const response = await answerSafely(handler, request, { log, credentials: options.credentials });
+      const response = await answerSafely(app, request, { log, credentials: options.credentials });
       send(res, response.status, finalHeaders(response, requestId), response.body);
     })().catch((error: unknown) => {
       log.error({ err: error }, 'failed to write a response');

@@ -41,7 +41,8 @@ const event = Buffer.from(JSON.stringify({ version: 'v1', rawPath: '/', headers:
   body: '', isBase64Encoded: false, requestContext: { requestId: 'r-1', http: { method: 'POST', path: '/' } } }));
 (http === 'true' ? loaded[exportName](event, { requestId: 'r-1' }) : Promise.resolve(undefined)).then((answer) => {
   if (answer) report.answer = { statusCode: answer.statusCode, body: JSON.parse(Buffer.from(answer.body, 'base64')) };
-  process.stdout.write(JSON.stringify(report));
+  // On lines of its own: pino may write the start-up log line before or after it.
+  process.stdout.write('\\n' + JSON.stringify(report) + '\\n');
 });
 `;
 
@@ -58,13 +59,22 @@ sharp({ create: { width: 8, height: 6, channels: 3, background: '#336699' } }).p
     outside: Object.keys(require.cache).filter((path) => !path.startsWith(dir + '/')) })));
 `;
 
-async function runIsolated(script: string, args: string[], cwd: string): Promise<Record<string, unknown>> {
+/** Runs `script` in a clean environment: its report (a line of stdout), and the JSON log lines around it. */
+async function runIsolated(
+  script: string,
+  args: string[],
+  cwd: string,
+  logLevel = 'silent',
+): Promise<Record<string, unknown> & { log: string[] }> {
   const { stdout } = await run(process.execPath, ['-e', script, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', UPCALL_LOG_LEVEL: 'silent' },
+    env: { PATH: process.env.PATH ?? '', UPCALL_LOG_LEVEL: logLevel },
     timeout: 30_000,
   });
-  return JSON.parse(stdout) as Record<string, unknown>;
+  const lines = stdout.split('\n').filter(Boolean);
+  const log = lines.filter((line) => line.startsWith('{"level":'));
+  const report = lines.find((line) => !log.includes(line)) ?? '{}';
+  return { ...(JSON.parse(report) as Record<string, unknown>), log };
 }
 
 describe('npm run build', () => {
@@ -99,13 +109,20 @@ describe('npm run build', () => {
       const dir = join(isolated, name);
       await cp(built, dir, { recursive: true });
       const isHttp = (props.triggers ?? []).some((t) => t.triggerType === 'http');
-      const loaded = await runIsolated(LOADER, [dir, `${file}.js`, exportName!, String(isHttp)], dir);
+      const loaded = await runIsolated(
+        LOADER,
+        [dir, `${file}.js`, exportName!, String(isHttp)],
+        dir,
+        'fatal',
+      );
       expect(loaded.type, name).toBe('function');
       expect(loaded.outside, `${name} loaded files from outside its directory`).toEqual([]);
       if (isHttp) {
-        // It runs through FC's event adapter into config validation: no settings → ConfigInvalid naming them.
+        // It runs through FC's event adapter into config validation: no settings → ConfigInvalid, the log naming
+        // them (the caller is not told which).
         expect(loaded.answer).toMatchObject({ statusCode: 500, body: { error: { code: 'ConfigInvalid' } } });
-        expect(JSON.stringify(loaded.answer)).toContain('UPCALL_BUCKET');
+        expect(JSON.stringify(loaded.answer)).not.toContain('UPCALL_BUCKET');
+        expect(loaded.log.join('\n')).toContain('UPCALL_BUCKET');
       }
     }
   });

@@ -73,6 +73,6 @@ export async function callJson(
   request: EdgeRequest,
   // biome-ignore lint/suspicious/noExplicitAny: tests read answers of several shapes
 ): Promise<{ status: number; body: any }> {
-  const response = await answerSafely(handler, request, { log: createLogger('test') });
+  const response = await answerSafely({ handle: handler }, request, { log: createLogger('test') });
   return { status: response.status, body: JSON.parse(Buffer.from(response.body).toString()) };
 }

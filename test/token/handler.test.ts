@@ -3,12 +3,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { loadTokenConfig } from '../../functions/token/config.js';
 import { createTokenHandler, type TokenDeps } from '../../functions/token/handler.js';
 import { MobileCredentialsSchema, MobileErrorSchema } from '../../functions/token/responses.js';
 import { type AssumeRoleInput, StsError } from '../../functions/token/sts.js';
 import { buildCallbackParam } from '../../shared/callback-contract.js';
-import type { EdgeContext, EdgeRequest, EdgeResponse, RoleCredentials } from '../../shared/http/edge.js';
+import {
+  answerSafely,
+  type EdgeContext,
+  type EdgeRequest,
+  type EdgeResponse,
+  type RoleCredentials,
+} from '../../shared/http/edge.js';
 import { createLogger } from '../../shared/log.js';
 import { compileSchema } from '../../shared/schema.js';
 import { TokenResponseSchema } from '../../shared/token-contract.js';
@@ -64,10 +71,12 @@ function fakeSts() {
 
 function makeHandler(env: Record<string, string> = {}, depsEnv: NodeJS.ProcessEnv = {}) {
   const sts = fakeSts();
-  const handler = createTokenHandler(loadTokenConfig({ ...ENV, ...env }), {
+  const app = createTokenHandler(loadTokenConfig({ ...ENV, ...env }), {
     assumeRole: sts.assumeRole,
     env: depsEnv,
   });
+  // Through the edge's boundary, as FC and the dev stack call it.
+  const handler = (request: EdgeRequest, context: EdgeContext) => answerSafely(app, request, context);
   return { handler, sts };
 }
 

@@ -13,7 +13,7 @@ import { createTokenHandler } from '../../functions/token/handler.js';
 import { createStsAssumeRole, StsError } from '../../functions/token/sts.js';
 import type { TemporaryCredential } from '../../local/credentials.js';
 import { type LocalSts, startLocalSts } from '../../local/sts/server.js';
-import type { EdgeRequest } from '../../shared/http/edge.js';
+import { answerSafely, type EdgeRequest } from '../../shared/http/edge.js';
 import { createTestAccount, type TestAccount } from '../helpers/test-account.js';
 
 let local: TestAccount;
@@ -141,7 +141,7 @@ describe('the token function when STS throttles', () => {
   it('answers 503 StsThrottled with Retry-After (the mobile shape on GET) and logs it', async () => {
     const throttled = await startLocalSts({ account: local.account, assumeRolePerSecond: 1 });
     try {
-      const handler = createTokenHandler(
+      const app = createTokenHandler(
         loadTokenConfig({
           UPCALL_BUCKET: 'bucket',
           UPCALL_TICKET_KEYS: 'k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
@@ -166,15 +166,16 @@ describe('the token function when STS throttles', () => {
         sourceIp: '127.0.0.1',
       });
       const context = { log, credentials: caller };
-      const ok = await handler(call('POST', 'r1'), context);
+      const handler = (request: EdgeRequest) => answerSafely(app, request, context);
+      const ok = await handler(call('POST', 'r1'));
       expect(ok.status).toBe(200);
-      const post = await handler(call('POST', 'r2'), context);
+      const post = await handler(call('POST', 'r2'));
       expect(post.status).toBe(503);
       expect(post.headers['retry-after']).toBe('1');
       expect(JSON.parse(Buffer.from(post.body).toString())).toMatchObject({
         error: { code: 'StsThrottled', requestId: 'r2' },
       });
-      const get = await handler(call('GET', 'r3'), context);
+      const get = await handler(call('GET', 'r3'));
       // The stock providers read StatusCode from a 200 body (HttpURLConnection throws on ≥ 400 first).
       expect(get.status).toBe(200);
       expect(get.headers['retry-after']).toBe('1');
