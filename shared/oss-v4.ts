@@ -16,7 +16,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { RoleCredentials } from './http/edge.js';
 
-export const OSS_V4_ALGORITHM = 'OSS4-HMAC-SHA256';
+const OSS_V4_ALGORITHM = 'OSS4-HMAC-SHA256';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 /** Longest validity OSS accepts for a V4 presigned URL. */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
@@ -36,7 +36,7 @@ export interface OssV4Request {
 }
 
 /** RFC 3986 percent-encoding (everything but unreserved characters), as V4 canonicalisation requires. */
-export function strictEncode(value: string): string {
+function strictEncode(value: string): string {
   return encodeURIComponent(value).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
@@ -64,7 +64,7 @@ function isDefaultSigned(name: string): boolean {
 }
 
 /** `20231216T162057Z` */
-export function isoBasic(date: Date): string {
+function isoBasic(date: Date): string {
   return date
     .toISOString()
     .replace(/[-:]/g, '')
@@ -93,7 +93,7 @@ function signature(secret: string, day: string, region: string, stringToSign: st
 }
 
 /** `<AccessKeyId>/<yyyymmdd>/<region>/oss/aliyun_v4_request` */
-export function ossV4Credential(accessKeyId: string, day: string, region: string): string {
+function ossV4Credential(accessKeyId: string, day: string, region: string): string {
   return `${accessKeyId}/${day}/${region}/oss/aliyun_v4_request`;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The grants that cost no AssumeRole, end to end on the dev stack with plain HTTP clients (fetch, node:http): a
  * presigned PUT, and a presigned multipart upload interrupted and resumed, each accepted by the callback and
- * processed; and what their signatures refuse (a dropped callback, a changed type, an extra x-oss-* header, another
- * user's prefix or ticket).
+ * processed; what their signatures refuse (a dropped callback, a changed type, an extra x-oss-* header, another
+ * user's prefix or ticket); and the size, which no signature can hold, refused by the callback.
  */
 import { request as httpRequest } from 'node:http';
 import sharp from 'sharp';
@@ -122,6 +122,22 @@ describe('put: a presigned PUT URL, the callback and ticket inside its signature
       expect(await answer.text()).toContain('SignatureDoesNotMatch');
     }
     await expect(e2e.root.head(put.key)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('cannot sign a size: a larger upload is stored, refused by the callback (203) and tagged', async () => {
+    const image = await png(64, 48);
+    const put = await grant<PutGrant>(
+      'carol',
+      { grant: 'put', contentType: 'image/png', size: image.length - 1 },
+      PutGrantSchema,
+    );
+    const answer = await send(put.put, image);
+    expect(answer.status).toBe(203);
+    expect(await answer.text()).toContain('CallbackFailed');
+    expect((await e2e.root.getObjectTagging(put.key)).tag).toEqual({
+      'upcall-status': 'rejected',
+      'upcall-reason': 'SizeExceedsTicket',
+    });
   });
 });
 
