@@ -7,6 +7,7 @@
  * variable that renders as nothing makes the body invalid JSON.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import type { MediaPlan } from './media-job.js';
 import { compileSchema, formatIssues } from './schema.js';
 
 export const CALLBACK_BODY_TYPE = 'application/x-www-form-urlencoded';
@@ -221,6 +222,14 @@ export const PlannedJobSchema = Type.Object({
   manifestKey: Type.String(),
   outputs: Type.Array(PlannedOutputSchema),
 });
+export type PlannedJob = Static<typeof PlannedJobSchema>;
+
+/** The jobs an upload's plan queues, as the callback answers them and `upload.completed` announces them. */
+export function plannedJobs(plan: MediaPlan | null): PlannedJob[] {
+  if (!plan) return [];
+  const outputs = plan.outputs.map(({ role, key, contentType }) => ({ role, key, contentType }));
+  return [{ kind: plan.kind, taskId: plan.taskId, manifestKey: plan.manifestKey, outputs }];
+}
 
 /** What the callback function answers (OSS passes it through to the uploader, e.g. ali-oss `result.data`). */
 export const CallbackAnswerSchema = Type.Object(

@@ -109,7 +109,19 @@ type KeySource = { kind: 'pinned'; key: KeyObject } | { kind: 'fetch'; url: stri
 
 const TRUSTED_PREFIX_PATTERN = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/([^?#]*\/)?$/;
 
+/** The URL as a WHATWG parser writes it back, or null: any dot segment, escape or case it would change differs. */
+function canonicalUrl(url: string): string | null {
+  try {
+    return new URL(url).href;
+  } catch {
+    return null;
+  }
+}
+
 function findKeySource(keyUrl: string, options: VerifyOptions): KeySource {
+  // Prefixes are compared as text, so only a URL already in canonical form may be compared at all: otherwise
+  // `<trusted prefix>../../elsewhere` would match the prefix and name another path.
+  if (canonicalUrl(keyUrl) !== keyUrl) return { kind: 'untrusted' };
   for (const trusted of options.trustedKeys ?? []) {
     // Ending in '/' after an explicit host is what keeps `http://127.0.0.1:9000` from matching `…:90001`.
     if (!TRUSTED_PREFIX_PATTERN.test(trusted.urlPrefix)) {

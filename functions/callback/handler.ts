@@ -10,6 +10,7 @@
 import {
   type CallbackAnswer,
   parseCallbackBody,
+  plannedJobs,
   UPLOAD_REASON_TAG,
   UPLOAD_STATUS_TAG,
   type UploadNotice,
@@ -69,16 +70,7 @@ function answerFor(
     status: 'accepted',
     object: { ...uploaded, claimedImage: notice.image },
     userId: ticket.userId,
-    jobs: plan
-      ? [
-          {
-            kind: plan.kind,
-            taskId: plan.taskId,
-            manifestKey: plan.manifestKey,
-            outputs: plan.outputs.map(({ role, key, contentType }) => ({ role, key, contentType })),
-          },
-        ]
-      : [],
+    jobs: plannedJobs(plan),
   };
 }
 

@@ -5,21 +5,24 @@
  * retry me".
  */
 import { tmpdir } from 'node:os';
+import { plannedJobs } from '../../shared/callback-contract.js';
 import { type DispatchOutcome, dispatchMediaJob, invokeAsync } from '../../shared/fc-async-invoke.js';
 import { type FcContext, fcEventJson, invocation, startFunction } from '../../shared/fc-function.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
-import type { MediaJob } from '../../shared/media-job.js';
+import { type MediaJob, planMediaJob } from '../../shared/media-job.js';
 import { createOssClient } from '../../shared/oss-client.js';
 import { roleCredentials } from '../../shared/role-credentials.js';
-import { deliveryTaskId, mediaResultMessage } from '../../shared/webhook-events.js';
+import { checkStoredTicket } from '../../shared/upload-verdict.js';
+import { deliveryTaskId, mediaResultMessage, uploadCompletedMessage } from '../../shared/webhook-events.js';
 import { sendWebhook } from '../../shared/webhook-send.js';
 import { loadMediaConfig, type MediaConfig } from './config.js';
 import { decodeMediaEvent, type MediaEvent } from './events.js';
 import { locateMediaTools, type MediaTools } from './ffmpeg.js';
 import { type JobResult, type MediaWorkerDeps, runMediaJob } from './job.js';
 import { createOutbox, type DeliveryResult, type Outbox } from './outbox.js';
-import { createOssMediaStore, type OssMediaStoreOptions } from './store.js';
+import { createOssMediaStore, type MediaStore, type OssMediaStoreOptions } from './store.js';
 import { handleObjectCreated, type TriggerOutcome } from './trigger.js';
+import type { VerdictDeps } from './verdict.js';
 
 export type MediaHandlerResult =
   | JobResult
@@ -34,13 +37,43 @@ export interface MediaHandlerOptions {
   scratchDir?: string;
 }
 
-/** What a job tells the application: `media.ready` / `media.failed` when the media hook is on. */
+/**
+ * What a job tells the application: `media.ready` / `media.failed` when the media hook is on; and with the upload hook
+ * on, the `upload.completed` question a trigger-path job asks when no callback settled the upload.
+ */
 function jobWebhooks(
   settings: MediaConfig,
   outbox: Outbox | undefined,
+  store: MediaStore,
 ): Pick<MediaWorkerDeps, 'announce' | 'verdict'> {
   if (!settings.webhooks || !outbox) return {};
-  const mediaHookOn = settings.webhooks.urls.media !== null;
+  const { webhooks } = settings;
+  const mediaHookOn = webhooks.urls.media !== null;
+  const uploadHook = webhooks.urls.upload;
+  const ask =
+    (url: string): VerdictDeps['askApplication'] =>
+    async (job) => {
+      const stored = await store.head(job.key);
+      if (!stored || stored.etag !== job.etag) return { kind: 'refused', reason: 'the upload was replaced' };
+      // The trigger path judged this version by its ticket already; the ticket names whose upload it is.
+      const { ticket } = await checkStoredTicket(stored, settings.ticketKeyring, Date.now());
+      const { bucket, key, etag, size, contentType } = job;
+      const message = uploadCompletedMessage(
+        {
+          object: { bucket, key, etag, size, contentType, claimedImage: null },
+          userId: ticket?.userId ?? '',
+          jobs: plannedJobs(planMediaJob(job, settings.plan)),
+        },
+        stored.lastModified ?? Date.now(),
+      );
+      const outcome = await sendWebhook({ url, secret: webhooks.secret }, message, {
+        timeoutMs: webhooks.timeoutMs,
+      });
+      if (outcome.kind === 'accepted') return { kind: 'accepted' };
+      if (outcome.kind === 'refused')
+        return { kind: 'refused', reason: outcome.message ?? `HTTP ${outcome.status}` };
+      return { kind: 'unreachable' };
+    };
   return {
     async announce(manifest) {
       // A refused upload was never announced to the application (no upload.completed): nothing to follow up.
@@ -48,8 +81,9 @@ function jobWebhooks(
       await outbox.publish(mediaResultMessage(manifest));
     },
     verdict: {
-      awaitUploadVerdict: settings.webhooks.urls.upload !== null,
+      awaitUploadVerdict: uploadHook !== null,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      ...(uploadHook !== null ? { askApplication: ask(uploadHook) } : {}),
     },
   };
 }
@@ -145,7 +179,7 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
           now: Date.now,
           log: requestLog,
           scratchDir: options.scratchDir ?? tmpdir(),
-          ...jobWebhooks(settings, outbox),
+          ...jobWebhooks(settings, outbox, store),
         });
     }
   };

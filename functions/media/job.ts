@@ -9,7 +9,8 @@
  *     (bucket, key, etag) gives — anything else is `rejected`, never run.
  *  4. Manifest first: a version whose manifest exists is done (`already-done`); its webhook is repeated, since the
  *     previous run may have died between the manifest and the outbox (the outbox keeps one record per event).
- *  5. The verdict (verdict.ts): an upload the callback refused ends in an `UploadRejected` manifest, unprocessed.
+ *  5. The verdict (verdict.ts): an upload refused (by its own verdict, or by the application's veto, which a trigger-path
+ *     job asks for itself when no callback settled it) ends in an `UploadRejected` manifest, unprocessed.
  *  6. The lease (lease.ts): one create-if-absent write per generation. A live lease of another run means that run
  *     owns the job (`in-progress`); an expired or released one, or one left by an earlier attempt of this same FC
  *     request, is taken over with the next generation; after `MAX_ATTEMPTS` generations the job ends
@@ -32,7 +33,7 @@ import { acquireLease } from './lease.js';
 import { buildManifest, readManifest, writeManifest } from './manifest.js';
 import { renderJob } from './render.js';
 import type { MediaStore } from './store.js';
-import { uploadVerdict } from './verdict.js';
+import { uploadVerdict, type VerdictDeps } from './verdict.js';
 
 export interface MediaWorkerDeps {
   store: MediaStore;
@@ -48,8 +49,8 @@ export interface MediaWorkerDeps {
    * (which finds the manifest, guard 4) repeats it.
    */
   announce?: (manifest: MediaManifest) => Promise<void>;
-  /** Whether a trigger-path job waits for the callback's verdict (the upload hook is on), and how it sleeps. */
-  verdict?: { awaitUploadVerdict: boolean; sleep(ms: number): Promise<void> };
+  /** Whether a trigger-path job waits for the callback's verdict (the upload hook is on), how it sleeps and asks. */
+  verdict?: Pick<VerdictDeps, 'awaitUploadVerdict' | 'sleep' | 'askApplication'>;
 }
 
 export interface RunContext {
@@ -123,14 +124,12 @@ export async function runMediaJob(
     log,
     awaitUploadVerdict: deps.verdict?.awaitUploadVerdict ?? false,
     sleep: deps.verdict?.sleep ?? (async () => {}),
+    ...(deps.verdict?.askApplication ? { askApplication: deps.verdict.askApplication } : {}),
   });
   if (verdict.refused) {
-    const failure = new MediaFailure(
-      'UploadRejected',
-      `the callback function refused this upload: ${verdict.reason}`,
-    );
+    const failure = new MediaFailure('UploadRejected', `the upload was refused: ${verdict.reason}`);
     await writeManifest(deps.store, plan, buildManifest(job, plan, 1, timings(), failure));
-    log.warn({ reason: verdict.reason }, 'upload was refused by the callback; not processed');
+    log.warn({ reason: verdict.reason }, 'upload was refused; not processed');
     return { outcome: 'failed', taskId: plan.taskId, manifestKey, attempt: 1 };
   }
 

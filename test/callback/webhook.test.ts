@@ -9,7 +9,7 @@ import { planMediaJob } from '../../shared/media-job.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import { deadLetterPrefix, deadLetterValidator, webhookId } from '../../shared/webhook-events.js';
 import { readJson } from '../helpers/oss-clients.js';
-import { ticketedUpload } from '../helpers/upload-tickets.js';
+import { ticketedUpload, ticketMeta } from '../helpers/upload-tickets.js';
 import {
   MEDIA_FUNCTION,
   MEDIA_PLAN,
@@ -217,4 +217,30 @@ describe('the upload hook', () => {
       disconnect();
     }
   }, 20_000);
+
+  it.each([
+    ['refuses', { status: 422, body: { message: 'not this one' } }, 'failed', 'rejected'],
+    ['accepts', { status: 200, body: {} }, 'succeeded', 'accepted'],
+  ] as const)(
+    'an upload sent without any callback is put to the application by the trigger path, which %s it',
+    async (_verb, answer, outcome, status) => {
+      const disconnect = w.connectTrigger();
+      try {
+        const key = `uploads/alice/no-callback-${status}.png`;
+        w.script(key, () => answer);
+        await w
+          .uploader('alice')
+          .put(key, await png(16), { mime: 'image/png', ...ticketMeta(await w.ticketFor('alice')) });
+        await w.cloud.fc.idle();
+        const version = await w.versionOf(key);
+        const asked = w.receiver.deliveries.filter((d) => d.id === webhookId('upload', version));
+        expect(asked.map((d) => d.type)).toEqual(['upload.completed']);
+        expect(jobsFor(await taskIdOf(key))[0]?.result).toMatchObject({ outcome });
+        expect((await w.root().getObjectTagging(key)).tag['upcall-status']).toBe(status);
+      } finally {
+        disconnect();
+      }
+    },
+    20_000,
+  );
 });

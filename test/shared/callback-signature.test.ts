@@ -156,6 +156,18 @@ describe('verifyOssCallback with a trusted local key', () => {
     ).toMatchObject({ ok: false, code: 'UntrustedPublicKeyUrl' });
   });
 
+  it.each([
+    'http://127.0.0.1:9000/../../elsewhere/key.pem',
+    'http://127.0.0.1:9000/./callback_pub_key_v1.pem',
+    'http://127.0.0.1:9000/%2e%2e/callback_pub_key_v1.pem',
+    'HTTP://127.0.0.1:9000/callback_pub_key_v1.pem',
+  ])('refuses %s under the trusted prefix: only a canonical URL is compared', async (keyUrl) => {
+    expect(await verifyOssCallback(signedRequest(keyUrl), { trustedKeys })).toMatchObject({
+      ok: false,
+      code: 'UntrustedPublicKeyUrl',
+    });
+  });
+
   it('does not accept a look-alike port', async () => {
     expect(
       await verifyOssCallback(signedRequest('http://127.0.0.1:90001/callback_pub_key_v1.pem'), {
