@@ -1,7 +1,8 @@
 /**
  * `npm run build`: one deployable directory per function, `dist/<name>/`, which is what `s deploy` uploads:
  * - `index.js`: the function bundled by esbuild, CommonJS, exporting `handler` (FC's `index.handler`), minified
- *   with names kept, so stack traces in FC's logs still name functions;
+ *   with names kept, so stack traces in FC's logs still name functions; `import.meta.url` is the bundle's own URL;
+ * - media only: `image-child.js`, the process images render in (functions/media/isolated.ts forks it);
  * - `package.json` marking the directory CommonJS (the repo itself is ESM; on FC the code root has no package.json);
  * - `node_modules/`: only the native packages the bundle leaves external. For media that is sharp with its
  *   linux-x64 glibc binaries — the platform FC's `nodejs20` runtime is — whatever machine runs the build.
@@ -43,19 +44,23 @@ export type FunctionName = (typeof FUNCTIONS)[number];
  * ffmpeg installer packages stay external and unshipped: the media code imports them only as its last fallback
  * (running from source), lazily; the deployed worker finds its own `bin/` first.
  */
-const PACKAGING: Record<FunctionName, { external: string[]; ship: string[]; tools: Record<string, string> }> =
-  {
-    token: { external: [], ship: [], tools: {} },
-    callback: { external: [], ship: [], tools: {} },
-    media: {
-      // libheif-js (HEIC decoding) stays a package: its glue loads the .wasm beside it; only HEIC jobs load it.
-      external: ['sharp', 'libheif-js', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
-      ship: ['sharp', 'libheif-js'],
-      // The most used npm packages that carry static linux-x64 builds in their tarballs (ffmpeg-static and the like
-      // download at install time). Checked: libx264, the native AAC encoder, HEVC decoding (test/scripts/build).
-      tools: { ffmpeg: '@ffmpeg-installer/linux-x64', ffprobe: '@ffprobe-installer/linux-x64' },
-    },
-  };
+const PACKAGING: Record<
+  FunctionName,
+  { external: string[]; ship: string[]; tools: Record<string, string>; children?: string[] }
+> = {
+  token: { external: [], ship: [], tools: {} },
+  callback: { external: [], ship: [], tools: {} },
+  media: {
+    // Entry points of child processes, bundled beside index.js.
+    children: ['image-child'],
+    // libheif-js (HEIC decoding) stays a package: its glue loads the .wasm beside it; only HEIC jobs load it.
+    external: ['sharp', 'libheif-js', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe'],
+    ship: ['sharp', 'libheif-js'],
+    // The most used npm packages that carry static linux-x64 builds in their tarballs (ffmpeg-static and the like
+    // download at install time). Checked: libx264, the native AAC encoder, HEVC decoding (test/scripts/build).
+    tools: { ffmpeg: '@ffmpeg-installer/linux-x64', ffprobe: '@ffprobe-installer/linux-x64' },
+  },
+};
 
 /**
  * Optional requires of bundled libraries that are not installed, left to fail where they would fail anyway: urllib
@@ -268,8 +273,14 @@ export async function buildFunctions(outRoot = join(REPO_ROOT, 'dist')): Promise
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
     await build({
-      entryPoints: [join(REPO_ROOT, 'functions', name, 'index.ts')],
-      outfile: join(outDir, 'index.js'),
+      entryPoints: ['index', ...(PACKAGING[name].children ?? [])].map((entry) => ({
+        in: join(REPO_ROOT, 'functions', name, `${entry}.ts`),
+        out: entry,
+      })),
+      outdir: outDir,
+      // CommonJS has no import.meta: give code that finds files beside itself its own URL.
+      banner: { js: 'var __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+      define: { 'import.meta.url': '__importMetaUrl' },
       bundle: true,
       platform: 'node',
       target: 'node20',
@@ -282,7 +293,10 @@ export async function buildFunctions(outRoot = join(REPO_ROOT, 'dist')): Promise
       logLevel: 'warning',
     });
     mkdirSync(join(outRoot, 'sourcemaps'), { recursive: true });
-    renameSync(join(outDir, 'index.js.map'), join(outRoot, 'sourcemaps', `${name}.js.map`));
+    for (const entry of ['index', ...(PACKAGING[name].children ?? [])]) {
+      const map = entry === 'index' ? `${name}.js.map` : `${name}-${entry}.js.map`;
+      renameSync(join(outDir, `${entry}.js.map`), join(outRoot, 'sourcemaps', map));
+    }
     writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ private: true, type: 'commonjs' })}\n`);
     const closure = runtimeClosure(lock, PACKAGING[name].ship);
     const shippedFrom = shipPackages(closure, outDir);

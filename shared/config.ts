@@ -152,6 +152,14 @@ export const SETTINGS = {
     Type.Integer({ minimum: 1, maximum: 1000000000, default: 120000000 }),
     'Media function: largest image it decodes, in pixels (every frame of an animation counted; a 108 MP photo passes); guards against decompression bombs.',
   ),
+  UPCALL_IMAGE_MAX_FRAMES: setting(
+    Type.Integer({ minimum: 1, maximum: 100000, default: 1000 }),
+    'Media function: most frames of an animated GIF/WebP it decodes (decoding cost grows faster than the frame count); more fail with `TooManyFrames`.',
+  ),
+  UPCALL_IMAGE_TIMEOUT_SECONDS: setting(
+    Type.Integer({ minimum: 1, maximum: 86400, default: 120 }),
+    "Media function: longest an image may take to decode and render (in a child process, killed at the limit; never past the function's timeout); slower ones fail with `RenderTimeout`.",
+  ),
   UPCALL_IMAGE_KEEP_ANIMATION: setting(
     Type.Boolean({ default: true }),
     'Media function: animated GIF/WebP sources give animated WebP thumbnails (`false`: first frame only). JPEG, PNG and AVIF thumbnails are always stills.',

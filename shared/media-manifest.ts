@@ -26,6 +26,13 @@ export const MEDIA_FAILURE_CODES = [
   'InputTooLarge',
   /** More pixels (all frames counted) than `UPCALL_IMAGE_MAX_PIXELS`: a decompression bomb or a huge image. */
   'TooManyPixels',
+  /** An animation with more frames than `UPCALL_IMAGE_MAX_FRAMES`. */
+  'TooManyFrames',
+  /**
+   * Decoding and rendering took longer than allowed (`UPCALL_IMAGE_TIMEOUT_SECONDS` for images; for videos a bound
+   * from the duration, and always the function's timeout): the work was killed.
+   */
+  'RenderTimeout',
   /** Longer than `UPCALL_VIDEO_MAX_DURATION_SECONDS`. */
   'VideoTooLong',
   /** A video container without a video stream (e.g. audio only). */

@@ -71,7 +71,12 @@ function defaultSpecs(): ThumbnailSpec[] {
   );
 }
 
-const imageOptions = (workDir: string) => ({ maxPixels: 120_000_000, keepAnimation: true, workDir });
+const imageOptions = (workDir: string) => ({
+  maxPixels: 120_000_000,
+  maxFrames: 1000,
+  keepAnimation: true,
+  workDir,
+});
 
 async function timeMs(work: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();

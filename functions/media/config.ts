@@ -16,6 +16,8 @@ export const MEDIA_SETTINGS = [
   'UPCALL_MEDIA_TIMEOUT_SECONDS',
   'UPCALL_IMAGE_MAX_BYTES',
   'UPCALL_IMAGE_MAX_PIXELS',
+  'UPCALL_IMAGE_MAX_FRAMES',
+  'UPCALL_IMAGE_TIMEOUT_SECONDS',
   'UPCALL_IMAGE_KEEP_ANIMATION',
   'UPCALL_VIDEO_MAX_HEIGHT',
   'UPCALL_VIDEO_MAX_DURATION_SECONDS',
@@ -34,7 +36,13 @@ export const MEDIA_SETTINGS = [
 export interface MediaWorkerConfig {
   bucket: string;
   plan: MediaPlanSettings;
-  image: { maxBytes: number; maxPixels: number; keepAnimation: boolean };
+  image: {
+    maxBytes: number;
+    maxPixels: number;
+    maxFrames: number;
+    keepAnimation: boolean;
+    timeoutMs: number;
+  };
   video: { maxBytes: number; maxLines: number; maxDurationMs: number };
   /** Cache-Control of every output. */
   cacheControl: string;
@@ -91,6 +99,8 @@ export function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
     image: {
       maxBytes: s.UPCALL_IMAGE_MAX_BYTES,
       maxPixels: s.UPCALL_IMAGE_MAX_PIXELS,
+      maxFrames: s.UPCALL_IMAGE_MAX_FRAMES,
+      timeoutMs: s.UPCALL_IMAGE_TIMEOUT_SECONDS * 1000,
       keepAnimation: s.UPCALL_IMAGE_KEEP_ANIMATION,
     },
     video: {

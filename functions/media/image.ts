@@ -11,8 +11,13 @@ import { MediaFailure } from './failure.js';
 import { decodeHeic, needsHeicDecoder } from './heic.js';
 
 export interface ImageOptions {
-  /** Largest source accepted, all frames counted (`UPCALL_IMAGE_MAX_PIXELS`). */
+  /** Largest source accepted, all frames counted (`UPCALL_IMAGE_MAX_PIXELS`): the total work of an animation. */
   maxPixels: number;
+  /**
+   * Most frames of an animation decoded (`UPCALL_IMAGE_MAX_FRAMES`). Decoding cost grows faster than the frame count,
+   * and tiny frames pass the pixel limit: 100,000 frames of 2×2 are 0.4 MP in a 2.5 MB GIF.
+   */
+  maxFrames: number;
   /** Animated GIF/WebP sources give animated WebP outputs (`UPCALL_IMAGE_KEEP_ANIMATION`). */
   keepAnimation: boolean;
   /** A private scratch folder for the working copy. */
@@ -122,6 +127,12 @@ export async function renderThumbnails(
   }
   const pages = header.pages ?? 1;
   const animated = options.keepAnimation && pages > 1 && ANIMATED_INPUTS.has(format);
+  if (animated && pages > options.maxFrames) {
+    throw new MediaFailure(
+      'TooManyFrames',
+      `the animation has ${pages} frames, over the limit of ${options.maxFrames}`,
+    );
+  }
   const width = header.width ?? 0;
   const height = header.height ?? 0;
   const pixels = width * height * (animated ? pages : 1);

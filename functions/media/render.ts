@@ -18,11 +18,12 @@ import type { StoredObject } from '../../shared/upload-verdict.js';
 import type { MediaWorkerConfig } from './config.js';
 import { MediaFailure } from './failure.js';
 import type { MediaTools } from './ffmpeg.js';
-import { type ImageOptions, renderThumbnails, type ThumbnailSpec } from './image.js';
+import type { ImageOptions, ThumbnailSpec } from './image.js';
+import { renderThumbnailsIsolated } from './isolated.js';
 import type { Rendered } from './manifest.js';
 import { SNIFF_BYTES, type Sniffed, sniff } from './sniff.js';
 import type { MediaStore, WriteOptions } from './store.js';
-import { renderVideo } from './video.js';
+import { remainingMs, renderVideo } from './video.js';
 
 export interface RenderDeps {
   store: MediaStore;
@@ -99,12 +100,21 @@ class Run {
   }
 
   imageOptions(): ImageOptions {
-    return { ...this.input.config.image, workDir: this.input.workDir };
+    const { maxPixels, maxFrames, keepAnimation } = this.input.config.image;
+    return { maxPixels, maxFrames, keepAnimation, workDir: this.input.workDir };
   }
 
-  async thumbnails(source: Buffer) {
+  /** Thumbnails of the image at `path` (the source, or a video's poster), rendered in a child under the deadline. */
+  async thumbnails(path: string) {
+    const timeoutMs = Math.min(
+      this.input.config.image.timeoutMs,
+      remainingMs(this.input.deadline, this.deps.now),
+    );
     const rendered = await this.timed('render', () =>
-      renderThumbnails(source, this.thumbnailSpecs(), this.imageOptions()),
+      renderThumbnailsIsolated(
+        { sourcePath: path, outputs: this.thumbnailSpecs(), options: this.imageOptions() },
+        timeoutMs,
+      ),
     );
     const outputs: MediaOutput[] = [];
     await this.timed('upload', async () => {
@@ -158,8 +168,7 @@ class Run {
   }
 
   async image(path: string): Promise<Rendered> {
-    // sharp needs the whole encoded image (most formats need random access): one copy in memory.
-    const { input, outputs } = await this.thumbnails(await readFile(path));
+    const { input, outputs } = await this.thumbnails(path);
     return {
       input: { format: input.format, width: input.width, height: input.height, frames: input.frames },
       outputs,
@@ -186,7 +195,7 @@ class Run {
       throw new Error(`video plan ${plan.taskId} lacks its transcode or poster`);
 
     const poster = await readFile(video.poster.path);
-    const { input: posterInfo, outputs: thumbnails } = await this.thumbnails(poster);
+    const { input: posterInfo, outputs: thumbnails } = await this.thumbnails(video.poster.path);
     await this.timed('upload', async () => {
       await store.writeFile(
         transcodeKey.key,

@@ -6,7 +6,7 @@
  * keys, `http:`/`tcp:` references — from inside the function's network. So every input is a local file, opened with
  * the demuxer its magic number names (sniff.ts) and a protocol whitelist of `file` alone: a reference to anything
  * else fails to open. Failures are told apart by cause: the tool could not start, or the disk is full (the instance's
- * trouble: retried), or anything else on these bytes — a refusal, a crash, a timeout (permanent). Messages are
+ * trouble: retried), or anything else on these bytes — a refusal, a crash, a timeout (permanent; `RenderTimeout`). Messages are
  * upcall's own words; ffmpeg's output goes to the log only (it can quote paths and what the file references).
  */
 import { stat } from 'node:fs/promises';
@@ -87,12 +87,16 @@ function failureOf(
   if (!(error instanceof ToolError)) return error as Error;
   const started = error.exitCode !== null || error.signal !== null || error.timedOut;
   if (!started || ENVIRONMENT_ERROR.test(error.stderrTail)) return error;
-  const how = error.timedOut ? ' in time' : error.signal ? ` (it crashed: ${error.signal})` : '';
+  // Killed at its time limit: the file asked for more work than allowed (e.g. a huge frame count).
+  if (error.timedOut)
+    return new MediaFailure('RenderTimeout', `${FAILED_STEP[step]} in time`, { cause: error });
+  const how = error.signal ? ` (it crashed: ${error.signal})` : '';
   return new MediaFailure(fallback, `${FAILED_STEP[step]}${how}`, { cause: error });
 }
 
-function remainingMs(options: VideoOptions): number {
-  return Math.max(1_000, options.deadline - options.now() - RESERVE_MS);
+/** Time a tool may take now: what is left before `deadline`, less the reserve for uploads and the manifest. */
+export function remainingMs(deadline: number, now: () => number): number {
+  return Math.max(1_000, deadline - now() - RESERVE_MS);
 }
 
 /** How every input is opened: a local file, through the `file` protocol alone, with the demuxer named. */
@@ -162,7 +166,11 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
 
   const probed = await timed('probe', async () => {
     try {
-      return await probe(tools, sourceInput, Math.min(PROBE_TIMEOUT_MS, remainingMs(options)));
+      return await probe(
+        tools,
+        sourceInput,
+        Math.min(PROBE_TIMEOUT_MS, remainingMs(options.deadline, options.now)),
+      );
     } catch (error) {
       throw failureOf(error, 'probe', 'UnsupportedMedia');
     }
@@ -201,7 +209,9 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
       ...['-movflags', '+faststart', '-max_muxing_queue_size', '1024', videoPath],
     ];
     try {
-      await runTool(tools.ffmpeg, args, { timeoutMs: Math.min(sized, remainingMs(options)) });
+      await runTool(tools.ffmpeg, args, {
+        timeoutMs: Math.min(sized, remainingMs(options.deadline, options.now)),
+      });
     } catch (error) {
       throw failureOf(error, 'transcode', 'TranscodeFailed');
     }
@@ -229,7 +239,9 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
         ...['-frames:v', '1', '-q:v', '2', '-f', 'image2', posterPath],
       ];
       try {
-        await runTool(tools.ffmpeg, args, { timeoutMs: Math.min(PROBE_TIMEOUT_MS, remainingMs(options)) });
+        await runTool(tools.ffmpeg, args, {
+          timeoutMs: Math.min(PROBE_TIMEOUT_MS, remainingMs(options.deadline, options.now)),
+        });
       } catch (error) {
         throw failureOf(error, 'poster', 'TranscodeFailed');
       }

@@ -1,5 +1,5 @@
 /** Media generated for tests: real encoders (sharp, ffmpeg), small sizes, known content. */
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
@@ -187,4 +187,31 @@ export async function fakeTool(dir: string, name: string, script: string): Promi
   await writeFile(path, `#!/bin/sh\n${script}\n`);
   await chmod(path, 0o755);
   return path;
+}
+
+/**
+ * A GIF of `frames` frames of `side`×`side`: small by bytes and pixels, huge by frames. 100,000 of 2×2 are 2.5 MB
+ * and 0.4 MP; 20,000 of 32×32 are 3.3 MB and 20 MP, and take sharp about 13 s to render (2 vCPU, shared).
+ */
+export async function frameBombGif(dir: string, frames: number, side = 2): Promise<Buffer> {
+  const { ffmpeg } = await testTools();
+  const path = join(dir, `frames-${frames}-${side}.gif`);
+  await runTool(
+    ffmpeg,
+    [
+      ...[
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc=size=${side}x${side}:rate=100`,
+      ],
+      ...['-frames:v', String(frames), '-f', 'gif', path],
+    ],
+    { timeoutMs: 30_000 },
+  );
+  return readFile(path);
 }

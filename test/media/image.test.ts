@@ -43,7 +43,7 @@ describe('image pipeline (sharp)', () => {
   let options: ImageOptions;
   beforeEach(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'upcall-'));
-    options = { maxPixels: 50_000_000, keepAnimation: true, workDir };
+    options = { maxPixels: 50_000_000, maxFrames: 100, keepAnimation: true, workDir };
   });
   afterEach(() => rm(workDir, { recursive: true, force: true }));
 

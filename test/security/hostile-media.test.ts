@@ -11,11 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { MediaWorkerConfig } from '../../functions/media/config.js';
 import { MediaFailure } from '../../functions/media/failure.js';
 import type { MediaTools } from '../../functions/media/ffmpeg.js';
 import type { MediaWorkerDeps } from '../../functions/media/job.js';
 import { renderVideo } from '../../functions/media/video.js';
-import { fakeTool, generateVideo, jpegWithOrientation6, testTools } from '../helpers/media.js';
+import { fakeTool, frameBombGif, generateVideo, jpegWithOrientation6, testTools } from '../helpers/media.js';
 import {
   jobRunner,
   type MediaCloud,
@@ -225,5 +226,65 @@ describe('an uploader who sends more bytes than the limit', () => {
       message: 'the video is over the limit of 4095 bytes',
     });
     expectNothingInternal(text);
+  });
+});
+
+describe('an uploader who makes the worker work without end', () => {
+  let bomb: Buffer;
+  beforeAll(async () => {
+    bomb = await frameBombGif(scratchDir, 100_000);
+  });
+  const imageLimits = (overrides: Partial<MediaWorkerConfig['image']>) =>
+    workerConfig({ image: { ...workerConfig().image, maxFrames: 1000, ...overrides } });
+
+  it('a 100,000-frame GIF (2.5 MB, 0.4 MP) is refused from its header by the frame limit', async () => {
+    const job = await uploadForJob(media, 'uploads/u5/frames.gif', bomb, 'image/gif');
+    const started = Date.now();
+    expect(await run(job, {}, imageLimits({}))).toMatchObject({ outcome: 'failed', attempt: 1 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const { manifest, text } = await storedManifest(media, job);
+    expect(manifest.error).toEqual({
+      code: 'TooManyFrames',
+      message: 'the animation has 100000 frames, over the limit of 1000',
+    });
+    expectNothingInternal(text);
+  });
+
+  it('within the frame limit, a slow animation is killed at the render deadline; the next job starts at once', async () => {
+    // 20,000 frames of 32×32: within these limits, and about 13 s of rendering.
+    const slow = await frameBombGif(scratchDir, 20_000, 32);
+    const job = await uploadForJob(media, 'uploads/u5/slow.gif', slow, 'image/gif');
+    const next = await uploadForJob(media, 'uploads/u5/next.jpg', await jpegWithOrientation6(), 'image/jpeg');
+    const config = imageLimits({ maxFrames: 20_000, maxPixels: 30_000_000, timeoutMs: 2_000 });
+    const started = Date.now();
+    expect(await run(job, {}, config)).toMatchObject({ outcome: 'failed', attempt: 1 });
+    const { manifest } = await storedManifest(media, job);
+    expect(manifest.error).toEqual({ code: 'RenderTimeout', message: 'the image did not render within 2 s' });
+    // The job ended at its deadline, not the render's end, so the queue behind it moves.
+    const nextStarted = Date.now();
+    expect(nextStarted - started).toBeLessThan(6_000);
+    expect(await run(next, {}, config)).toMatchObject({ outcome: 'succeeded' });
+  });
+
+  it('a video transcode that never ends is killed at its bound: RenderTimeout, on the first attempt', async () => {
+    const path = join(scratchDir, 'endless.mp4');
+    await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
+    const real = await testTools();
+    const endless = await fakeTool(scratchDir, 'ffmpeg-endless', 'exec sleep 60');
+    const job = await uploadForJob(media, 'uploads/u5/endless.mp4', await readFile(path), 'video/mp4');
+    const started = Date.now();
+    // 21.5 s of function timeout leaves 1.5 s for the transcode after the 20 s kept for uploads.
+    const result = await run(
+      job,
+      { tools: async () => ({ ...real, ffmpeg: endless }) },
+      workerConfig({ timeoutMs: 21_500 }),
+    );
+    expect(result).toMatchObject({ outcome: 'failed', attempt: 1 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const { manifest } = await storedManifest(media, job);
+    expect(manifest.error).toEqual({
+      code: 'RenderTimeout',
+      message: 'ffmpeg could not transcode the video in time',
+    });
   });
 });

@@ -1,0 +1,43 @@
+/**
+ * The child process that renders one image (isolated.ts forks it): sharp and libheif run here, so the parent can
+ * stop a render that outlives its deadline by killing this process — libvips works on native threads that no
+ * JavaScript timeout or worker termination can stop. One request per process; it exits when done or when its parent
+ * goes away (so a parent killed mid-job leaves no render burning the CPU).
+ */
+import { readFile } from 'node:fs/promises';
+import { MediaFailure } from './failure.js';
+import { renderThumbnails } from './image.js';
+import type { ImageChildReply, ImageChildRequest } from './isolated.js';
+
+function reply(message: ImageChildReply): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) {
+      resolve();
+      return;
+    }
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+async function render(request: ImageChildRequest): Promise<ImageChildReply> {
+  try {
+    const source = await readFile(request.sourcePath);
+    return { ok: true, rendered: await renderThumbnails(source, request.outputs, request.options) };
+  } catch (error) {
+    if (error instanceof MediaFailure) {
+      const cause = error.cause instanceof Error ? error.cause.message : undefined;
+      return {
+        ok: false,
+        failure: { code: error.code, message: error.message, ...(cause ? { cause } : {}) },
+      };
+    }
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+process.on('disconnect', () => process.exit(0));
+process.once('message', (request: ImageChildRequest) => {
+  void render(request)
+    .then(reply)
+    .finally(() => process.exit(0));
+});
