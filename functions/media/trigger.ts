@@ -57,14 +57,17 @@ export type OssTriggerEvent = Static<typeof OssTriggerEventSchema>;
 export const ossTriggerEventValidator = compileSchema(OssTriggerEventSchema);
 
 /**
- * The events the trigger is configured with. `ObjectCreated:*` would also fire for multipart steps and copies, so
- * anything else is ignored even if the trigger is widened by mistake.
+ * The events the trigger is configured with (s.yaml's `triggerConfig.events`, with OSS's `oss:` prefix; a test keeps
+ * the two in step). `ObjectCreated:*` would also fire for multipart steps and copies, so anything else is ignored even
+ * if the trigger is widened by mistake.
  */
-export const UPLOAD_EVENTS = new Set([
+export const UPLOAD_EVENT_NAMES = [
   'ObjectCreated:PutObject',
   'ObjectCreated:PostObject',
   'ObjectCreated:CompleteMultipartUpload',
-]);
+] as const;
+export const TRIGGER_EVENTS = UPLOAD_EVENT_NAMES.map((name) => `oss:${name}`);
+const UPLOAD_EVENTS: ReadonlySet<string> = new Set(UPLOAD_EVENT_NAMES);
 
 export interface TriggerDeps {
   store: MediaStore;

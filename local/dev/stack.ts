@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createCallbackApp } from '../../functions/callback/app.js';
 import { createMediaHandler } from '../../functions/media/app.js';
 import { loadMediaConfig } from '../../functions/media/config.js';
+import { TRIGGER_EVENTS } from '../../functions/media/trigger.js';
 import { createTokenApp } from '../../functions/token/app.js';
 import { SETTINGS } from '../../shared/config.js';
 import type { EdgeApp } from '../../shared/http/edge.js';
@@ -71,11 +72,6 @@ export interface DevStack {
 
 /** s.yaml's media function: FC retries a failed async run 3 times; the OSS trigger watches these events. */
 const MEDIA_MAX_ASYNC_RETRY_ATTEMPTS = 3;
-const UPLOAD_EVENTS = [
-  'oss:ObjectCreated:PutObject',
-  'oss:ObjectCreated:PostObject',
-  'oss:ObjectCreated:CompleteMultipartUpload',
-];
 /** The dev token written to stack.json lasts a working day. */
 const STACK_TOKEN_TTL_SECONDS = 24 * 3600;
 const STACK_TOKEN_USER = 'dev';
@@ -183,7 +179,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       functionName: mediaConfig.mediaFunctionName,
       bucket,
       prefix: mediaConfig.uploadsPrefix,
-      events: UPLOAD_EVENTS,
+      events: TRIGGER_EVENTS,
       deliveryDelayMs: options.triggerDelayMs ?? SETTINGS.UPCALL_LOCAL_TRIGGER_DELAY_MS.schema.default,
     });
     demo.attach(

@@ -1,5 +1,5 @@
 /** V1 (HMAC-SHA1) request authentication: the `OSS <id>:<signature>` header and presigned URLs. */
-import type { AuthInput, AuthSettings, Principal } from './authenticate.js';
+import type { AuthInput, AuthSettings, Principal } from './auth-input.js';
 import {
   checkSkew,
   isoSeconds,

@@ -1,5 +1,5 @@
 /** V4 (OSS4-HMAC-SHA256) request authentication: the Authorization header and presigned URLs (≤ 7 days). */
-import type { AuthInput, AuthSettings, Principal } from './authenticate.js';
+import type { AuthInput, AuthSettings, Principal } from './auth-input.js';
 import {
   checkSkew,
   isoSeconds,

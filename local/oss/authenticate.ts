@@ -2,32 +2,12 @@
  * Who sent a request, checked as OSS checks it: V1 or V4 Authorization header, V1 or V4 presigned URL, or nobody.
  * Credentials come from the LocalAccount; temporary ones need their security token and must not have expired.
  */
-import type { CredentialLookup, LocalAccount } from '../credentials.js';
+import type { AuthInput, AuthSettings, Principal } from './auth-input.js';
 import { v1Header, v1Query } from './auth-v1.js';
 import { v4Header, v4Query } from './auth-v4.js';
 import { invalidArgument } from './errors.js';
-import { hasQuery, type QueryPairs } from './query.js';
+import { hasQuery } from './query.js';
 import { V4_ALGORITHM } from './signature-v4.js';
-
-export type Principal =
-  | { kind: 'anonymous' }
-  | { kind: 'credential'; accessKeyId: string; lookup: CredentialLookup };
-
-export interface AuthInput {
-  method: string;
-  bucket: string | undefined;
-  key: string;
-  query: QueryPairs;
-  /** Lower-case names. */
-  headers: Readonly<Record<string, string | undefined>>;
-  /** Epoch ms. */
-  now: number;
-}
-
-export interface AuthSettings {
-  account: LocalAccount;
-  region: string;
-}
 
 export function authenticate(input: AuthInput, settings: AuthSettings): Principal {
   const header = input.headers.authorization;

@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../../shared/log.js';
 import type { LocalAccount } from '../credentials.js';
-import type { Principal } from './authenticate.js';
+import type { Principal } from './auth-input.js';
 import type { CallbackSigningKey } from './callback-signing.js';
 import type { ObjectCreatedHub } from './events.js';
 import type { ObjectStore } from './object-store.js';

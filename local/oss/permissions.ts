@@ -4,7 +4,7 @@
  * meet a private bucket.
  */
 import { LocalAccount } from '../credentials.js';
-import type { Principal } from './authenticate.js';
+import type { Principal } from './auth-input.js';
 import { accessDenied } from './errors.js';
 import { type OssOperation, RAM_ACTION } from './operations.js';
 

@@ -2,7 +2,7 @@
  * PostObject authentication: the form's V4 (`x-oss-signature` over the policy with the V4 signing key) or V1
  * (`Signature` = HMAC-SHA1 of the policy) signature, its STS token, and the policy it signs.
  */
-import type { Principal } from './authenticate.js';
+import type { Principal } from './auth-input.js';
 import type { OssServices } from './context.js';
 import { parseIsoBasic, resolveCredential, sameSignature, signatureMismatch } from './credential-check.js';
 import { accessDenied, invalidArgument } from './errors.js';

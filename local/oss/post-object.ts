@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { checkObjectKey } from './addressing.js';
-import type { Principal } from './authenticate.js';
+import type { Principal } from './auth-input.js';
 import { type CallbackRequest, parseCallbackParam } from './callback-param.js';
 import type { OssServices } from './context.js';
 import { invalidArgument, OssError } from './errors.js';
@@ -47,7 +47,6 @@ function prepare(fields: Map<string, string>, filename: string, services: OssSer
   if (rawKey === undefined || rawKey === '')
     throw invalidArgument("Bucket POST must contain a field named 'key'.");
   if (policy) checkPolicyFields(policy, new Map([...fields, ['bucket', context.bucket]]), context.now);
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: OSS's literal ${filename} placeholder in the key field
   const key = checkObjectKey(rawKey.replaceAll('${filename}', filename));
   const scope = { region: services.region, accountId: services.account.accountId };
   const tagsAtUpload = tagsAtUploadOf('PostObject', fields.get('x-oss-tagging'));

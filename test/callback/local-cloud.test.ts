@@ -9,7 +9,7 @@ import type OSS from 'ali-oss';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
-import { CALLBACK_BODY_TEMPLATE, CALLBACK_BODY_TYPE } from '../../shared/callback-contract.js';
+import { CALLBACK_BODY_TEMPLATE } from '../../shared/callback-contract.js';
 import { parseTicketKeyring } from '../../shared/upload-ticket.js';
 import { type CallbackServer, startCallbackServer } from '../helpers/callback-server.js';
 import { rootOssClient, userOssClient } from '../helpers/oss-clients.js';

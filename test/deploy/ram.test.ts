@@ -72,7 +72,6 @@ describe('deploy/ram', () => {
       expect((JSON.parse(text) as { Version: unknown }).Version, file).toBe('1');
       if (file.endsWith('.policy.json')) expect(parseRamPolicy(text).ok, file).toBe(true);
     }
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template placeholder, deliberately unknown
     expect(() => renderRamTemplate('{"Resource": "${ACCOUNT}"}', values)).toThrow(/ACCOUNT/);
   });
 

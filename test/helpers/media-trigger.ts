@@ -1,3 +1,4 @@
+import { TRIGGER_EVENTS } from '../../functions/media/trigger.js';
 import type { OssTriggerOptions } from '../../local/fc/oss-trigger.js';
 
 /**
@@ -9,10 +10,6 @@ export function mediaTrigger(functionName: string, bucket: string): OssTriggerOp
     functionName,
     bucket,
     prefix: 'uploads/',
-    events: [
-      'oss:ObjectCreated:PutObject',
-      'oss:ObjectCreated:PostObject',
-      'oss:ObjectCreated:CompleteMultipartUpload',
-    ],
+    events: TRIGGER_EVENTS,
   };
 }

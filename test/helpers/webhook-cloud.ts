@@ -17,7 +17,6 @@ import {
   startExampleReceiver,
 } from '../../local/example-receiver.js';
 import { connectOssTrigger } from '../../local/fc/oss-trigger.js';
-import { CALLBACK_BODY_TEMPLATE, CALLBACK_BODY_TYPE } from '../../shared/callback-contract.js';
 import type { MediaPlanSettings } from '../../shared/media-job.js';
 import { parseTicketKeyring } from '../../shared/upload-ticket.js';
 import type { WebhookEvent } from '../../shared/webhook-events.js';

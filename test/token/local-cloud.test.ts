@@ -289,7 +289,6 @@ describe('token function on the local cloud', () => {
 
     const attackerCallback = encodeCallbackHeader({
       callbackUrl: 'https://attacker.example.com/cb',
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: OSS's own ${variable} syntax
       callbackBody: 'object=${object}',
       callbackBodyType: 'application/x-www-form-urlencoded',
     });

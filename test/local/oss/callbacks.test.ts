@@ -117,7 +117,6 @@ describe('upload callbacks that succeed', () => {
     const result = await h.client().put('cb/photo.jpg', jpeg, {
       callback: {
         url: `${sink.url}/json`,
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: OSS's own ${variable} syntax
         body: '{"object":${object},"size":${size},"wh":"${imageInfo.width},${imageInfo.height}","fmt":${imageInfo.format},"name":${x:fname}}',
         contentType: 'application/json',
         customValue: { fname: 'holiday "best".jpg' },
@@ -143,7 +142,6 @@ describe('upload callbacks that succeed', () => {
       partSize: 100 * 1024,
       callback: {
         url: `${sink.url}/mp`,
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: OSS's own ${variable} syntax
         body: 'etag=${etag}&size=${size}&op=${operation}&md5=${contentMd5}',
       },
     } as never)) as { data?: { received: string } };
@@ -297,7 +295,6 @@ describe('upload callbacks that fail: 203 CallbackFailed, the object stays store
       h.pathStyleClient().signatureUrl('cb/raw.txt', {
         method: 'PUT',
         expires: 60,
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: OSS's own ${variable} syntax
         callback: { url: 'http://127.0.0.1:9/down', body: 'key=${object}' },
       } as never),
       // A Buffer body: fetch would add `Content-Type: text/plain` to a string, and Content-Type is signed.

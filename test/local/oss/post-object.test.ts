@@ -179,7 +179,6 @@ describe('PostObject with a V4-signed policy', () => {
 
   it('a pinned callback or x: variable cannot be changed by the uploader', async () => {
     const callback = Buffer.from(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: OSS's own ${variable} syntax
       JSON.stringify({ callbackUrl: 'http://127.0.0.1:9/cb', callbackBody: 'object=${object}' }),
     ).toString('base64');
     const pinned = { conditions: [{ callback }, ['eq', '$x:ticket', 'ticket-1']] };
@@ -222,7 +221,6 @@ describe('PostObject with a V1 signature', () => {
       }),
     ).toString('base64');
     const form = new FormData();
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: OSS's own ${variable} syntax
     form.append('key', 'post/${filename}');
     form.append('OSSAccessKeyId', h.account.root.accessKeyId);
     form.append('policy', policy);

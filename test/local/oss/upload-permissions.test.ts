@@ -147,7 +147,6 @@ describe('PostObject custom variables', () => {
     const callback = Buffer.from(
       JSON.stringify({
         callbackUrl: `${sink.url}/cb`,
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: OSS callback template variables
         callbackBody: 'object=${object}&ticket=${x:ticket}&other=${x:other}',
         callbackBodyType: 'application/x-www-form-urlencoded',
       }),
