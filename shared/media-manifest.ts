@@ -45,6 +45,11 @@ export const MEDIA_FAILURE_CODES = [
   'AttemptsExhausted',
   /** The callback function refused the upload (tagged `upcall-status=rejected`): it is kept, never processed. */
   'UploadRejected',
+  /**
+   * The media function cannot process anything (a setting is invalid, or ffmpeg/ffprobe are missing or do not run);
+   * its log names the setting. Not retried: the job fails at once rather than after FC's retries.
+   */
+  'WorkerMisconfigured',
 ] as const;
 export type MediaFailureCode = (typeof MEDIA_FAILURE_CODES)[number];
 

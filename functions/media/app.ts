@@ -9,17 +9,19 @@ import { plannedJobs } from '../../shared/callback-contract.js';
 import { type DispatchOutcome, dispatchMediaJob, invokeAsync } from '../../shared/fc-async-invoke.js';
 import { type FcContext, fcEventJson, invocation, startFunction } from '../../shared/fc-function.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
+import type { Logger } from '../../shared/log.js';
 import { type MediaJob, planMediaJob } from '../../shared/media-job.js';
 import { createOssClient } from '../../shared/oss-client.js';
 import { roleCredentials } from '../../shared/role-credentials.js';
 import { checkStoredTicket } from '../../shared/upload-verdict.js';
 import { deliveryTaskId, mediaResultMessage, uploadCompletedMessage } from '../../shared/webhook-events.js';
 import { sendWebhook } from '../../shared/webhook-send.js';
-import { loadMediaConfig, type MediaConfig } from './config.js';
+import { loadManifestLocation, loadMediaConfig, type MediaConfig } from './config.js';
 import { decodeMediaEvent, type MediaEvent } from './events.js';
-import { locateMediaTools, type MediaTools } from './ffmpeg.js';
+import type { MediaTools } from './ffmpeg.js';
 import { type JobResult, type MediaWorkerDeps, runMediaJob } from './job.js';
 import { createOutbox, type DeliveryResult, type Outbox } from './outbox.js';
+import { checkMediaTools, failMisconfigured } from './preflight.js';
 import { createOssMediaStore, type MediaStore, type OssMediaStoreOptions } from './store.js';
 import { handleObjectCreated, type TriggerOutcome } from './trigger.js';
 import type { VerdictDeps } from './verdict.js';
@@ -88,23 +90,51 @@ function jobWebhooks(
   };
 }
 
+type StoreLocation = Pick<MediaConfig, 'ossEndpoint' | 'region' | 'bucket'>;
+
 /** Build FC's `handler(event, context)` for an environment. Configuration is validated once, at start-up. */
 export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandlerOptions = {}) {
   const started = startFunction('media', env, () => loadMediaConfig(env));
+  // Checked before each instance's first job. A failed check is redone by the next job (the instance, not the
+  // deployment, may have been at fault), but the job that met it ends at once.
   let tools: Promise<MediaTools> | undefined;
-  const locateTools = (settings: MediaConfig) => {
-    // A failed lookup is retried on the next job rather than cached forever.
-    tools ??= locateMediaTools(settings.toolPaths, env).catch((error: unknown) => {
+  const checkTools = (settings: MediaConfig) => {
+    tools ??= checkMediaTools(settings.toolPaths, env).catch((error: unknown) => {
       tools = undefined;
       throw error;
     });
     return tools;
   };
+  const storeAt = (location: StoreLocation, credentials: RoleCredentials) =>
+    createOssMediaStore(
+      createOssClient({ ...location, endpoint: location.ossEndpoint, credentials }),
+      options.storeOptions,
+    );
+
+  /**
+   * The settings are broken: a job still ends in a `failed` manifest when the few settings that place it are valid.
+   * Other events are thrown back, so FC's failure destination keeps them for a replay once the settings are fixed.
+   */
+  async function whileMisconfigured(
+    decoded: Exclude<MediaEvent, { kind: 'invalid' }>,
+    failure: Error,
+    credentials: RoleCredentials,
+    log: Logger,
+  ): Promise<MediaHandlerResult> {
+    if (decoded.kind !== 'job') throw failure;
+    let location: ReturnType<typeof loadManifestLocation>;
+    try {
+      location = loadManifestLocation(env);
+    } catch {
+      log.error({ err: failure }, 'media worker misconfigured; not even the manifest can be written');
+      throw failure;
+    }
+    const store = storeAt({ ...location, bucket: decoded.job.bucket }, credentials);
+    return failMisconfigured(decoded.job, failure, { store, plan: location.plan, now: Date.now, log });
+  }
 
   return async (event: unknown, context: FcContext = {}): Promise<MediaHandlerResult> => {
     const { requestId, log: requestLog } = invocation(started.log, context);
-    if (!started.ok) throw started.failure;
-    const settings = started.app;
     const json = fcEventJson(event);
     const decoded: MediaEvent = json.ok
       ? decodeMediaEvent(json.value)
@@ -114,16 +144,9 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
       return { outcome: 'rejected', code: 'BadEvent', message: decoded.message };
     }
     const credentials = roleCredentials(context.credentials, env);
-    const store = createOssMediaStore(
-      createOssClient({
-        endpoint: settings.ossEndpoint,
-        region: settings.region,
-        bucket: settings.bucket,
-        credentials,
-      }),
-      options.storeOptions,
-    );
-
+    if (!started.ok) return whileMisconfigured(decoded, started.failure, credentials, requestLog);
+    const settings = started.app;
+    const store = storeAt(settings, credentials);
     const outbox = settings.webhooks
       ? createOutbox(
           { derivedPrefix: settings.plan.derivedPrefix, webhooks: settings.webhooks },
@@ -172,15 +195,30 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
         });
         return { outcome: 'trigger', events };
       }
-      case 'job':
+      case 'job': {
+        const webhooks = jobWebhooks(settings, outbox, store);
+        const broken = await checkTools(settings).then(
+          () => undefined,
+          (error: Error) => error,
+        );
+        if (broken) {
+          return failMisconfigured(decoded.job, broken, {
+            store,
+            plan: settings.plan,
+            now: Date.now,
+            log: requestLog,
+            ...(webhooks.announce ? { announce: webhooks.announce } : {}),
+          });
+        }
         return runMediaJob(decoded.job, { requestId }, settings, {
           store,
-          tools: () => locateTools(settings),
+          tools: () => checkTools(settings),
           now: Date.now,
           log: requestLog,
           scratchDir: options.scratchDir ?? tmpdir(),
-          ...jobWebhooks(settings, outbox, store),
+          ...webhooks,
         });
+      }
     }
   };
 }

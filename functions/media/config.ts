@@ -114,6 +114,23 @@ export function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
   };
 }
 
+/**
+ * Where a job's manifest goes, from the few settings that say so: what a worker whose other settings are broken
+ * needs to fail its jobs visibly. Throws `ConfigError` when these are broken too.
+ */
+export function loadManifestLocation(env: NodeJS.ProcessEnv): {
+  region: string;
+  ossEndpoint: string;
+  plan: MediaPlanSettings;
+} {
+  const s = loadSettings(['UPCALL_REGION', 'UPCALL_OSS_ENDPOINT'], env);
+  return {
+    region: s.UPCALL_REGION,
+    ossEndpoint: ossEndpoint(s.UPCALL_OSS_ENDPOINT, s.UPCALL_REGION),
+    plan: loadMediaPlanSettings(env),
+  };
+}
+
 /** FC's longest `x-fc-async-delay`: each retry is one delayed async invocation. */
 const MAX_RETRY_DELAY_SECONDS = 3600;
 

@@ -63,6 +63,22 @@ export async function startMediaCloud(): Promise<MediaCloud> {
   };
 }
 
+/** The media function's settings on this cloud, as s.yaml would give them (small thumbnails, a one-minute timeout). */
+export function mediaFunctionEnv(media: MediaCloud, functionName: string): NodeJS.ProcessEnv {
+  const { info } = media.cloud;
+  return {
+    UPCALL_REGION: info.region,
+    UPCALL_BUCKET: BUCKET,
+    UPCALL_TICKET_KEYS: TICKET_KEYS,
+    UPCALL_OSS_ENDPOINT: info.oss.endpoint,
+    UPCALL_FC_ENDPOINT: info.fc.endpoint,
+    UPCALL_MEDIA_FUNCTION_NAME: functionName,
+    UPCALL_THUMBNAIL_SIZES: '64x64,32x32',
+    UPCALL_THUMBNAIL_FORMATS: 'webp,jpeg',
+    UPCALL_MEDIA_TIMEOUT_SECONDS: '60',
+  };
+}
+
 export function workerConfig(overrides: Partial<MediaWorkerConfig> = {}): MediaWorkerConfig {
   return {
     bucket: BUCKET,

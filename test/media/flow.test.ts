@@ -14,6 +14,7 @@ import { animatedGif } from '../helpers/media.js';
 import {
   BUCKET,
   type MediaCloud,
+  mediaFunctionEnv,
   putUpload,
   startMediaCloud,
   TICKET_KEYS,
@@ -26,20 +27,7 @@ import { readJson } from '../helpers/oss-clients.js';
 const FUNCTION = 'upcall-media';
 let media: MediaCloud;
 
-function env(): NodeJS.ProcessEnv {
-  const { info } = media.cloud;
-  return {
-    UPCALL_REGION: info.region,
-    UPCALL_BUCKET: BUCKET,
-    UPCALL_TICKET_KEYS: TICKET_KEYS,
-    UPCALL_OSS_ENDPOINT: info.oss.endpoint,
-    UPCALL_FC_ENDPOINT: info.fc.endpoint,
-    UPCALL_MEDIA_FUNCTION_NAME: FUNCTION,
-    UPCALL_THUMBNAIL_SIZES: '64x64,32x32',
-    UPCALL_THUMBNAIL_FORMATS: 'webp,jpeg',
-    UPCALL_MEDIA_TIMEOUT_SECONDS: '60',
-  };
-}
+const env = () => mediaFunctionEnv(media, FUNCTION);
 
 beforeAll(async () => {
   media = await startMediaCloud();
