@@ -17,7 +17,6 @@ import {
   mediaFunctionEnv,
   putUpload,
   startMediaCloud,
-  TICKET_KEYS,
   uploadForJob,
   workerConfig,
 } from '../helpers/media-cloud.js';
