@@ -1,24 +1,32 @@
 /**
  * The upload command: arguments, where the token comes from (the dev stack's stack.json, or a deployed token URL
- * and the caller's JWT), what it prints, and one exit code per kind of failure. `cli/upload.ts` runs it.
+ * and the caller's JWT), what it prints, and one exit code per kind of failure. The upload itself is the client
+ * library's (`client/node.ts`), as in any app; `cli/upload.ts` runs the command.
  */
-import { access, constants, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import mime from 'mime';
+import {
+  createPathUpload,
+  fileCheckpoints,
+  type JobOutputs,
+  UploadError,
+  type UploadErrorCode,
+  type UploadProgress,
+} from '../client/node.js';
 import { mintDevUserToken } from '../local/dev/dev-auth.js';
 import { readDevStackInfo } from '../local/dev/stack-info.js';
-import type { CallbackAnswer } from '../shared/callback-contract.js';
-import type { MediaManifest } from '../shared/media-manifest.js';
-import {
-  type FailureStage,
-  grantClient,
-  presignOutputs,
-  requestToken,
-  UploadFailure,
-  uploadFile,
-  waitForManifest,
-} from './uploader.js';
+
+type FailureStage =
+  | 'unexpected'
+  | 'token-unreachable'
+  | 'token-refused'
+  | 'upload'
+  | 'callback'
+  | 'manifest-timeout'
+  | 'processing-failed';
 
 export const EXIT_CODES: Record<'ok' | 'usage' | FailureStage, number> = {
   ok: 0,
@@ -32,12 +40,25 @@ export const EXIT_CODES: Record<'ok' | 'usage' | FailureStage, number> = {
   'processing-failed': 8,
 };
 
+/** The library's error codes → the CLI's exit codes (documented in README "The upload CLI"). */
+const EXIT_BY_CODE: Record<UploadErrorCode, number> = {
+  TokenUnavailable: EXIT_CODES['token-unreachable'],
+  TokenRefused: EXIT_CODES['token-refused'],
+  OssRefused: EXIT_CODES.upload,
+  NetworkFailed: EXIT_CODES.upload,
+  CallbackRefused: EXIT_CODES.callback,
+  TimedOut: EXIT_CODES['manifest-timeout'],
+  ProcessingFailed: EXIT_CODES['processing-failed'],
+  InvalidFile: EXIT_CODES.usage,
+  Aborted: EXIT_CODES.unexpected,
+};
 const MIB = 1024 * 1024;
 
 export const USAGE = `Usage: npm run upload -- <file> [options]
 
-Uploads a file the way an app does: a token for the user, straight to OSS with the callback attached (multipart
-above the threshold), then waits for the media manifest and prints the outputs with presigned URLs.
+Uploads a file the way an app does, with upcall's client library: a token for the user, straight to OSS with the
+callback attached (in parts above the threshold, resumed if a run was interrupted), then waits for the media
+manifest and prints the outputs with presigned URLs.
 
 Where the token comes from:
   (default)              the dev stack: <UPCALL_LOCAL_DATA_DIR or .local>/stack.json, signed in as --user
@@ -52,12 +73,13 @@ Upload:
   --multipart-threshold BYTES   default ${8 * MIB} (8 MiB)
   --part-size BYTES      default ${MIB} (1 MiB)
   --timeout SECONDS      how long to wait for the manifest (default 120)
-  --json                 print one JSON result on stdout
+  --json                 print one JSON result on stdout; through npm, run \`npm run -s upload -- …\` so npm's
+                         own banner stays off stdout
   -h, --help
 
 Exit codes: 0 done; 1 unexpected; 2 usage; 3 token server unreachable or failing; 4 token refused (bad JWT, type
-or size not allowed); 5 upload or read refused by OSS; 6 callback failed (203 CallbackFailed: the object is stored);
-7 no manifest in time; 8 processing failed.
+or size not allowed); 5 upload or read refused by OSS, or OSS unreachable; 6 callback failed (203 CallbackFailed:
+the object is stored); 7 no manifest in time; 8 processing failed.
 `;
 
 export interface CliIo {
@@ -68,6 +90,12 @@ export interface CliIo {
 }
 
 class UsageError extends Error {}
+
+/**
+ * A person at a terminal waits for retries: fewer and shorter than the library's defaults (worst case ~4 s before
+ * "cannot reach"), still enough to ride out a dropped connection.
+ */
+const CLI_RETRY = { retries: 4, baseDelayMs: 250, maxDelayMs: 4000 };
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -82,36 +110,66 @@ function keySafe(name: string): string {
   return safe === '' ? 'upload' : safe;
 }
 
+const OPTIONS = {
+  user: { type: 'string' },
+  stack: { type: 'string' },
+  'token-url': { type: 'string' },
+  jwt: { type: 'string' },
+  'content-type': { type: 'string' },
+  name: { type: 'string' },
+  'multipart-threshold': { type: 'string' },
+  'part-size': { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** parseArgs's own messages quote unevenly and speak of its internals; these say what to type. */
 function parse(argv: string[]) {
   try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        user: { type: 'string' },
-        stack: { type: 'string' },
-        'token-url': { type: 'string' },
-        jwt: { type: 'string' },
-        'content-type': { type: 'string' },
-        name: { type: 'string' },
-        'multipart-threshold': { type: 'string' },
-        'part-size': { type: 'string' },
-        timeout: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    const { code, message } = error as { code?: string; message: string };
+    const option = /'(-[^' <]+)/.exec(message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) throw new UsageError(`unknown option ${option}`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+      throw new UsageError(
+        message.includes('does not take')
+          ? `${option} takes no value`
+          : `${option} needs a value, as in ${option} VALUE`,
+      );
+    }
+    throw new UsageError(message);
+  }
+}
+
+/** Why a file cannot be read, in words. */
+const UNREADABLE: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+async function readableFile(path: string): Promise<number> {
+  try {
+    await access(path, constants.R_OK);
+    const info = await stat(path);
+    if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    return info.size;
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    throw new UsageError(`cannot read ${path}: ${UNREADABLE[code] ?? (error as Error).message}`);
   }
 }
 
 interface TokenSource {
   tokenUrl: string;
   jwt: string;
-  /** Shown when the token server cannot be reached. */
+  /** Added to "cannot reach the token endpoint". */
   hint: string;
+  /** Where interrupted multipart uploads are remembered (undefined: the library's default, ~/.upcall). */
+  checkpointDir?: string;
 }
 
 async function tokenSource(values: ReturnType<typeof parse>['values'], io: CliIo): Promise<TokenSource> {
@@ -136,31 +194,40 @@ async function tokenSource(values: ReturnType<typeof parse>['values'], io: CliIo
   } catch (error) {
     throw new UsageError(`${(error as Error).message} (or point at a deployment with --token-url and --jwt)`);
   }
-  const hint = ' — is `npm run dev` running?';
-  if (givenJwt) return { tokenUrl: stack.token.url, jwt: givenJwt, hint };
+  // The dev stack's uploads live and die with its data dir; so do their checkpoints.
+  const local = {
+    hint: ' — is `npm run dev` running?',
+    checkpointDir: resolve(dirname(stackFile), 'checkpoints'),
+  };
+  if (givenJwt) return { tokenUrl: stack.token.url, jwt: givenJwt, ...local };
   const user = values.user ?? stack.devAuth.user;
   const stillValid = Date.parse(stack.devAuth.expiresAt) - Date.now() > 60_000;
   const jwt =
     user === stack.devAuth.user && stillValid
       ? stack.devAuth.jwt
       : (await mintDevUserToken(stack.devAuth.jwtSecret, user)).jwt;
-  return { tokenUrl: stack.token.url, jwt, hint };
+  return { tokenUrl: stack.token.url, jwt, ...local };
 }
 
-const kib = (bytes: number) =>
+const size = (bytes: number) =>
   bytes < 1024
     ? `${bytes} B`
     : bytes < MIB
       ? `${(bytes / 1024).toFixed(1)} KiB`
       : `${(bytes / MIB).toFixed(1)} MiB`;
 
-/** Progress on stderr: one updating line on a terminal, a line per 10 % otherwise. */
+/**
+ * Progress on stderr: on a terminal one updating line with the rate and time left, otherwise a line per 10 % (a log
+ * stays short).
+ */
 function progressReporter(io: CliIo, label: string) {
   let lastTenth = -1;
-  return (fraction: number) => {
+  return ({ fraction, bytesPerSecond, etaSeconds }: UploadProgress) => {
     const percent = Math.floor(fraction * 100);
     if (io.stderr.isTTY) {
-      io.stderr.write(`\r${label}: ${percent}%${fraction >= 1 ? '\n' : ''}`);
+      const rate = bytesPerSecond > 0 ? `  ${size(bytesPerSecond)}/s` : '';
+      const eta = etaSeconds !== null && fraction < 1 ? `, ${Math.ceil(etaSeconds)} s left` : '';
+      io.stderr.write(`\r\x1b[K${label}: ${percent}%${rate}${eta}${fraction >= 1 ? '\n' : ''}`);
       return;
     }
     const tenth = Math.floor(percent / 10);
@@ -170,23 +237,17 @@ function progressReporter(io: CliIo, label: string) {
   };
 }
 
-function describeOutputs(manifest: MediaManifest, urls: Map<string, string>): string[] {
-  return manifest.outputs.map((output) => {
+function describeOutputs(job: JobOutputs): string[] {
+  return job.outputs.map((output) => {
     const duration = output.durationMs === undefined ? '' : ` ${(output.durationMs / 1000).toFixed(1)}s`;
-    return `  ${output.role.padEnd(9)} ${`${output.width}x${output.height}`.padEnd(9)} ${kib(output.bytes).padStart(9)}${duration}  ${output.contentType}\n    ${urls.get(output.key) ?? ''}`;
+    return `  ${output.role.padEnd(9)} ${`${output.width}x${output.height}`.padEnd(9)} ${size(output.bytes).padStart(9)}${duration}  ${output.contentType}\n    ${output.url}`;
   });
-}
-
-interface JobResult {
-  kind: CallbackAnswer['jobs'][number]['kind'];
-  manifestKey: string;
-  manifest: MediaManifest;
-  outputs: Array<MediaManifest['outputs'][number] & { url: string }>;
 }
 
 /** Run the command; resolves to the exit code (it never throws). */
 export async function runUpload(argv: string[], io: CliIo): Promise<number> {
   const say = (line: string) => io.stderr.write(`${line}\n`);
+  let hint = '';
   try {
     const { values, positionals } = parse(argv);
     const { json } = values;
@@ -196,9 +257,7 @@ export async function runUpload(argv: string[], io: CliIo): Promise<number> {
     }
     if (positionals.length !== 1) throw new UsageError('give exactly one file to upload');
     const path = resolve(io.cwd, positionals[0] as string);
-    await access(path, constants.R_OK).catch(() => {
-      throw new UsageError(`cannot read ${path}`);
-    });
+    const bytes = await readableFile(path);
     const contentType = values['content-type'] ?? mime.getType(path);
     if (!contentType) {
       throw new UsageError(`cannot tell the content type of ${basename(path)}: give --content-type`);
@@ -211,71 +270,56 @@ export async function runUpload(argv: string[], io: CliIo): Promise<number> {
     );
     const partSizeBytes = positiveInteger('part-size', values['part-size'], MIB);
     const source = await tokenSource(values, io);
+    hint = source.hint;
+    if (json && io.env.npm_lifecycle_event === 'upload' && io.env.npm_config_loglevel !== 'silent') {
+      say('note: npm printed its banner on stdout before this JSON; `npm run -s upload -- …` leaves it out');
+    }
 
-    const { size } = await stat(path);
-    const name = keySafe(values.name ?? basename(path));
-    const grant = await requestToken(source.tokenUrl, source.jwt, {
+    const objectName = keySafe(values.name ?? basename(path));
+    const multipart = bytes > multipartThresholdBytes;
+    if (!json) say(`Uploading ${basename(path)} (${size(bytes)}, ${contentType})`);
+    const upload = await createPathUpload(path, {
+      tokenUrl: source.tokenUrl,
+      authorization: () => `Bearer ${source.jwt}`,
       contentType,
-      size,
-      fileName: name,
-    }).catch((error: unknown) => {
-      if (error instanceof UploadFailure && error.stage === 'token-unreachable' && source.hint) {
-        throw new UploadFailure(error.stage, `${error.message}${source.hint}`, { cause: error });
-      }
-      throw error;
-    });
-    const client = grantClient(grant);
-    const key = `${grant.keyPrefix}${name}`;
-    const multipart = size > multipartThresholdBytes;
-    if (!json)
-      say(`Uploading ${basename(path)} (${kib(size)}, ${contentType}) to oss://${grant.bucket}/${key}`);
-    const showProgress = multipart || io.stderr.isTTY;
-    const { answer } = await uploadFile(client, grant, path, {
-      key,
-      contentType,
+      objectName,
       multipartThresholdBytes,
       partSizeBytes,
-      ...(showProgress
+      retry: CLI_RETRY,
+      ...(source.checkpointDir ? { checkpoints: fileCheckpoints(source.checkpointDir) } : {}),
+      waitForOutputs: { timeoutMs },
+      ...(multipart || io.stderr.isTTY
         ? { onProgress: progressReporter(io, multipart ? 'Uploaded (multipart)' : 'Uploaded') }
         : {}),
+      onAnswer: (answer, key) => {
+        if (json) return;
+        io.stdout.write(`Callback answer:\n${JSON.stringify(answer, null, 2)}\n`);
+        if (answer.jobs.length === 0)
+          say(`No media job for ${contentType}: ${key} is stored, nothing to derive.`);
+        for (const job of answer.jobs) say(`Waiting for the ${job.kind} job (${job.manifestKey})…`);
+      },
     });
-    if (!json) {
-      io.stdout.write(`Callback answer:\n${JSON.stringify(answer, null, 2)}\n`);
-      if (answer.jobs.length === 0)
-        say(`No media job for ${contentType}: the upload is stored, nothing to derive.`);
+    const result = await upload.done;
+    if (!json && result.resumedBytes > 0) {
+      say(`Resumed an interrupted upload: OSS already had ${size(result.resumedBytes)} of it.`);
     }
-
-    const jobs: JobResult[] = [];
-    for (const job of answer.jobs) {
-      if (!json) say(`Waiting for the ${job.kind} job (${job.manifestKey})…`);
-      const manifest = await waitForManifest(client, job.manifestKey, { timeoutMs });
-      if (manifest.status !== 'succeeded') {
-        throw new UploadFailure(
-          'processing-failed',
-          `processing ${key} failed: ${manifest.error?.code ?? 'Unknown'}: ${manifest.error?.message ?? ''}`,
-        );
-      }
-      const { urls, expiresAt } = await presignOutputs(client, grant, manifest);
-      jobs.push({
-        kind: job.kind,
-        manifestKey: job.manifestKey,
-        manifest,
-        outputs: manifest.outputs.map((output) => ({ ...output, url: urls.get(output.key) ?? '' })),
-      });
-      if (!json) {
-        const took = manifest.timings.finishedAt - manifest.timings.startedAt;
-        io.stdout.write(
-          [
-            `Done: ${manifest.kind} processed in ${took} ms (${manifest.source} path, attempt ${manifest.attempt}).`,
-            `Outputs (links valid until ${expiresAt.toISOString()}):`,
-            ...describeOutputs(manifest, urls),
-            '',
-          ].join('\n'),
-        );
-      }
-    }
+    const jobs = result.jobs ?? [];
     if (json) {
-      io.stdout.write(`${JSON.stringify({ bucket: grant.bucket, key, callback: answer, jobs }, null, 2)}\n`);
+      const { bucket, key, answer } = result;
+      io.stdout.write(`${JSON.stringify({ bucket, key, callback: answer, jobs }, null, 2)}\n`);
+      return EXIT_CODES.ok;
+    }
+    for (const job of jobs) {
+      const { manifest } = job;
+      const took = manifest.timings.finishedAt - manifest.timings.startedAt;
+      io.stdout.write(
+        [
+          `Done: ${manifest.kind} processed in ${took} ms (${manifest.source} path, attempt ${manifest.attempt}).`,
+          `Outputs (links valid until ${job.urlsExpireAt}):`,
+          ...describeOutputs(job),
+          '',
+        ].join('\n'),
+      );
     }
     return EXIT_CODES.ok;
   } catch (error) {
@@ -283,9 +327,10 @@ export async function runUpload(argv: string[], io: CliIo): Promise<number> {
       say(`upload: ${error.message} (see npm run upload -- --help)`);
       return EXIT_CODES.usage;
     }
-    if (error instanceof UploadFailure) {
-      say(`upload failed: ${error.message}`);
-      return EXIT_CODES[error.stage];
+    if (error instanceof UploadError) {
+      const unreachable = error.code === 'TokenUnavailable' && error.detail.status === undefined;
+      say(`upload failed: ${error.message}${unreachable ? hint : ''}`);
+      return EXIT_BY_CODE[error.code];
     }
     say(`upload failed unexpectedly: ${(error as Error).stack ?? String(error)}`);
     return EXIT_CODES.unexpected;

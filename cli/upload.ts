@@ -10,5 +10,6 @@ const code = await runUpload(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
 });
-// Explicitly: ali-oss keeps idle sockets open for a while, which would hold the process after the work is done.
+// Explicitly: Node's global agent keeps idle sockets open for a while, which would hold the process after the work
+// is done.
 process.exit(code);

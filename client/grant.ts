@@ -32,9 +32,10 @@ async function fetchText(url: string, init: RequestInit) {
     response = await fetch(url, init);
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
-    throw new NetworkError(`cannot reach the token endpoint ${url}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    // fetch says only "fetch failed"; Node names the reason (ECONNREFUSED, ENOTFOUND…) in its cause.
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new NetworkError(`cannot reach the token endpoint at ${url} (${reason})`, { cause: error });
   }
   const text = await response.text();
   return { status: response.status, header: (name: string) => response.headers.get(name), text };

@@ -48,8 +48,13 @@ export interface UploadOptions {
   authorization: () => string | Promise<string>;
   /** Default: the file's type. Must be one the token endpoint allows. */
   contentType?: string;
-  /** The object's name under the user's prefix (default: the file's name). */
+  /** The file's name, for the token endpoint and the default key (default: the file's name). */
   fileName?: string;
+  /**
+   * The key under the user's prefix, exactly (e.g. `photos/cat.png`). Default: `<uuid>/<file name>`, so two uploads
+   * of one name never overwrite each other. An upload of the same name replaces the object.
+   */
+  objectName?: string;
   /** Files above this go up in parts (default 8 MiB). */
   multipartThresholdBytes?: number;
   /** Default 5 MiB (raised when 10 000 parts would not hold the file). */
@@ -59,6 +64,10 @@ export interface UploadOptions {
   retry?: Partial<RetryPolicy>;
   signal?: AbortSignal;
   onProgress?: (progress: UploadProgress) => void;
+  /** Called on every state change (see `UploadState`). */
+  onStateChange?: (state: UploadState) => void;
+  /** Called with the callback's answer as soon as OSS passes it on — before the outputs are waited for. */
+  onAnswer?: (answer: CallbackAnswer, key: string) => void;
   /** Called before each retry: which request, which attempt, why. */
   onRetry?: (info: { request: string; attempt: number; reason: string }) => void;
   /** Where multipart checkpoints live (default: the environment's store); `false`: never resume. */
@@ -111,7 +120,7 @@ interface Part {
 /** An upload in progress: pause, resume, cancel, and `done` for the outcome. */
 export class Upload {
   readonly done: Promise<UploadResult>;
-  state: UploadState = 'queued';
+  private current: UploadState = 'queued';
   key: string | undefined;
   private run: AbortController | undefined;
   private settle!: { resolve: (r: UploadResult) => void; reject: (e: unknown) => void };
@@ -169,10 +178,21 @@ export class Upload {
     }
   }
 
+  /** `queued` (waiting for the limiter), `uploading`, `paused`, `processing` (waiting for the outputs), `done`, `failed`. */
+  get state(): UploadState {
+    return this.current;
+  }
+
+  private setState(state: UploadState) {
+    if (state === this.current) return;
+    this.current = state;
+    this.options.onStateChange?.(state);
+  }
+
   /** Stop sending; the parts OSS has are kept and `resume()` carries on from them. */
   pause(): void {
     if (this.state !== 'uploading' && this.state !== 'queued') return;
-    this.state = 'paused';
+    this.setState('paused');
     this.run?.abort('paused');
   }
 
@@ -200,7 +220,7 @@ export class Upload {
   }
 
   private fail(error: unknown) {
-    this.state = 'failed';
+    this.setState('failed');
     this.settle.reject(error);
   }
 
@@ -211,16 +231,17 @@ export class Upload {
   private start() {
     const run = new AbortController();
     this.run = run;
-    this.state = 'queued';
+    this.setState('queued');
     const limiter = this.options.limiter ?? unlimited;
     limiter
       .run(async () => {
         if (run.signal.aborted) return;
-        this.state = 'uploading';
+        this.setState('uploading');
         this.report();
         const result = this.multipart ? await this.uploadParts(run.signal) : await this.postForm(run.signal);
         if (run.signal.aborted) return;
-        this.state = 'processing';
+        this.options.onAnswer?.(result.answer, result.key);
+        this.setState('processing');
         const wait = this.options.waitForOutputs;
         if (wait && result.answer.jobs.length > 0) {
           const grant = await this.grants.current(run.signal);
@@ -229,7 +250,7 @@ export class Upload {
             signal: run.signal,
           });
         }
-        this.state = 'done';
+        this.setState('done');
         this.settle.resolve(result);
       })
       .catch((error: unknown) => {
@@ -311,7 +332,7 @@ export class Upload {
     if (response.status === 203) {
       return new UploadError(
         'CallbackRefused',
-        `OSS stored ${this.key}, but the callback refused it or failed (${error.code}): ${error.message}`,
+        `OSS stored ${this.key}, but its callback failed (${response.status} ${error.code}): ${error.message}`,
         detail,
       );
     }
@@ -342,9 +363,13 @@ export class Upload {
   private async postForm(signal: AbortSignal): Promise<UploadResult> {
     const grant = await this.formGrants.current(signal);
     const form = grant.form;
-    this.key = form.fields.key;
+    // The form's policy allows any key under the prefix; it suggests `<uuid>/<name>`.
+    const key = this.options.objectName
+      ? `${grant.keyPrefix}${this.options.objectName}`
+      : (form.fields.key ?? objectKey(grant.keyPrefix, this.fileName));
+    this.key = key;
     const data = new FormData();
-    for (const [name, value] of Object.entries(form.fields)) data.append(name, value);
+    for (const [name, value] of Object.entries({ ...form.fields, key })) data.append(name, value);
     data.append('file', this.file as Blob, this.file.name ?? 'file');
     const { body, contentType } = await formBody(data, this.options.transport);
     const response = await this.send(
@@ -452,11 +477,14 @@ export class Upload {
       saved.partSize === this.partSize &&
       saved.contentType === this.contentType &&
       saved.keyPrefix === grant.keyPrefix &&
-      saved.key.startsWith(grant.keyPrefix)
+      saved.key.startsWith(grant.keyPrefix) &&
+      (this.options.objectName === undefined || saved.key === grant.keyPrefix + this.options.objectName)
     ) {
       return saved;
     }
-    const key = objectKey(grant.keyPrefix, this.fileName);
+    const key = this.options.objectName
+      ? `${grant.keyPrefix}${this.options.objectName}`
+      : objectKey(grant.keyPrefix, this.fileName);
     this.key = key;
     const response = await this.send(
       'InitiateMultipartUpload',

@@ -6,9 +6,10 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_CODES } from '../../cli/upload-command.js';
+import { EXIT_CODES, runUpload } from '../../cli/upload-command.js';
 import { createMediaHandler } from '../../functions/media/app.js';
 import type { CallbackAnswer } from '../../shared/callback-contract.js';
 import { type MediaManifest, SOURCE_ETAG_HEADER } from '../../shared/media-manifest.js';
@@ -176,7 +177,9 @@ describe('npm run upload against the dev stack', () => {
       'x',
     ]);
     expect(down.code).toBe(EXIT_CODES['token-unreachable']);
-    expect(down.stderr).toMatch(/cannot reach the token server at .*ECONNREFUSED/);
+    expect(down.stderr).toMatch(
+      /cannot reach the token endpoint at http:\/\/127\.0\.0\.1:\d+\/ \(ECONNREFUSED\)\n$/,
+    );
 
     const badJwt = await e2e.upload([image, '--jwt', 'not.a.jwt']);
     expect(badJwt.code).toBe(EXIT_CODES['token-refused']);
@@ -197,6 +200,58 @@ describe('npm run upload against the dev stack', () => {
     expect(missing.stderr).toContain('cannot read');
     const deployedUser = await e2e.upload([image, '--token-url', 'http://127.0.0.1:1/', '--user', 'x']);
     expect(deployedUser.code).toBe(EXIT_CODES.usage);
+  });
+
+  it('words its usage errors plainly: unknown options, missing values, why a file cannot be read', async () => {
+    const image = await png('words.png', 20, 20);
+    const unknown = await e2e.upload([image, '--colour']);
+    expect(unknown.code).toBe(EXIT_CODES.usage);
+    expect(unknown.stderr).toBe('upload: unknown option --colour (see npm run upload -- --help)\n');
+    const noValue = await e2e.upload([image, '--user']);
+    expect(noValue.stderr).toContain('upload: --user needs a value, as in --user VALUE');
+    const flagValue = await e2e.upload([image, '--json=yes']);
+    expect(flagValue.stderr).toContain('upload: --json takes no value');
+    const missing = await e2e.upload([join(e2e.dataDir, 'nope.png')]);
+    expect(missing.stderr).toContain(`cannot read ${join(e2e.dataDir, 'nope.png')}: no such file`);
+    const directory = await e2e.upload([e2e.dataDir]);
+    expect(directory.code).toBe(EXIT_CODES.usage);
+    expect(directory.stderr).toContain(`cannot read ${e2e.dataDir}: it is a directory`);
+  });
+
+  it('shows a single upload’s progress on a terminal, and says how to keep npm’s banner off --json', async () => {
+    let stderr = '';
+    let stdout = '';
+    const terminal = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          stderr += chunk.toString();
+          done();
+        },
+      }),
+      { isTTY: true },
+    );
+    const code = await runUpload([await png('tty.png', 64, 64, true), '--user', 'erin', '--json'], {
+      stdout: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          stdout += chunk.toString();
+          done();
+        },
+      }),
+      stderr: terminal,
+      // As `npm run upload` (not -s) runs it: npm has already printed its banner on stdout.
+      env: {
+        UPCALL_LOCAL_DATA_DIR: e2e.dataDir,
+        npm_lifecycle_event: 'upload',
+        npm_config_loglevel: 'notice',
+      },
+      cwd: e2e.dataDir,
+    });
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('npm run -s upload -- …');
+    // One line rewritten in place (carriage return, erase line), ended once the upload is done.
+    expect(stderr).toContain('\r\u001b[KUploaded: 100%');
+    expect(stderr.trimEnd().split('\n').at(-1)).toContain('Uploaded: 100%');
+    expect((JSON.parse(stdout) as JsonResult).key).toBe('uploads/erin/tty.png');
   });
 
   it('fails with "processing failed" on a corrupt image, after the manifest says so', async () => {
