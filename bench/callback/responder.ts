@@ -1,13 +1,19 @@
 /**
  * The minimal stand-in for the callback's two outbound calls, so the load test measures upcall's own cost rather
- * than a stand-in's: HeadObject answers the configured object's etag, size and type (no signature check), and FC's
+ * than a stand-in's: HeadObject answers the configured object's etag, size, type and ticket (no signature check), and FC's
  * InvokeFunction answers 202 for a new async task id and 409 for a repeat, as FC does. argv[2]: the object as JSON.
  */
 import { createServer } from 'node:http';
 import { listen } from '../../local/listen.js';
+import { TICKET_METADATA_HEADER } from '../../shared/callback-contract.js';
 import { reply } from '../lib/child.js';
 
-const object = JSON.parse(process.argv[2] ?? '{}') as { etag: string; size: number; contentType: string };
+const object = JSON.parse(process.argv[2] ?? '{}') as {
+  etag: string;
+  size: number;
+  contentType: string;
+  ticket: string;
+};
 const INVOKE = /^\/2023-03-30\/functions\/[^/]+\/invocations/;
 const queued = new Set<string>();
 let requestNumber = 0;
@@ -21,6 +27,7 @@ const server = createServer((req, res) => {
         etag: `"${object.etag}"`,
         'content-length': String(object.size),
         'content-type': object.contentType,
+        [TICKET_METADATA_HEADER]: object.ticket,
         'x-oss-request-id': requestId,
       });
       res.end();
