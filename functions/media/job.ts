@@ -11,10 +11,17 @@
  *     previous run may have died between the manifest and the outbox (the outbox keeps one record per event).
  *  5. The verdict (verdict.ts): an upload refused (by its own verdict, or by the application's veto, which a trigger-path
  *     job asks for itself when no callback settled it) ends in an `UploadRejected` manifest, unprocessed.
- *  6. The lease (lease.ts): one create-if-absent write per generation. A live lease of another run means that run
- *     owns the job (`in-progress`); an expired or released one, or one left by an earlier attempt of this same FC
- *     request, is taken over with the next generation; after `MAX_ATTEMPTS` generations the job ends
- *     `AttemptsExhausted` instead of looping.
+ *  6. The lease (lease.ts): one create-if-absent write per generation. An expired or released lease, or one left by
+ *     an earlier attempt of this same FC request (FC retries a request under its id, one attempt at a time, so that
+ *     attempt is dead), is taken over with the next generation; after `MAX_ATTEMPTS` generations the job ends
+ *     `AttemptsExhausted` instead of looping. A live lease of another run is never answered with success — that run
+ *     may have died (an instance killed mid-job), and a run recorded as done would leave the job to nobody. The run
+ *     watches instead: every `WATCH_INTERVAL_MS` it looks for the manifest (then `already-done`) and tries the lease
+ *     again, taking it over once expired or released. A holder's lease expires at its start plus the function's
+ *     timeout, so a dead run's job is taken over within one timeout. A run takes over after watching only while at
+ *     least half of its time is left (a late takeover would time the job out for want of time, not for the file's
+ *     demands); past that it throws `JobHeldElsewhere`, and FC's retry of the request — a whole timeout long, and
+ *     under the same request id — watches on and takes the job over once the lease expires.
  *  7. Manifest again, under the lease: a run that finished between guard 4 and the lease is final.
  *  8. Render (render.ts): outputs have fixed keys and are overwritten by a retry; a permanent failure (the input's
  *     fault) becomes a `failed` manifest.
@@ -51,6 +58,8 @@ export interface MediaWorkerDeps {
   announce?: (manifest: MediaManifest) => Promise<void>;
   /** Whether a trigger-path job waits for the callback's verdict (the upload hook is on), how it sleeps and asks. */
   verdict?: Pick<VerdictDeps, 'awaitUploadVerdict' | 'sleep' | 'askApplication'>;
+  /** How a run watching another run's lease waits (guard 6); a timer by default. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RunContext {
@@ -62,8 +71,6 @@ export type JobResult =
   | { outcome: 'succeeded' | 'failed'; taskId: string; manifestKey: string; attempt: number }
   /** The manifest already exists: nothing to do. */
   | { outcome: 'already-done'; taskId: string; manifestKey: string }
-  /** Another run holds the lease and owns the job. */
-  | { outcome: 'in-progress'; taskId: string; manifestKey: string }
   /** The content type gets no job (the job was planned with other settings, or by hand). */
   | { outcome: 'not-media'; taskId: string }
   /** The job does not describe an object version this function serves; retrying cannot change that. */
@@ -75,6 +82,45 @@ export type JobResult =
  * out of memory) ends `failed` instead of looping.
  */
 export const MAX_ATTEMPTS = 12;
+
+/** How often a run watching another run's live lease looks again (guard 6). */
+export const WATCH_INTERVAL_MS = 2_000;
+
+/** Time kept back from the function's timeout for uploads and the manifest: 20 s, or a quarter of a short timeout. */
+const reserveMs = (timeoutMs: number) => Math.min(20_000, Math.floor(timeoutMs / 4));
+
+/** Thrown when a live lease of another run outlasts what this run may wait: transient, FC retries the request. */
+export class JobHeldElsewhere extends Error {
+  override name = 'JobHeldElsewhere';
+}
+
+type Claim = Awaited<ReturnType<typeof acquireLease>> | { status: 'done' };
+
+/**
+ * Guard 6: the lease, or the manifest another run wrote while this one watched its lease. Throws `JobHeldElsewhere`
+ * when a takeover after watching would come with less than half of the run's time (`timeoutMs`) left.
+ */
+async function claimJob(
+  options: Parameters<typeof acquireLease>[1] & { manifestKey: string; timeoutMs: number },
+  deps: MediaWorkerDeps,
+  log: Logger,
+): Promise<Exclude<Claim, { status: 'held' }>> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const takeOverBy = options.expiresAt - options.timeoutMs / 2;
+  for (;;) {
+    const claim = await acquireLease(deps.store, options);
+    if (claim.status !== 'held') return claim;
+    if (await readManifest(deps.store, options.manifestKey, log)) return { status: 'done' };
+    const wakeAt = Math.min(claim.expiresAt, deps.now() + WATCH_INTERVAL_MS);
+    if (wakeAt > takeOverBy) {
+      throw new JobHeldElsewhere(
+        `run ${claim.holder} holds the job until ${new Date(claim.expiresAt).toISOString()}, too late for this run to take it over; FC's retry will`,
+      );
+    }
+    log.info({ holder: claim.holder, expiresAt: claim.expiresAt }, 'another run holds the job; watching it');
+    await sleep(Math.max(0, wakeAt - deps.now()));
+  }
+}
 
 /** Run one media job. Throws only for transient trouble (FC retries); every other end is a result. */
 export async function runMediaJob(
@@ -134,20 +180,23 @@ export async function runMediaJob(
   }
 
   // Guard 6.
-  const claim = await acquireLease(deps.store, {
-    prefix: plan.outputPrefix,
-    taskId: plan.taskId,
-    holder: context.requestId,
-    expiresAt: startedAt + config.timeoutMs,
-    maxAttempts: MAX_ATTEMPTS,
-    now: deps.now,
-  });
-  // A live lease belongs to a run still working, or to one FC killed — at its timeout its lease expires with it, and
-  // otherwise FC's retry of that same request takes over at once: either way that run finishes the job. Throwing
-  // here instead would only burn this invocation's retries and end in the failure destination for a healthy job.
-  if (claim.status === 'held') {
-    log.info({ holder: claim.holder, expiresAt: claim.expiresAt }, 'another run holds the job');
-    return { outcome: 'in-progress', taskId: plan.taskId, manifestKey };
+  const claim = await claimJob(
+    {
+      prefix: plan.outputPrefix,
+      taskId: plan.taskId,
+      holder: context.requestId,
+      expiresAt: startedAt + config.timeoutMs,
+      maxAttempts: MAX_ATTEMPTS,
+      now: deps.now,
+      manifestKey,
+      timeoutMs: config.timeoutMs,
+    },
+    deps,
+    log,
+  );
+  if (claim.status === 'done') {
+    log.info('another run finished the job while this one watched');
+    return { outcome: 'already-done', taskId: plan.taskId, manifestKey };
   }
   if (claim.status === 'exhausted') {
     const failure = new MediaFailure(
@@ -172,7 +221,7 @@ export async function runMediaJob(
     // Guard 8.
     workDir = await mkdtemp(join(deps.scratchDir, 'upcall-media-'));
     const { result, steps } = await renderJob(
-      { job, plan, config, workDir, deadline: startedAt + config.timeoutMs },
+      { job, plan, config, workDir, deadline: startedAt + config.timeoutMs - reserveMs(config.timeoutMs) },
       deps,
     );
     // Guard 9.

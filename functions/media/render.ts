@@ -23,7 +23,7 @@ import { renderThumbnailsIsolated } from './isolated.js';
 import type { Rendered } from './manifest.js';
 import { SNIFF_BYTES, type Sniffed, sniff } from './sniff.js';
 import type { MediaStore, WriteOptions } from './store.js';
-import { remainingMs, renderVideo } from './video.js';
+import { renderVideo, stepTimeoutMs } from './video.js';
 
 export interface RenderDeps {
   store: MediaStore;
@@ -39,7 +39,7 @@ export interface RenderInput {
   config: MediaWorkerConfig;
   /** A private scratch folder of this run. */
   workDir: string;
-  /** Epoch ms by which the run must be over (the function's timeout). */
+  /** Epoch ms by which rendering must be over: the function's timeout less the time kept for uploads. */
   deadline: number;
 }
 
@@ -106,10 +106,7 @@ class Run {
 
   /** Thumbnails of the image at `path` (the source, or a video's poster), rendered in a child under the deadline. */
   async thumbnails(path: string) {
-    const timeoutMs = Math.min(
-      this.input.config.image.timeoutMs,
-      remainingMs(this.input.deadline, this.deps.now),
-    );
+    const timeoutMs = stepTimeoutMs(this.input.config.image.timeoutMs, this.input.deadline, this.deps.now);
     const rendered = await this.timed('render', () =>
       renderThumbnailsIsolated(
         { sourcePath: path, outputs: this.thumbnailSpecs(), options: this.imageOptions() },

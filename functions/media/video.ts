@@ -23,7 +23,7 @@ export interface VideoOptions {
   workDir: string;
   /** ffmpeg's demuxer for the source, from its magic number (sniff.ts): never guessed by ffmpeg. */
   format: string;
-  /** Epoch ms by which the run must be over (the function's timeout); tool timeouts never pass it. */
+  /** Epoch ms by which rendering must be over (job.ts keeps time back for uploads); tool timeouts never pass it. */
   deadline: number;
   now: () => number;
 }
@@ -48,8 +48,6 @@ export interface RenderedVideo {
 const PROBE_TIMEOUT_MS = 30_000;
 /** Generous for `-preset veryfast` at ≤ 1080 lines on one vCPU (typically faster than real time). */
 const transcodeTimeoutMs = (durationMs: number) => 60_000 + 4 * durationMs;
-/** Time kept back from the deadline for uploads and the manifest. */
-const RESERVE_MS = 20_000;
 
 /** The instance's trouble, not the file's: FC's retry (maybe on another instance) can succeed. */
 const ENVIRONMENT_ERROR = /No space left on device|Cannot allocate memory/i;
@@ -94,9 +92,9 @@ function failureOf(
   return new MediaFailure(fallback, `${FAILED_STEP[step]}${how}`, { cause: error });
 }
 
-/** Time a tool may take now: what is left before `deadline`, less the reserve for uploads and the manifest. */
-export function remainingMs(deadline: number, now: () => number): number {
-  return Math.max(1_000, deadline - now() - RESERVE_MS);
+/** How long a step may run: its own allowance, unless less is left before `deadline`. */
+export function stepTimeoutMs(allowanceMs: number, deadline: number, now: () => number): number {
+  return Math.min(allowanceMs, Math.max(1_000, deadline - now()));
 }
 
 /** How every input is opened: a local file, through the `file` protocol alone, with the demuxer named. */
@@ -165,12 +163,9 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
   };
 
   const probed = await timed('probe', async () => {
+    const timeoutMs = stepTimeoutMs(PROBE_TIMEOUT_MS, options.deadline, options.now);
     try {
-      return await probe(
-        tools,
-        sourceInput,
-        Math.min(PROBE_TIMEOUT_MS, remainingMs(options.deadline, options.now)),
-      );
+      return await probe(tools, sourceInput, timeoutMs);
     } catch (error) {
       throw failureOf(error, 'probe', 'UnsupportedMedia');
     }
@@ -208,10 +203,9 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
       ...['-c:a', 'aac', '-b:a', '128k', '-ac', '2'],
       ...['-movflags', '+faststart', '-max_muxing_queue_size', '1024', videoPath],
     ];
+    const timeoutMs = stepTimeoutMs(sized, options.deadline, options.now);
     try {
-      await runTool(tools.ffmpeg, args, {
-        timeoutMs: Math.min(sized, remainingMs(options.deadline, options.now)),
-      });
+      await runTool(tools.ffmpeg, args, { timeoutMs: timeoutMs });
     } catch (error) {
       throw failureOf(error, 'transcode', 'TranscodeFailed');
     }
@@ -238,10 +232,9 @@ export async function renderVideo(source: string, options: VideoOptions): Promis
         ...localInput(videoPath, 'mov'),
         ...['-frames:v', '1', '-q:v', '2', '-f', 'image2', posterPath],
       ];
+      const timeoutMs = stepTimeoutMs(PROBE_TIMEOUT_MS, options.deadline, options.now);
       try {
-        await runTool(tools.ffmpeg, args, {
-          timeoutMs: Math.min(PROBE_TIMEOUT_MS, remainingMs(options.deadline, options.now)),
-        });
+        await runTool(tools.ffmpeg, args, { timeoutMs: timeoutMs });
       } catch (error) {
         throw failureOf(error, 'poster', 'TranscodeFailed');
       }

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type OSS from 'ali-oss';
+import { afterAll, beforeAll } from 'vitest';
 import type { MediaWorkerConfig } from '../../functions/media/config.js';
 import { type MediaWorkerDeps, runMediaJob } from '../../functions/media/job.js';
 import {
@@ -131,13 +132,18 @@ export async function uploadForJob(
   };
 }
 
-/** Runs jobs through the worker core against this cloud, each run with its own FC request id. */
+/** Runs jobs through the worker core against this cloud, each run with its own FC request id unless given one. */
 export function jobRunner(media: MediaCloud, scratchDir: string, name: string) {
   const log = createLogger(name);
   let requests = 0;
-  return (job: MediaJob, overrides: Partial<MediaWorkerDeps> = {}, config = workerConfig()) => {
+  return (
+    job: MediaJob,
+    overrides: Partial<MediaWorkerDeps> = {},
+    config = workerConfig(),
+    requestId?: string,
+  ) => {
     requests += 1;
-    return runMediaJob(job, { requestId: `${name}-${requests}` }, config, {
+    return runMediaJob(job, { requestId: requestId ?? `${name}-${requests}` }, config, {
       store: media.store(),
       tools: testTools,
       now: Date.now,
@@ -160,4 +166,26 @@ export async function storedManifest(
   const checked = mediaManifestValidator.validate(JSON.parse(text));
   if (!checked.ok) throw new Error(`invalid manifest: ${JSON.stringify(checked.issues)}`);
   return { manifest: checked.value, text };
+}
+
+export interface MediaJobsFixture {
+  media: MediaCloud;
+  /** A scratch folder of the test file (also the worker's `scratchDir`). */
+  scratchDir: string;
+  run: ReturnType<typeof jobRunner>;
+}
+
+/** A local cloud, a scratch folder and a job runner for the test file calling it, set up before its tests. */
+export function useMediaJobs(name: string): MediaJobsFixture {
+  const fixture = {} as MediaJobsFixture;
+  beforeAll(async () => {
+    fixture.media = await startMediaCloud();
+    fixture.scratchDir = await mkdtemp(join(tmpdir(), 'upcall-'));
+    fixture.run = jobRunner(fixture.media, fixture.scratchDir, name);
+  });
+  afterAll(async () => {
+    await fixture.media.close();
+    await rm(fixture.scratchDir, { recursive: true, force: true });
+  });
+  return fixture;
 }

@@ -6,10 +6,12 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaWorkerConfig } from '../../functions/media/config.js';
 import {
+  JobHeldElsewhere,
   type JobResult,
   MAX_ATTEMPTS,
   type MediaWorkerDeps,
   runMediaJob,
+  WATCH_INTERVAL_MS,
 } from '../../functions/media/job.js';
 import { acquireLease, leaseKey } from '../../functions/media/lease.js';
 import type { MediaStore } from '../../functions/media/store.js';
@@ -156,11 +158,11 @@ describe('media job (local OSS)', () => {
     expect(await exists(job.key)).toBe(true);
   });
 
-  it('processes a version once: a repeat is already done, a concurrent duplicate stands back', async () => {
+  it('processes a version once: a repeat is already done, a concurrent duplicate watches it finish', async () => {
     const job = await uploadForJob(media, 'uploads/u1/twice.png', await jpegWithOrientation6(), 'image/jpeg');
     const [first, second] = await Promise.all([run(job), run({ ...job, source: 'trigger' })]);
     const outcomes = [first.outcome, second.outcome].sort();
-    expect(outcomes).toEqual(['in-progress', 'succeeded']);
+    expect(outcomes).toEqual(['already-done', 'succeeded']);
     expect(await run({ ...job, source: 'trigger' })).toMatchObject({ outcome: 'already-done' });
     // One lease was ever taken: the duplicate never started a run of its own.
     const prefix = planOf(job).outputPrefix;
@@ -194,7 +196,7 @@ describe('media job (local OSS)', () => {
     await expectOutputsStored(manifest);
   });
 
-  it('waits for a live lease of a dead run, takes over once it expires (epoch ms, fake clock)', async () => {
+  it('watches a live lease of a dead run, and takes over once it expires (epoch ms, fake clock)', async () => {
     const job = await uploadForJob(
       media,
       'uploads/u2/crashed.jpg',
@@ -205,14 +207,26 @@ describe('media job (local OSS)', () => {
     const now = () => clock;
     const store = media.store();
     // The killed run took the lease and never released it.
+    const killedAt = clock;
     const dead = await takeLease(store, job, 'killed-run', clock + 60_000, now);
     expect(dead.status).toBe('acquired');
 
-    expect(await run(job, workerConfig(), { now })).toMatchObject({ outcome: 'in-progress' });
-    clock += 59_999;
-    expect(await run(job, workerConfig(), { now })).toMatchObject({ outcome: 'in-progress' });
-    clock += 1;
-    expect(await run(job, workerConfig(), { now })).toMatchObject({ outcome: 'succeeded', attempt: 2 });
+    const slept: number[] = [];
+    const sleep = async (ms: number) => {
+      slept.push(ms);
+      clock += ms;
+    };
+    // The dead run started with this one: its lease expires when this run has no time left for the job. The run
+    // watches while a takeover would leave half its time (60 s), then throws, and FC retries the request.
+    await expect(run(job, workerConfig(), { now, sleep }, 'fc-request-1')).rejects.toThrow(JobHeldElsewhere);
+    expect(slept.reduce((sum, ms) => sum + ms, 0)).toBe(30_000);
+    expect(slept.every((ms) => ms <= WATCH_INTERVAL_MS)).toBe(true);
+    // The retry watches the rest of the dead run's lease, and takes the job over the moment it expires.
+    expect(await run(job, workerConfig(), { now, sleep }, 'fc-request-1')).toMatchObject({
+      outcome: 'succeeded',
+      attempt: 2,
+    });
+    expect(clock - killedAt).toBe(60_000);
   });
 
   it("FC's retry of a killed attempt (same request id) takes the job over at once", async () => {

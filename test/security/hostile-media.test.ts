@@ -5,7 +5,7 @@
  * with real ffmpeg/ffprobe (Debian's, the build in which the playlist SSRF was first reproduced) and sharp.
  */
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,27 +17,15 @@ import type { MediaTools } from '../../functions/media/ffmpeg.js';
 import type { MediaWorkerDeps } from '../../functions/media/job.js';
 import { renderVideo } from '../../functions/media/video.js';
 import { fakeTool, frameBombGif, generateVideo, jpegWithOrientation6, testTools } from '../helpers/media.js';
-import {
-  jobRunner,
-  type MediaCloud,
-  startMediaCloud,
-  storedManifest,
-  uploadForJob,
-  workerConfig,
-} from '../helpers/media-cloud.js';
+import { storedManifest, uploadForJob, useMediaJobs, workerConfig } from '../helpers/media-cloud.js';
 
-let media: MediaCloud;
-let scratchDir: string;
+const jobs = useMediaJobs('hostile-media-test');
 /** A listener on loopback standing for every address inside the function's network. */
 let internal: Server;
 let connections = 0;
 let internalUrl: string;
-let run: ReturnType<typeof jobRunner>;
 
 beforeAll(async () => {
-  media = await startMediaCloud();
-  scratchDir = await mkdtemp(join(tmpdir(), 'upcall-'));
-  run = jobRunner(media, scratchDir, 'hostile-media-test');
   internal = createServer((_request, response) => {
     response.end('#EXTM3U\n');
   });
@@ -50,8 +38,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   internal.close();
-  await media.close();
-  await rm(scratchDir, { recursive: true, force: true });
 });
 beforeEach(() => {
   connections = 0;
@@ -59,9 +45,16 @@ beforeEach(() => {
 
 /** Nothing in a manifest the uploader reads may point into the worker: URLs, endpoints, credentials, paths. */
 function expectNothingInternal(text: string) {
-  const { endpoint } = media.cloud.info.oss;
-  const { accessKeyId } = media.cloud.info.rootCredentials;
-  for (const secret of [endpoint, new URL(endpoint).host, internalUrl, accessKeyId, scratchDir, tmpdir()]) {
+  const { endpoint } = jobs.media.cloud.info.oss;
+  const { accessKeyId } = jobs.media.cloud.info.rootCredentials;
+  for (const secret of [
+    endpoint,
+    new URL(endpoint).host,
+    internalUrl,
+    accessKeyId,
+    jobs.scratchDir,
+    tmpdir(),
+  ]) {
     expect(text).not.toContain(secret);
   }
   expect(text).not.toMatch(/https?:|x-oss-|Signature|security-token|Credential=/i);
@@ -74,10 +67,10 @@ async function refused(
   contentType: string,
   overrides: Partial<MediaWorkerDeps> = {},
 ) {
-  const job = await uploadForJob(media, key, body, contentType);
-  const result = await run(job, overrides);
+  const job = await uploadForJob(jobs.media, key, body, contentType);
+  const result = await jobs.run(job, overrides);
   expect(result).toMatchObject({ outcome: 'failed', attempt: 1 });
-  const { manifest, text } = await storedManifest(media, job);
+  const { manifest, text } = await storedManifest(jobs.media, job);
   expect(manifest).toMatchObject({ status: 'failed', outputs: [], attempt: 1 });
   expectNothingInternal(text);
   return manifest;
@@ -126,12 +119,12 @@ describe('an uploader who stores a playlist or a reference file as a video (SSRF
   });
 
   it('even if ffmpeg were told the file is HLS, the file-only protocol whitelist blocks every fetch', async () => {
-    const path = join(scratchDir, 'forced.m3u8');
+    const path = join(jobs.scratchDir, 'forced.m3u8');
     await writeFile(
       path,
       `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n${internalUrl}/seg.ts\n#EXT-X-ENDLIST\n`,
     );
-    const workDir = await mkdtemp(join(scratchDir, 'work-'));
+    const workDir = await mkdtemp(join(jobs.scratchDir, 'work-'));
     const error = await renderVideo(path, {
       tools: await testTools(),
       maxLines: 144,
@@ -154,7 +147,7 @@ describe('an uploader who lies about the content type', () => {
       code: 'ContentMismatch',
       message: 'the file is a jpeg image, but was uploaded as video/mp4',
     });
-    const path = join(scratchDir, 'clip.mp4');
+    const path = join(jobs.scratchDir, 'clip.mp4');
     await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
     const clip = await refused('uploads/u2/clip.png', await readFile(path), 'image/png');
     expect(clip.error).toEqual({
@@ -174,7 +167,7 @@ describe('an uploader who lies about the content type', () => {
 describe('an uploader who crafts a file that crashes the tools', () => {
   let fakeDir: string;
   beforeAll(async () => {
-    fakeDir = await mkdtemp(join(scratchDir, 'fake-tools-'));
+    fakeDir = await mkdtemp(join(jobs.scratchDir, 'fake-tools-'));
   });
 
   /** A stand-in for ffprobe that behaves as it would on the crafted bytes. */
@@ -186,7 +179,7 @@ describe('an uploader who crafts a file that crashes the tools', () => {
 
   it('a crash of ffprobe on the bytes is a failed manifest on the first attempt, not retries', async () => {
     const crashing = await fakeProbe('ffprobe-segv', 'kill -SEGV $$');
-    const path = join(scratchDir, 'crash.mp4');
+    const path = join(jobs.scratchDir, 'crash.mp4');
     await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
     const manifest = await refused('uploads/u3/crash.mp4', await readFile(path), 'video/mp4', {
       tools: crashing,
@@ -198,12 +191,12 @@ describe('an uploader who crafts a file that crashes the tools', () => {
   });
 
   it('what the tool prints (paths, URLs, the endpoint) never reaches the manifest', async () => {
-    const { endpoint } = media.cloud.info.oss;
+    const { endpoint } = jobs.media.cloud.info.oss;
     const chatty = await fakeProbe(
       'ffprobe-chatty',
       `echo "${endpoint}/bucket/key?x-oss-signature=abc&security-token=xyz: Server returned 403 Forbidden $0" >&2; exit 1`,
     );
-    const path = join(scratchDir, 'chatty.mp4');
+    const path = join(jobs.scratchDir, 'chatty.mp4');
     await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
     const manifest = await refused('uploads/u3/chatty.mp4', await readFile(path), 'video/mp4', {
       tools: chatty,
@@ -217,10 +210,14 @@ describe('an uploader who crafts a file that crashes the tools', () => {
 
 describe('an uploader who sends more bytes than the limit', () => {
   it('a video over UPCALL_VIDEO_MAX_BYTES is refused before anything reads it', async () => {
-    const job = await uploadForJob(media, 'uploads/u4/big.mp4', Buffer.alloc(4096, 1), 'video/mp4');
-    const result = await run(job, {}, workerConfig({ video: { ...workerConfig().video, maxBytes: 4095 } }));
+    const job = await uploadForJob(jobs.media, 'uploads/u4/big.mp4', Buffer.alloc(4096, 1), 'video/mp4');
+    const result = await jobs.run(
+      job,
+      {},
+      workerConfig({ video: { ...workerConfig().video, maxBytes: 4095 } }),
+    );
     expect(result).toMatchObject({ outcome: 'failed', attempt: 1 });
-    const { manifest, text } = await storedManifest(media, job);
+    const { manifest, text } = await storedManifest(jobs.media, job);
     expect(manifest.error).toEqual({
       code: 'InputTooLarge',
       message: 'the video is over the limit of 4095 bytes',
@@ -232,17 +229,17 @@ describe('an uploader who sends more bytes than the limit', () => {
 describe('an uploader who makes the worker work without end', () => {
   let bomb: Buffer;
   beforeAll(async () => {
-    bomb = await frameBombGif(scratchDir, 100_000);
+    bomb = await frameBombGif(jobs.scratchDir, 100_000);
   });
   const imageLimits = (overrides: Partial<MediaWorkerConfig['image']>) =>
     workerConfig({ image: { ...workerConfig().image, maxFrames: 1000, ...overrides } });
 
   it('a 100,000-frame GIF (2.5 MB, 0.4 MP) is refused from its header by the frame limit', async () => {
-    const job = await uploadForJob(media, 'uploads/u5/frames.gif', bomb, 'image/gif');
+    const job = await uploadForJob(jobs.media, 'uploads/u5/frames.gif', bomb, 'image/gif');
     const started = Date.now();
-    expect(await run(job, {}, imageLimits({}))).toMatchObject({ outcome: 'failed', attempt: 1 });
+    expect(await jobs.run(job, {}, imageLimits({}))).toMatchObject({ outcome: 'failed', attempt: 1 });
     expect(Date.now() - started).toBeLessThan(10_000);
-    const { manifest, text } = await storedManifest(media, job);
+    const { manifest, text } = await storedManifest(jobs.media, job);
     expect(manifest.error).toEqual({
       code: 'TooManyFrames',
       message: 'the animation has 100000 frames, over the limit of 1000',
@@ -252,36 +249,41 @@ describe('an uploader who makes the worker work without end', () => {
 
   it('within the frame limit, a slow animation is killed at the render deadline; the next job starts at once', async () => {
     // 20,000 frames of 32×32: within these limits, and about 13 s of rendering.
-    const slow = await frameBombGif(scratchDir, 20_000, 32);
-    const job = await uploadForJob(media, 'uploads/u5/slow.gif', slow, 'image/gif');
-    const next = await uploadForJob(media, 'uploads/u5/next.jpg', await jpegWithOrientation6(), 'image/jpeg');
+    const slow = await frameBombGif(jobs.scratchDir, 20_000, 32);
+    const job = await uploadForJob(jobs.media, 'uploads/u5/slow.gif', slow, 'image/gif');
+    const next = await uploadForJob(
+      jobs.media,
+      'uploads/u5/next.jpg',
+      await jpegWithOrientation6(),
+      'image/jpeg',
+    );
     const config = imageLimits({ maxFrames: 20_000, maxPixels: 30_000_000, timeoutMs: 2_000 });
     const started = Date.now();
-    expect(await run(job, {}, config)).toMatchObject({ outcome: 'failed', attempt: 1 });
-    const { manifest } = await storedManifest(media, job);
+    expect(await jobs.run(job, {}, config)).toMatchObject({ outcome: 'failed', attempt: 1 });
+    const { manifest } = await storedManifest(jobs.media, job);
     expect(manifest.error).toEqual({ code: 'RenderTimeout', message: 'the image did not render within 2 s' });
     // The job ended at its deadline, not the render's end, so the queue behind it moves.
     const nextStarted = Date.now();
     expect(nextStarted - started).toBeLessThan(6_000);
-    expect(await run(next, {}, config)).toMatchObject({ outcome: 'succeeded' });
+    expect(await jobs.run(next, {}, config)).toMatchObject({ outcome: 'succeeded' });
   });
 
   it('a video transcode that never ends is killed at its bound: RenderTimeout, on the first attempt', async () => {
-    const path = join(scratchDir, 'endless.mp4');
+    const path = join(jobs.scratchDir, 'endless.mp4');
     await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
     const real = await testTools();
-    const endless = await fakeTool(scratchDir, 'ffmpeg-endless', 'exec sleep 60');
-    const job = await uploadForJob(media, 'uploads/u5/endless.mp4', await readFile(path), 'video/mp4');
+    const endless = await fakeTool(jobs.scratchDir, 'ffmpeg-endless', 'exec sleep 60');
+    const job = await uploadForJob(jobs.media, 'uploads/u5/endless.mp4', await readFile(path), 'video/mp4');
     const started = Date.now();
-    // 21.5 s of function timeout leaves 1.5 s for the transcode after the 20 s kept for uploads.
-    const result = await run(
+    // A function timeout of 2 s leaves 1.5 s for the transcode after the quarter kept for uploads.
+    const result = await jobs.run(
       job,
       { tools: async () => ({ ...real, ffmpeg: endless }) },
-      workerConfig({ timeoutMs: 21_500 }),
+      workerConfig({ timeoutMs: 2_000 }),
     );
     expect(result).toMatchObject({ outcome: 'failed', attempt: 1 });
     expect(Date.now() - started).toBeLessThan(10_000);
-    const { manifest } = await storedManifest(media, job);
+    const { manifest } = await storedManifest(jobs.media, job);
     expect(manifest.error).toEqual({
       code: 'RenderTimeout',
       message: 'ffmpeg could not transcode the video in time',
