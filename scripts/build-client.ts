@@ -6,7 +6,7 @@
  * - `types/`: declarations emitted by tsc from the same sources.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -16,24 +16,34 @@ const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The browser bundle's min+gzip budget; the figure is in client/README.md. */
 export const BROWSER_BUDGET_BYTES = 12 * 1024;
 
-export async function buildClient(outDir = join(REPO_ROOT, 'dist', 'client')) {
-  rmSync(outDir, { recursive: true, force: true });
-  const common = {
-    bundle: true,
-    format: 'esm',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-  } as const;
-  await build({
-    ...common,
+const COMMON = {
+  bundle: true,
+  format: 'esm',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+} as const;
+
+/** The browser bundle's bytes: what `dist/client/upcall.js` holds, and what the dev stack's demo page loads. */
+export async function bundleBrowserClient(): Promise<Uint8Array> {
+  const { outputFiles } = await build({
+    ...COMMON,
     entryPoints: [join(REPO_ROOT, 'client', 'index.ts')],
-    outfile: join(outDir, 'upcall.js'),
     platform: 'browser',
     target: 'es2022',
+    write: false,
   });
+  const [bundle] = outputFiles;
+  if (!bundle) throw new Error('esbuild wrote no browser bundle');
+  return bundle.contents;
+}
+
+export async function buildClient(outDir = join(REPO_ROOT, 'dist', 'client')) {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'upcall.js'), await bundleBrowserClient());
   await build({
-    ...common,
+    ...COMMON,
     entryPoints: [join(REPO_ROOT, 'client', 'node.ts')],
     outfile: join(outDir, 'node.js'),
     platform: 'node',

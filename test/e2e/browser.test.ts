@@ -1,11 +1,12 @@
 /**
- * End to end in a real browser: Debian's chromium (driven by playwright-core) opens the dev stack's demo page, picks a
- * file, gets a token cross-origin, uploads it with the signed PostObject form (XMLHttpRequest, with progress) and
- * shows the thumbnail, or the video with its poster, once the manifest is there.
+ * End to end in a real browser: Debian's chromium (driven by playwright-core) opens the dev stack's demo page, which
+ * uploads with the client library's browser bundle: a small image with the signed PostObject form, a larger file in
+ * parts (paused and resumed), a video, and three files dropped at once at a phone's width — each with progress, the
+ * callback's answer and the thumbnail, or the failed step in red.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page, type Route } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaManifest } from '../../shared/media-manifest.js';
@@ -44,67 +45,172 @@ afterAll(async () => {
  * and these run in the browser, not here.
  */
 const inPage = <T>(page: Page, expression: string) => page.evaluate(expression) as Promise<T>;
-const untilInPage = (page: Page, expression: string) =>
-  page.waitForFunction(expression, undefined, { timeout: 20_000 });
+const untilInPage = (page: Page, expression: string, timeout = 30_000) =>
+  page.waitForFunction(expression, undefined, { timeout });
 
-/** Open the demo, upload `file` as `user`, and wait until the page is done; returns the page and its errors. */
-async function uploadInPage(user: string, file: { name: string; mimeType: string; buffer: Buffer }) {
-  const page = await browser.newPage();
+const MIB = 1024 * 1024;
+
+/** What a card shows, read in the page. */
+interface Card {
+  name: string;
+  state: string;
+  percent: number;
+  progressEvents: number;
+  resumedBytes: number;
+  steps: Record<string, string>;
+  error: string | null;
+  outputsShown: boolean;
+  outputs: number;
+  image: { src: string; width: number; height: number } | null;
+}
+
+const CARDS = `[...document.querySelectorAll('#uploads .upload')].map((card) => {
+  const image = card.querySelector('.preview img');
+  const error = card.querySelector('.error');
+  return {
+    name: card.querySelector('.name').textContent,
+    state: card.dataset.state,
+    percent: Number(card.querySelector('.meter').getAttribute('aria-valuenow')),
+    progressEvents: Number(card.dataset.progressEvents ?? 0),
+    resumedBytes: Number(card.dataset.resumedBytes ?? -1),
+    steps: Object.fromEntries([...card.querySelectorAll('.steps li')].map((li) => [li.dataset.step, li.className])),
+    error: error.hidden ? null : error.textContent,
+    outputsShown: !card.querySelector('.outputs').hidden,
+    outputs: card.querySelectorAll('.outputs li').length,
+    image: image ? { src: image.src, width: image.naturalWidth, height: image.naturalHeight } : null,
+  };
+})`;
+const cards = (page: Page) => inPage<Card[]>(page, CARDS);
+
+/** Until `count` cards are done or failed, and every image shown has loaded. */
+const settled = (page: Page, count: number) =>
+  untilInPage(
+    page,
+    `(() => { const all = [...document.querySelectorAll('#uploads .upload')];
+      return all.length === ${count} && all.every((c) => ['done', 'failed'].includes(c.dataset.state))
+        && [...document.querySelectorAll('#uploads .preview img')].every((i) => i.naturalWidth > 0); })()`,
+  );
+
+/** The demo as `user`; records the requests the page makes to OSS and its uncaught errors. */
+async function openDemo(user: string, viewport = { width: 1024, height: 800 }) {
+  const page = await browser.newPage({ viewport });
   const errors: string[] = [];
+  const ossRequests: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  const oss = new URL(e2e.stack.info.oss.endpoint).host;
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.host === oss) ossRequests.push(`${request.method()} ${url.search}`);
+  });
   await page.goto(e2e.stack.info.demo.url);
   await page.fill('#user', user);
-  await page.setInputFiles('#file', file);
-  await page.click('#start');
-  await untilInPage(page, "['ready', 'error'].includes(document.body.dataset.state)");
-  const state = await inPage<string>(page, 'document.body.dataset.state');
-  expect(state, (await page.textContent('#error')) ?? '').toBe('ready');
-  return { page, errors };
+  return { page, errors, ossRequests };
 }
 
-/** The one upload of `user`, its manifest and what the page shows of the upload. */
-async function uploadedBy(user: string, page: Page) {
+/** The uploads of `user` in OSS, with their manifests. */
+async function uploadsOf(user: string) {
   const listed = await e2e.root.listV2({ prefix: `uploads/${user}/`, 'max-keys': '10' }, {});
-  expect(listed.objects).toHaveLength(1);
-  const object = listed.objects[0]!;
-  const etag = object.etag.replaceAll('"', '');
-  const manifest = await readJson<MediaManifest>(e2e.root, `derived/${object.name}/${etag}/manifest.json`);
-  const progress = await inPage<{ value: number; events: number }>(
-    page,
-    "({ value: document.getElementById('progress').value, events: Number(document.body.dataset.uploadProgressEvents) })",
+  return Promise.all(
+    (listed.objects ?? []).map(async (object) => {
+      const etag = object.etag.replaceAll('"', '');
+      const manifest = await readJson<MediaManifest>(
+        e2e.root,
+        `derived/${object.name}/${etag}/manifest.json`,
+      );
+      return { object, etag, manifest };
+    }),
   );
-  return { object, manifest, progress };
 }
+
+const png = (width: number, height: number, background = '#e0662a') =>
+  sharp({ create: { width, height, channels: 3, background } })
+    .png()
+    .toBuffer();
 
 describe('the demo page in chromium', () => {
-  it('uploads an image with a PostObject form, with progress, and shows its thumbnail', async () => {
-    const buffer = await sharp({ create: { width: 400, height: 250, channels: 3, background: '#e0662a' } })
-      .png()
-      .toBuffer();
-    const { page, errors } = await uploadInPage('carol', {
-      name: 'sunset.png',
-      mimeType: 'image/png',
-      buffer,
-    });
-    await untilInPage(page, "document.querySelector('#preview img')?.naturalWidth > 0");
-    const shown = await inPage<{ src: string; width: number; height: number }>(
-      page,
-      "(({ src, naturalWidth: width, naturalHeight: height }) => ({ src, width, height }))(document.querySelector('#preview img'))",
-    );
+  it('uploads a small image with the signed form, with progress, and shows its thumbnail', async () => {
+    const buffer = await png(400, 250);
+    const { page, errors, ossRequests } = await openDemo('carol');
+    await page.setInputFiles('#file', { name: 'sunset.png', mimeType: 'image/png', buffer });
+    await settled(page, 1);
+    const [card] = await cards(page);
 
-    const { object, manifest, progress } = await uploadedBy('carol', page);
-    expect(object.name).toMatch(/^uploads\/carol\/[0-9a-f-]{36}\/sunset\.png$/);
-    expect(object.size).toBe(buffer.length);
-    expect(manifest).toMatchObject({ status: 'succeeded', kind: 'image', contentType: 'image/png' });
-    // The largest thumbnail, fetched through a URL the page presigned with the token's credentials.
-    const largest = manifest.outputs[0]!;
-    expect([shown.width, shown.height]).toEqual([160, 100]);
-    expect([largest.width, largest.height]).toEqual([160, 100]);
-    expect(new URL(shown.src).pathname).toBe(`/${e2e.stack.info.bucket}/${largest.key}`);
-    expect(new URL(shown.src).searchParams.get('x-oss-credential')).toMatch(/^STS\./);
-    expect(progress.value).toBe(100);
-    expect(progress.events).toBeGreaterThan(0);
-    expect(await page.locator('#outputs li').count()).toBe(manifest.outputs.length);
+    const [upload, ...others] = await uploadsOf('carol');
+    expect(others).toEqual([]);
+    expect(upload?.object.name).toMatch(/^uploads\/carol\/[0-9a-f-]{36}\/sunset\.png$/);
+    expect(upload?.object.size).toBe(buffer.length);
+    expect(upload?.manifest).toMatchObject({ status: 'succeeded', kind: 'image', contentType: 'image/png' });
+    // One PostObject (no query); no multipart request.
+    expect(ossRequests.filter((r) => r.startsWith('POST'))).toEqual(['POST ']);
+    expect(card).toMatchObject({
+      state: 'done',
+      percent: 100,
+      error: null,
+      outputsShown: true,
+      outputs: upload?.manifest.outputs.length,
+      steps: { upload: 'done', callback: 'done', processing: 'done', ready: 'done' },
+    });
+    expect(card?.progressEvents).toBeGreaterThan(0);
+    // The largest thumbnail, through a URL the library presigned with the grant's STS credentials.
+    const largest = upload?.manifest.outputs[0];
+    expect([card?.image?.width, card?.image?.height]).toEqual([160, 100]);
+    expect([largest?.width, largest?.height]).toEqual([160, 100]);
+    expect(new URL(card?.image?.src ?? '').pathname).toBe(`/${e2e.stack.info.bucket}/${largest?.key}`);
+    expect(new URL(card?.image?.src ?? '').searchParams.get('x-oss-credential')).toMatch(/^STS\./);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('uploads a larger file in parts with progress, paused and resumed without resending what OSS has', async () => {
+    // Noise does not compress: ~12 MiB, three parts of the library's default 5 MiB.
+    const buffer = await sharp({
+      create: {
+        width: 2048,
+        height: 2048,
+        channels: 3,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 128, sigma: 50 },
+      },
+    })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
+    const { page, errors, ossRequests } = await openDemo('dora');
+    // Parts 2 and 3 are held until the page has paused, so the pause lands after part 1 and before the others.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(
+      (url) => url.searchParams.has('partNumber'),
+      async (route: Route) => {
+        if (new URL(route.request().url()).searchParams.get('partNumber') !== '1') await gate;
+        await route.continue().catch(() => undefined);
+      },
+    );
+    const firstPart = page.waitForResponse((r) => new URL(r.url()).searchParams.get('partNumber') === '1');
+    await page.setInputFiles('#file', { name: 'noise.png', mimeType: 'image/png', buffer });
+    expect((await firstPart).status()).toBe(200);
+    await page.click('#uploads .upload .pause');
+    await untilInPage(page, "document.querySelector('#uploads .upload').dataset.state === 'paused'");
+    const paused = (await cards(page))[0];
+    release();
+    await page.click('#uploads .upload .resume');
+    await settled(page, 1);
+    const [card] = await cards(page);
+
+    expect(paused?.percent).toBeGreaterThanOrEqual(Math.floor((5 * MIB * 100) / buffer.length));
+    expect(paused?.percent).toBeLessThan(100);
+    expect(card).toMatchObject({ state: 'done', percent: 100, error: null, resumedBytes: 5 * MIB });
+    expect(card?.progressEvents).toBeGreaterThan(3);
+    expect(card?.image?.width).toBe(160);
+    const [upload] = await uploadsOf('dora');
+    expect(upload?.object.size).toBe(buffer.length);
+    expect(upload?.etag).toMatch(/-3$/);
+    expect(upload?.manifest).toMatchObject({ status: 'succeeded', kind: 'image' });
+    // Started once (the checkpoint in IndexedDB carried the upload id across the pause); part 1 was sent once.
+    expect(ossRequests.filter((r) => r === 'POST ?uploads')).toHaveLength(1);
+    expect(ossRequests.filter((r) => r.startsWith('PUT ?partNumber=1&'))).toHaveLength(1);
+    expect(ossRequests.filter((r) => r.startsWith('GET ?max-parts'))).toHaveLength(2);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -112,13 +218,15 @@ describe('the demo page in chromium', () => {
   it('uploads a video and shows the transcode with its poster', async () => {
     const path = join(e2e.dataDir, 'clip.mp4');
     await generateVideo(path, { width: 160, height: 120, seconds: 1 });
-    const { page, errors } = await uploadInPage('dave', {
+    const { page, errors } = await openDemo('dave');
+    await page.setInputFiles('#file', {
       name: 'clip.mp4',
       mimeType: 'video/mp4',
       buffer: await readFile(path),
     });
+    await settled(page, 1);
     // Chromium decodes the transcode's H.264 and knows its size once the metadata is in.
-    await untilInPage(page, "document.querySelector('#preview video')?.videoWidth > 0");
+    await untilInPage(page, "document.querySelector('#uploads video')?.videoWidth > 0");
     const video = await inPage<{
       poster: string;
       src: string;
@@ -127,11 +235,11 @@ describe('the demo page in chromium', () => {
       error: unknown;
     }>(
       page,
-      "(v => ({ poster: v.poster, src: v.currentSrc, width: v.videoWidth, height: v.videoHeight, error: v.error }))(document.querySelector('#preview video'))",
+      "(v => ({ poster: v.poster, src: v.currentSrc, width: v.videoWidth, height: v.videoHeight, error: v.error }))(document.querySelector('#uploads video'))",
     );
-    const { manifest } = await uploadedBy('dave', page);
-    const poster = manifest.outputs.find((o) => o.role === 'poster');
-    const transcode = manifest.outputs.find((o) => o.role === 'transcode');
+    const [upload] = await uploadsOf('dave');
+    const poster = upload?.manifest.outputs.find((o) => o.role === 'poster');
+    const transcode = upload?.manifest.outputs.find((o) => o.role === 'transcode');
     expect(new URL(video.poster).pathname).toBe(`/${e2e.stack.info.bucket}/${poster?.key}`);
     expect(new URL(video.src).pathname).toBe(`/${e2e.stack.info.bucket}/${transcode?.key}`);
     expect(video).toMatchObject({ width: transcode?.width, height: transcode?.height, error: null });
@@ -141,6 +249,46 @@ describe('the demo page in chromium', () => {
       `new Promise((resolve) => { const image = new Image(); image.onload = () => resolve(image.naturalWidth); image.onerror = () => resolve(-1); image.src = ${JSON.stringify(video.poster)}; })`,
     );
     expect(posterWidth).toBe(poster?.width);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('takes three dropped files at once at a phone’s width: two thumbnails, and the failed one says where it failed', async () => {
+    const files = [
+      { name: 'red.png', type: 'image/png', data: (await png(300, 200, '#c00')).toString('base64') },
+      { name: 'blue.png', type: 'image/png', data: (await png(200, 300, '#00c')).toString('base64') },
+      { name: 'corrupt.png', type: 'image/png', data: Buffer.from('this is not a png').toString('base64') },
+    ];
+    const { page, errors } = await openDemo('emil', { width: 390, height: 844 });
+    await inPage(
+      page,
+      `(() => { const transfer = new DataTransfer();
+        for (const f of ${JSON.stringify(files)}) {
+          transfer.items.add(new File([Uint8Array.from(atob(f.data), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
+        }
+        document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      })()`,
+    );
+    await settled(page, 3);
+    const [red, blue, corrupt] = await cards(page);
+    expect([red?.state, red?.image?.width, red?.image?.height]).toEqual(['done', 160, 107]);
+    expect([blue?.state, blue?.image?.width, blue?.image?.height]).toEqual(['done', 107, 160]);
+    // Stored and called back, then refused by the media worker: red on Processing, nothing orange, no outputs heading.
+    expect(corrupt).toMatchObject({
+      state: 'failed',
+      steps: { upload: 'done', callback: 'done', processing: 'failed', ready: '' },
+      outputsShown: false,
+      image: null,
+    });
+    expect(corrupt?.error).toMatch(/^ProcessingFailed: .*UnsupportedMedia/);
+    expect(await inPage<string>(page, 'document.body.dataset.state')).toBe('error');
+    expect((await uploadsOf('emil')).map((u) => u.manifest.status).sort()).toEqual([
+      'failed',
+      'succeeded',
+      'succeeded',
+    ]);
+    // No sideways scroll on a 390 px phone.
+    expect(await inPage<number>(page, 'document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     expect(errors).toEqual([]);
     await page.close();
   });

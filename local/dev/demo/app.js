@@ -1,164 +1,172 @@
-// The upcall demo: what a web app does, in the browser, with no build step. Sign in (here: the dev stack's
-// /dev-token), ask the token function for a signed PostObject form, upload straight to OSS with progress, read the
-// callback's answer, then wait for the media manifest and show the outputs — read with the token's own credentials,
-// which may read what was derived from this user's uploads and nothing else.
+// The upcall demo: what a web app does, with upcall's client library (`/upcall.js`, the browser bundle of client/).
+// Sign in (here: the dev stack's /dev-token), then hand each file to the library: it asks the token function for a
+// grant, uploads straight to OSS (a signed form for small files, parallel parts for large ones, resumable from
+// IndexedDB), returns the callback's answer, waits for the media manifest and presigns the outputs.
 
-const { OSS } = globalThis;
+import { createLimiter, createUpload, UploadError } from './upcall.js';
+
 const $ = (id) => document.getElementById(id);
-const STEPS = ['token', 'upload', 'callback', 'processing', 'ready'];
-const MANIFEST_TIMEOUT_MS = 180_000;
+const STEPS = ['upload', 'callback', 'processing', 'ready'];
+/** Two files upload at once; the others wait their turn (the card says so). */
+const limiter = createLimiter(2);
+const cards = new Set();
 
 const config = await fetchJson('config.json');
-$('upload').addEventListener('submit', (event) => {
-  event.preventDefault();
-  void run();
-});
 document.body.dataset.state = 'idle';
 
-async function run() {
-  const file = $('file').files[0];
+$('file').addEventListener('change', () => {
+  addFiles($('file').files);
+  $('file').value = '';
+});
+const drop = $('drop');
+drop.addEventListener('dragover', (event) => {
+  event.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (event) => {
+  event.preventDefault();
+  drop.classList.remove('over');
+  addFiles(event.dataTransfer?.files ?? []);
+});
+
+function addFiles(files) {
   const user = $('user').value.trim();
-  if (!file || !user) return;
-  resetView();
-  $('start').disabled = true;
-  document.body.dataset.state = 'busy';
-  try {
-    step('token');
-    const { jwt } = await fetchJson(`dev-token?user=${encodeURIComponent(user)}`);
-    const grant = await requestGrant(jwt, {
-      grant: 'form',
-      contentType: file.type,
-      size: file.size,
-      fileName: file.name,
-    });
-    step('upload');
-    const answer = await postObject(grant.form, file, showProgress);
-    step('callback');
-    describeUpload(answer);
-    const [job] = answer.jobs;
-    if (!job) {
-      finish('No media job for this type: the upload is stored, nothing to derive.');
-      return;
-    }
-    step('processing');
-    // The form carries no credentials (it costs no STS call); reading the outputs needs them.
-    const reader = outputReader(await requestGrant(jwt, { grant: 'credentials' }));
-    const manifest = await waitForManifest(reader, job.manifestKey);
-    if (manifest.status !== 'succeeded') {
-      throw new Error(`Processing failed: ${manifest.error?.code}: ${manifest.error?.message}`);
-    }
-    await showOutputs(reader, manifest);
-    finish();
-  } catch (error) {
-    showError(error instanceof Error ? error.message : String(error));
-  } finally {
-    $('start').disabled = false;
+  if (!user) {
+    $('user').reportValidity();
+    return;
   }
+  for (const file of files) startCard(file, user);
 }
 
-/** POST the token function's JSON API: a PostObject form for the file, or credentials to read the outputs. */
-async function requestGrant(jwt, wanted) {
-  if (wanted.grant === 'form' && !wanted.contentType) {
-    throw new Error('The browser cannot tell this file’s type: pick an image or a video.');
-  }
-  const response = await fetch(config.tokenUrl, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
-    body: JSON.stringify(wanted),
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    throw new Error(`Token refused (${response.status} ${body.error?.code}): ${body.error?.message}`);
-  }
-  return body;
+/** The app's sign-in: a fresh caller JWT each time the library asks (it asks for every grant). */
+async function authorization(user) {
+  const { jwt } = await fetchJson(`dev-token?user=${encodeURIComponent(user)}`);
+  return `Bearer ${jwt}`;
 }
 
-/** The form's fields in order, then the file; XMLHttpRequest because fetch reports no upload progress. */
-function postObject(form, file, onProgress) {
-  return new Promise((resolve, reject) => {
-    const data = new FormData();
-    for (const [name, value] of Object.entries(form.fields)) data.append(name, value);
-    data.append('file', file);
-    const xhr = new XMLHttpRequest();
-    let progressEvents = 0;
-    xhr.open('POST', form.url);
-    xhr.upload.addEventListener('progress', (event) => {
-      // Counted on the page for the end-to-end test (and anyone curious in devtools).
-      document.body.dataset.uploadProgressEvents = String(++progressEvents);
-      if (event.lengthComputable) onProgress(event.loaded / event.total);
-    });
-    xhr.addEventListener('load', () => {
-      if (xhr.status === 200) {
-        onProgress(1);
-        resolve(JSON.parse(xhr.responseText));
-        return;
-      }
-      const { code, message } = ossError(xhr.responseText);
-      reject(
-        new Error(
-          xhr.status === 203
-            ? `OSS stored the file, but the callback failed (${code}): ${message}`
-            : `OSS refused the upload (${xhr.status} ${code}): ${message}`,
-        ),
-      );
-    });
-    xhr.addEventListener('error', () => reject(new Error('The upload did not reach OSS (network or CORS).')));
-    xhr.send(data);
-  });
-}
+function startCard(file, user) {
+  const card = $('upload-card').content.firstElementChild.cloneNode(true);
+  const find = (selector) => card.querySelector(selector);
+  find('.name').textContent = file.name;
+  find('.size').textContent = size(file.size);
+  $('uploads').append(card);
+  cards.add(card);
+  let progressEvents = 0;
 
-/** Presigned reads with the grant's credentials (ali-oss's browser build signs; the page never sees a secret key). */
-function outputReader(grant) {
-  const { credentials } = grant;
-  const client = new OSS({
-    region: `oss-${grant.region}`,
-    endpoint: grant.endpoint,
-    bucket: grant.bucket,
-    accessKeyId: credentials.accessKeyId,
-    accessKeySecret: credentials.accessKeySecret,
-    stsToken: credentials.securityToken,
-    authorizationV4: true,
-    // The page is done long before the credentials expire; naming an interval keeps ali-oss from warning.
-    refreshSTSTokenInterval: 3_600_000,
-  });
-  const expiresAt = Date.parse(credentials.expiration);
-  return {
-    async url(key, seconds = 900) {
-      const lifetime = Math.max(1, Math.min(seconds, Math.floor((expiresAt - Date.now()) / 1000)));
-      const signed = new URL(await client.signatureUrlV4('GET', lifetime, undefined, key));
-      // On an IP endpoint (the local cloud) ali-oss names the bucket in the Host header, which a URL cannot carry:
-      // address it path-style; V4 signs `/<bucket>/<key>` either way. (shared/oss-client.ts does the same in Node.)
-      if (/^[\d.]+$|^\[/.test(signed.hostname)) signed.pathname = `/${grant.bucket}${signed.pathname}`;
-      return signed.href;
-    },
+  const begin = () => {
+    resetCard(card);
+    const upload = createUpload(file, {
+      tokenUrl: config.tokenUrl,
+      authorization: () => authorization(user),
+      limiter,
+      waitForOutputs: true,
+      onProgress: (progress) => {
+        // Counted on the card for the end-to-end tests (and anyone curious in devtools).
+        card.dataset.progressEvents = String(++progressEvents);
+        showProgress(card, progress);
+      },
+      onStateChange: (state) => setState(card, state),
+      onAnswer: (answer) => describeUpload(card, answer),
+      onRetry: ({ request, attempt, reason }) => {
+        find('.status').textContent = `${request} failed (${reason}); retry ${attempt}…`;
+      },
+    });
+    find('.pause').onclick = () => upload.pause();
+    find('.resume').onclick = () => upload.resume();
+    find('.cancel').onclick = () => void upload.cancel();
+    upload.done.then(
+      (result) => showResult(card, result),
+      (error) => showError(card, error),
+    );
   };
+  find('.retry').onclick = begin;
+  begin();
 }
 
-/** The manifest appears when the job is over (succeeded or failed); until then OSS answers 404. */
-async function waitForManifest(reader, key) {
-  const deadline = Date.now() + MANIFEST_TIMEOUT_MS;
-  let pause = 250;
-  while (Date.now() < deadline) {
-    const response = await fetch(await reader.url(key, 60), { cache: 'no-store' });
-    if (response.ok) return response.json();
-    if (response.status !== 404) {
-      const { code, message } = ossError(await response.text());
-      throw new Error(`Reading the manifest failed (${response.status} ${code}): ${message}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, pause));
-    pause = Math.min(pause * 1.5, 1500);
+/** The card follows the library's states; the page's own state sums them up (for the tests). */
+function setState(card, state) {
+  card.dataset.state = state;
+  const find = (selector) => card.querySelector(selector);
+  find('.pause').hidden = !(state === 'queued' || state === 'uploading');
+  find('.resume').hidden = state !== 'paused';
+  find('.cancel').hidden = state === 'done' || state === 'failed';
+  find('.retry').hidden = true;
+  clearInterval(card.ticker);
+  if (state === 'queued') find('.status').textContent = 'Waiting for a free slot…';
+  if (state === 'paused') find('.status').textContent = 'Paused: the parts OSS has are kept.';
+  if (state === 'uploading') markStep(card, 'upload');
+  if (state === 'processing') {
+    markStep(card, 'processing');
+    // A sign of life while the media worker runs: the time it has taken so far.
+    const since = Date.now();
+    const tick = () => {
+      find('.status').textContent = `Processing… ${Math.floor((Date.now() - since) / 1000)} s`;
+    };
+    tick();
+    card.ticker = setInterval(tick, 1000);
   }
-  throw new Error(`No manifest after ${MANIFEST_TIMEOUT_MS / 1000} s: is the media worker running?`);
+  if (state === 'done') {
+    markStep(card, 'ready');
+    for (const item of find('.steps').children) item.className = 'done';
+  }
+  const states = [...cards].map((c) => c.dataset.state);
+  document.body.dataset.state = states.some((s) => ['queued', 'uploading', 'processing'].includes(s))
+    ? 'busy'
+    : states.includes('failed')
+      ? 'error'
+      : 'ready';
 }
 
-async function showOutputs(reader, manifest) {
-  const urls = new Map();
-  for (const output of manifest.outputs) urls.set(output.key, await reader.url(output.key));
+/** Steps before `name` are done, `name` is the current one. */
+function markStep(card, name) {
+  const reached = STEPS.indexOf(name);
+  for (const item of card.querySelector('.steps').children) {
+    const index = STEPS.indexOf(item.dataset.step);
+    item.className = index < reached ? 'done' : index === reached ? 'active' : '';
+  }
+}
+
+function showProgress(card, { loaded, total, fraction, bytesPerSecond, etaSeconds, resumedBytes }) {
+  const percent = Math.floor(fraction * 100);
+  const meter = card.querySelector('.meter');
+  meter.setAttribute('aria-valuenow', String(percent));
+  meter.firstElementChild.style.width = `${percent}%`;
+  card.querySelector('.percent').textContent = `${percent}%`;
+  if (card.dataset.state !== 'uploading') return;
+  const rate = bytesPerSecond > 0 ? ` · ${size(bytesPerSecond)}/s` : '';
+  const eta = etaSeconds !== null && fraction < 1 ? ` · ${Math.ceil(etaSeconds)} s left` : '';
+  const resumed = resumedBytes > 0 ? ` (resumed: ${size(resumedBytes)} were already there)` : '';
+  card.querySelector('.status').textContent = `${size(loaded)} of ${size(total)}${rate}${eta}${resumed}`;
+}
+
+function describeUpload(card, answer) {
+  markStep(card, 'processing');
+  const { object } = answer;
+  addDetail(card, 'User', answer.userId);
+  addDetail(card, 'Key', object.key);
+  addDetail(card, 'ETag', object.etag);
+  addDetail(card, 'Size', `${size(object.size)} (${object.contentType})`);
+  if (object.claimedImage) {
+    const { width, height, format } = object.claimedImage;
+    addDetail(card, 'Image (as claimed)', `${width}×${height} ${format}`);
+  }
+}
+
+function showResult(card, result) {
+  card.querySelector('.status').textContent = result.multipart
+    ? `Uploaded in parts${result.resumedBytes > 0 ? `, resumed with ${size(result.resumedBytes)} already in OSS` : ''}.`
+    : 'Uploaded with one signed form.';
+  card.dataset.resumedBytes = String(result.resumedBytes);
+  const [job] = result.jobs ?? [];
+  if (!job) {
+    addDetail(card, 'Note', 'No media job for this type: the upload is stored, nothing to derive.');
+    return;
+  }
+  const { manifest, outputs } = job;
   const largest = (role) =>
-    manifest.outputs
-      .filter((o) => o.role === role)
-      .sort((a, b) => b.width * b.height - a.width * a.height)[0];
-  const preview = $('preview');
+    outputs.filter((o) => o.role === role).sort((a, b) => b.width * b.height - a.width * a.height)[0];
+  const preview = card.querySelector('.preview');
   if (manifest.kind === 'video') {
     const video = document.createElement('video');
     const transcode = largest('transcode');
@@ -167,59 +175,84 @@ async function showOutputs(reader, manifest) {
     video.muted = true;
     video.playsInline = true;
     video.preload = 'metadata';
-    if (poster) video.poster = urls.get(poster.key);
-    if (transcode) video.src = urls.get(transcode.key);
+    if (poster) video.poster = poster.url;
+    if (transcode) video.src = transcode.url;
     preview.replaceChildren(video);
   } else {
-    const thumbnail = largest('thumbnail');
     const image = document.createElement('img');
     image.alt = `Thumbnail of ${manifest.key}`;
-    image.src = urls.get(thumbnail.key);
+    image.src = largest('thumbnail').url;
     preview.replaceChildren(image);
   }
-  $('outputs').replaceChildren(
-    ...manifest.outputs.map((output) => {
+  preview.hidden = false;
+  const list = card.querySelector('.outputs');
+  list.querySelector('summary').textContent = `Outputs (${outputs.length})`;
+  list.querySelector('ul').replaceChildren(
+    ...outputs.map((output) => {
       const item = document.createElement('li');
       const link = document.createElement('a');
-      link.href = urls.get(output.key);
+      link.href = output.url;
       link.target = '_blank';
       link.textContent = output.key.split('/').pop();
       const extra = output.durationMs === undefined ? '' : `, ${(output.durationMs / 1000).toFixed(1)} s`;
-      item.append(link, ` — ${output.role}, ${output.width}×${output.height}, ${kib(output.bytes)}${extra}`);
+      item.append(link, ` — ${output.role}, ${output.width}×${output.height}, ${size(output.bytes)}${extra}`);
       return item;
     }),
   );
-  addDetail('Processed by', `${manifest.source} path, attempt ${manifest.attempt}`);
-  addDetail('Took', `${manifest.timings.finishedAt - manifest.timings.startedAt} ms`);
-  $('result').hidden = false;
+  list.hidden = outputs.length === 0;
+  addDetail(card, 'Processed by', `${manifest.source} path, attempt ${manifest.attempt}`);
+  addDetail(card, 'Took', `${manifest.timings.finishedAt - manifest.timings.startedAt} ms`);
 }
 
-function describeUpload(answer) {
-  const { object } = answer;
-  $('details').replaceChildren();
-  addDetail('User', answer.userId);
-  addDetail('Key', object.key);
-  addDetail('ETag', object.etag);
-  addDetail('Size', `${kib(object.size)} (${object.contentType})`);
-  if (object.claimedImage) {
-    const { width, height, format } = object.claimedImage;
-    addDetail('Image (as claimed)', `${width}×${height} ${format}`);
+/** Which step failed, in red; the steps after it stay blank, and there is no empty outputs list. */
+function showError(card, error) {
+  const code = error instanceof UploadError ? error.code : 'Unexpected';
+  const find = (selector) => card.querySelector(selector);
+  const failedAt =
+    code === 'CallbackRefused'
+      ? 'callback'
+      : code === 'ProcessingFailed' || code === 'TimedOut'
+        ? 'processing'
+        : (find('.steps .active')?.dataset.step ?? 'upload');
+  markStep(card, failedAt);
+  find(`.steps [data-step="${failedAt}"]`).className = 'failed';
+  card.dataset.failedAt = failedAt;
+  find('.outputs').hidden = true;
+  find('.status').textContent = '';
+  if (code === 'Aborted') {
+    find('.status').textContent = 'Cancelled.';
+    return;
   }
-  $('result').hidden = false;
+  const message = error instanceof Error ? error.message : String(error);
+  find('.error').textContent = `${code}: ${message}`;
+  find('.error').hidden = false;
+  // Worth another go (the network, the token endpoint, a slow worker): a retry resumes from the checkpoint.
+  find('.retry').hidden = !(error instanceof UploadError && error.retryable);
 }
 
-function addDetail(term, value) {
+function resetCard(card) {
+  const find = (selector) => card.querySelector(selector);
+  delete card.dataset.failedAt;
+  find('.error').hidden = true;
+  find('.preview').hidden = true;
+  find('.details').hidden = true;
+  find('.details').replaceChildren();
+  find('.outputs').hidden = true;
+  find('.status').textContent = '';
+  find('.meter').setAttribute('aria-valuenow', '0');
+  find('.fill').style.width = '0%';
+  find('.percent').textContent = '0%';
+  markStep(card, 'upload');
+}
+
+function addDetail(card, term, value) {
   const dt = document.createElement('dt');
   const dd = document.createElement('dd');
   dt.textContent = term;
   dd.textContent = value;
-  $('details').append(dt, dd);
-}
-
-function ossError(xml) {
-  const doc = new DOMParser().parseFromString(xml || '<Error/>', 'application/xml');
-  const text = (tag) => doc.getElementsByTagName(tag)[0]?.textContent ?? '';
-  return { code: text('Code') || 'Unknown', message: text('Message') || xml || 'no details' };
+  const details = card.querySelector('.details');
+  details.append(dt, dd);
+  details.hidden = false;
 }
 
 async function fetchJson(url) {
@@ -229,42 +262,8 @@ async function fetchJson(url) {
   return body;
 }
 
-const kib = (bytes) => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`);
-
-function step(name) {
-  const reached = STEPS.indexOf(name);
-  for (const item of $('steps').children) {
-    const index = STEPS.indexOf(item.dataset.step);
-    item.className = index < reached ? 'done' : index === reached ? 'active' : '';
-  }
-}
-
-function showProgress(fraction) {
-  const percent = Math.round(fraction * 100);
-  $('progress').value = percent;
-  $('percent').textContent = `${percent}%`;
-}
-
-function finish(note) {
-  step('ready');
-  for (const item of $('steps').children) item.className = 'done';
-  if (note) addDetail('Note', note);
-  document.body.dataset.state = 'ready';
-}
-
-function showError(message) {
-  $('error').textContent = message;
-  $('error').hidden = false;
-  document.body.dataset.state = 'error';
-}
-
-function resetView() {
-  $('progress-panel').hidden = false;
-  $('error').hidden = true;
-  $('result').hidden = true;
-  $('preview').replaceChildren();
-  $('outputs').replaceChildren();
-  $('details').replaceChildren();
-  showProgress(0);
-  step('token');
+function size(bytes) {
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
