@@ -7,9 +7,9 @@
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantClient, requestToken } from '../../cli/uploader.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
-import type { TokenResponse } from '../../shared/token-contract.js';
+import type { FormGrant, TokenResponse } from '../../shared/token-contract.js';
+import { grantClient, requestToken } from '../helpers/ali-oss-app.js';
 import { type E2eStack, startE2eStack, waitForObject } from '../helpers/dev-stack.js';
 import { readJson } from '../helpers/oss-clients.js';
 
@@ -141,5 +141,50 @@ describe('an uploader holding raw STS credentials', () => {
         (error: { status?: number }) => error.status,
       );
     expect(retag).toBe(403);
+  });
+
+  it('cannot reach another user’s prefix or outputs: writes, signed forms and reads are refused', async () => {
+    const alice = await requestToken(e2e.stack.info.token.url, await e2e.stack.userToken('alice'), {
+      contentType: 'image/png',
+    });
+    const aliceKey = `${alice.keyPrefix}photo.png`;
+    expect(
+      (await putAs(alice, aliceKey, png, { mime: 'image/png', headers: alice.uploadHeaders })).status,
+    ).toBe(200);
+    const manifestKey = `derived/${aliceKey}/${await etagOf(aliceKey)}/manifest.json`;
+    await waitForObject(e2e.root, manifestKey);
+    // Alice reads her own outputs with her grant's credentials.
+    expect((await grantClient(alice).get(manifestKey)).res.status).toBe(200);
+
+    const bob = await smallPngGrant();
+    const bobClient = grantClient(bob);
+    const refused = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'allowed',
+        (error: { status?: number; code?: string }) => `${error.status} ${error.code}`,
+      );
+    // Writing into Alice's prefix, with ali-oss…
+    expect(await refused(bobClient.put('uploads/alice/intruder.png', png))).toBe('403 AccessDenied');
+    // …or with a signed form, the key moved to her prefix.
+    const formResponse = await fetch(e2e.stack.info.token.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await e2e.stack.userToken('mallory')}` },
+      body: JSON.stringify({ grant: 'form', contentType: 'image/png' }),
+    });
+    const { form } = (await formResponse.json()) as FormGrant;
+    const data = new FormData();
+    for (const [name, value] of Object.entries({ ...form.fields, key: 'uploads/alice/form.png' })) {
+      data.append(name, value);
+    }
+    data.append('file', new Blob([png], { type: 'image/png' }), 'form.png');
+    const posted = await fetch(form.url, { method: 'POST', body: data });
+    expect(posted.status).toBe(403);
+    expect(await posted.text()).toContain('<Code>AccessDenied</Code>');
+    // Reading her outputs, or her upload itself.
+    expect(await refused(bobClient.get(manifestKey))).toBe('403 AccessDenied');
+    expect(await refused(bobClient.get(aliceKey))).toBe('403 AccessDenied');
+    for (const key of ['uploads/alice/intruder.png', 'uploads/alice/form.png']) {
+      expect(await refused(e2e.root.head(key))).toBe('404 NoSuchKey');
+    }
   });
 });
