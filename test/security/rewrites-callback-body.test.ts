@@ -124,7 +124,8 @@ describe('an uploader who writes the callback', () => {
     const bobsKey = `${bob.keyPrefix}private.png`;
     const bobs = await uploadWithTemplate(bob, bobsKey, (template) => template);
     expect(bobs.status).toBe(200);
-    const bobsEtag = (bobs.data?.object as { etag: string }).etag;
+    const bobsObject = bobs.data?.object as { etag: string } | undefined;
+    const bobsEtag = bobsObject?.etag ?? '';
     const alice = await grantFor('alice');
     const swapped = await uploadWithTemplate(alice, `${alice.keyPrefix}swap.png`, (template) =>
       template.replace('${object}', encodeURIComponent(bobsKey)).replace('${etag}', bobsEtag),
