@@ -324,3 +324,54 @@ export class AcsRequestVerifier {
     for (const [key, until] of this.nonces) if (until < now) this.nonces.delete(key);
   }
 }
+
+/** Status and message of each authentication failure, as Alibaba Cloud's API gateway answers them for
+ * the RPC-style APIs it fronts (STS, KMS). */
+export const GATEWAY_AUTH_ERRORS: Record<AuthFailureKind, { status: number; code: string; message: string }> =
+  {
+    IncompleteSignature: {
+      status: 400,
+      code: 'IncompleteSignature',
+      message: 'The request signature does not conform to Aliyun standards.',
+    },
+    UnsupportedSignatureMethod: {
+      status: 400,
+      code: 'InvalidSignatureMethod',
+      message: 'Specified signature method is not valid.',
+    },
+    InvalidTimeStamp: {
+      status: 400,
+      code: 'InvalidTimeStamp.Expired',
+      message: 'Specified time stamp or date value is expired.',
+    },
+    InvalidAccessKeyId: {
+      status: 404,
+      code: 'InvalidAccessKeyId.NotFound',
+      message: 'Specified access key is not found.',
+    },
+    SignatureDoesNotMatch: {
+      status: 400,
+      code: 'SignatureDoesNotMatch',
+      message: 'Specified signature is not matched with our calculation.',
+    },
+    SignatureNonceUsed: {
+      status: 400,
+      code: 'SignatureNonceUsed',
+      message: 'Specified signature nonce was used already.',
+    },
+    MissingSecurityToken: {
+      status: 400,
+      code: 'MissingSecurityToken',
+      message: 'SecurityToken is mandatory for this action.',
+    },
+    SecurityTokenMismatch: {
+      status: 400,
+      code: 'InvalidSecurityToken.MismatchWithAccessKey',
+      message: 'Specified SecurityToken mismatch with the AccessKey.',
+    },
+    SecurityTokenExpired: {
+      status: 400,
+      code: 'InvalidSecurityToken.Expired',
+      message: 'Specified SecurityToken is expired.',
+    },
+  };

@@ -1,5 +1,5 @@
 /**
- * The whole local cloud in one call: OSS, STS and FC stand-ins sharing one account (`<dataDir>/account.json`) and one
+ * The whole local cloud in one call: OSS, STS, FC and KMS stand-ins sharing one account (`<dataDir>/account.json`) and one
  * callback signing key (`<dataDir>/keys/callback.pem`), with the RAM roles upcall's functions run as. `StackInfo` is
  * what a developer or a test needs to point clients at it; `writeStackInfo` saves it as JSON.
  */
@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LocalAccount, type LocalRole } from './credentials.js';
 import { type LocalFc, startLocalFc } from './fc/server.js';
+import { type LocalKms, startLocalKms } from './kms/server.js';
 import { loadOrCreateCallbackSigningKey } from './oss/callback-signing.js';
 import { type LocalOss, startLocalOss } from './oss/server.js';
 import type { StackInfo } from './stack-info.js';
@@ -25,7 +26,7 @@ export interface LocalCloudOptions {
   region?: string;
   buckets: string[];
   /** Ports to listen on (0 or absent: any free port). */
-  ports?: { oss?: number; sts?: number; fc?: number };
+  ports?: { oss?: number; sts?: number; fc?: number; kms?: number };
   /** The local STS's AssumeRole quota per second (STS's: 100, the default). */
   stsAssumeRolePerSecond?: number;
   /** How long the local OSS waits for a callback answer. */
@@ -40,6 +41,7 @@ export interface LocalCloud {
   oss: LocalOss;
   sts: LocalSts;
   fc: LocalFc;
+  kms: LocalKms;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,11 @@ export function upcallRoles(
 ): Record<UpcallRole, LocalRole> {
   const arn = (name: string) => `acs:ram::${accountId}:role/${name}`;
   const objects = buckets.map((bucket) => `acs:oss:*:*:${bucket}/*`);
+  // Each function reads its own secrets from KMS; upcall's secrets are named `upcall-…` (README "Deploy").
+  const secrets = {
+    Action: ['kms:GetSecretValue'],
+    Resource: [`acs:kms:${region}:${accountId}:secret/upcall-*`],
+  };
   const role = (name: string, document: string): LocalRole => ({
     arn: arn(name),
     policy: document,
@@ -77,6 +84,7 @@ export function upcallRoles(
       policy(
         { Action: ['sts:AssumeRole'], Resource: [arn('upcall-uploader')] },
         { Action: ['oss:PutObject', 'oss:AbortMultipartUpload', 'oss:ListParts'], Resource: objects },
+        secrets,
       ),
     ),
     // callback: HeadObject (oss:GetObject), tagging refused uploads, dispatching media jobs.
@@ -85,6 +93,7 @@ export function upcallRoles(
       policy(
         { Action: ['oss:GetObject', 'oss:PutObjectTagging'], Resource: objects },
         { Action: ['fc:InvokeFunction'], Resource: [`acs:fc:${region}:${accountId}:functions/*`] },
+        secrets,
       ),
     ),
     // media: reads originals and their tags, tags the uploads its trigger path refuses, writes derived outputs,
@@ -97,6 +106,7 @@ export function upcallRoles(
           Resource: objects,
         },
         { Action: ['fc:InvokeFunction'], Resource: [`acs:fc:${region}:${accountId}:functions/*`] },
+        secrets,
       ),
     ),
   };
@@ -142,6 +152,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       ...(options.ports?.fc !== undefined ? { port: options.ports.fc } : {}),
     });
     started.push(fc);
+    const kms = await startLocalKms({
+      account,
+      region,
+      ...(options.ports?.kms !== undefined ? { port: options.ports.kms } : {}),
+    });
+    started.push(kms);
     const info: StackInfo = {
       region,
       accountId: account.accountId,
@@ -154,6 +170,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       },
       sts: { endpoint: sts.endpoint },
       fc: { endpoint: fc.endpoint },
+      kms: { endpoint: kms.endpoint },
       rootCredentials: { ...account.root },
       roles: {
         uploader: roles.uploader.arn,
@@ -162,7 +179,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         media: roles.media.arn,
       },
     };
-    return { info, account, oss, sts, fc, close: closeAll };
+    return { info, account, oss, sts, fc, kms, close: closeAll };
   } catch (error) {
     await closeAll().catch(() => undefined);
     throw error;

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       `  OSS  ${info.oss.endpoint}  (bucket ${info.buckets.join(', ')})`,
       `  STS  ${info.sts.endpoint}`,
       `  FC   ${info.fc.endpoint}`,
+      `  KMS  ${info.kms.endpoint}`,
       `  stack info (endpoints, root key, role ARNs): ${stackFile}`,
       'Press Ctrl-C to stop.',
       '',

@@ -23,6 +23,7 @@ export const StackInfoSchema = Type.Object(
     ),
     sts: Type.Object({ endpoint: Endpoint }, { additionalProperties: false }),
     fc: Type.Object({ endpoint: Endpoint }, { additionalProperties: false }),
+    kms: Type.Object({ endpoint: Endpoint }, { additionalProperties: false }),
     rootCredentials: Type.Object(
       { accessKeyId: Type.String({ minLength: 1 }), accessKeySecret: Type.String({ minLength: 1 }) },
       { additionalProperties: false },

@@ -23,6 +23,8 @@ const setting = <S extends TSchema>(schema: S, description: string, secret = fal
 const REGION = '^[a-z]{2,3}-[a-z0-9-]{2,32}$';
 const BUCKET = '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$';
 const OPTIONAL_HTTP_URL = '^(https?://[^\\s]+)?$';
+/** A KMS secret's name (letters, digits, `_/+=.@-`) or its ARN; empty when unused. */
+const SECRET_NAME = '^(acs:kms:[a-z0-9-]+:[0-9]+:secret/)?[A-Za-z0-9_/+=.@-]{0,192}$';
 const PREFIX = "^([A-Za-z0-9!_.*'()-]+/)*$";
 
 export const SETTINGS = {
@@ -216,6 +218,26 @@ export const SETTINGS = {
   UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS: setting(
     Type.String({ pattern: '^[0-9]{1,4}(,[0-9]{1,4})*$', default: '10,60,300,1800,3600,3600,3600,3600' }),
     "Media function: delays before each retry of an undelivered webhook (each ≤ 3600, FC's longest async delay); after the last retry the event is kept under `<derived prefix>_outbox/dead/`.",
+  ),
+  UPCALL_TICKET_KEYS_SECRET_NAME: setting(
+    Type.String({ pattern: SECRET_NAME, default: '' }),
+    "Deployments: the KMS Secrets Manager secret (name or ARN) holding `UPCALL_TICKET_KEYS`, read with the function's role instead of a plain variable. Empty: the plain variable.",
+  ),
+  UPCALL_JWT_SECRET_NAME: setting(
+    Type.String({ pattern: SECRET_NAME, default: '' }),
+    'Deployments: the KMS secret holding `UPCALL_JWT_SECRET`. Empty: the plain variable.',
+  ),
+  UPCALL_WEBHOOK_SECRET_NAME: setting(
+    Type.String({ pattern: SECRET_NAME, default: '' }),
+    'Deployments: the KMS secret holding `UPCALL_WEBHOOK_SECRET`. Empty: the plain variable.',
+  ),
+  UPCALL_KMS_ENDPOINT: setting(
+    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+    'KMS endpoint secrets are read from. Empty: `https://kms.<region>.aliyuncs.com` (`https://kms-vpc.<region>.aliyuncs.com` from a VPC).',
+  ),
+  UPCALL_SECRETS_REFRESH_SECONDS: setting(
+    Type.Integer({ minimum: 10, maximum: 86400, default: 300 }),
+    'How often a function re-reads its KMS secrets, so a rotated secret is used without a redeploy (both ticket keys verify during a key rotation).',
   ),
   UPCALL_LOG_LEVEL: setting(
     Type.Union(

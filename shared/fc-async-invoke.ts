@@ -10,16 +10,14 @@
  * async-task page. It is recognised by meaning: a 409 (InvokeFunction has no other conflict), or any answer whose
  * error code is FC's "async task already exists" code. Every other answer is a failure the caller must see.
  *
- * Signed here by hand (the algorithm is small and checked against the published ACS3 vector and the local FC, which
- * verifies ACS3 independently) rather than through `@alicloud/openapi-core`: the SDK core's request building,
- * signing and HTTP stack were ~18% of the callback's CPU per request and most of its remaining bundle.
+ * Signed by shared/acs3.ts rather than through `@alicloud/openapi-core`: the SDK core's request building, signing and
+ * HTTP stack were ~18% of the callback's CPU per request and most of its remaining bundle.
  */
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { sendAcs3Request } from './acs3.js';
 import type { RoleCredentials } from './http/edge.js';
-import { sendRequest, TransportError } from './http/outbound.js';
+import { TransportError } from './http/outbound.js';
 import type { MediaJob } from './media-job.js';
 
-export const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256';
 const FC_API_VERSION = '2023-03-30';
 
 /** FC's error code for a task id it has seen (FC answers it with 409, or 400 per an older copy of its docs). */
@@ -47,66 +45,6 @@ export class DispatchError extends Error {
     super(message, options);
   }
 }
-
-/** A request to sign: `headers` are sent as given (lower-case names); `query` decoded. */
-export interface Acs3Request {
-  method: string;
-  /** Decoded path, e.g. `/2023-03-30/functions/media/invocations`. */
-  pathname: string;
-  query: ReadonlyArray<readonly [string, string]>;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** RFC 3986 percent-encoding (everything but unreserved characters), as ACS3 canonicalisation requires. */
-function percentEncode(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** The sorted, encoded query (`a=1&b=2`), as both the canonical request and the URL carry it. */
-function canonicalQuery(query: Acs3Request['query']): string {
-  return query
-    .map(([name, value]) => [percentEncode(name), percentEncode(value)] as const)
-    .sort(([a, x], [b, y]) => byCode(a, b) || byCode(x, y))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
-}
-
-/**
- * The ACS3 canonical request and the signed header names: every header given is signed (host, content-type and all
- * `x-acs-*` are required; signing the `x-fc-*` ones too keeps the task id and invocation type from being altered).
- */
-export function acs3CanonicalRequest(request: Acs3Request): { canonical: string; signedHeaders: string } {
-  const names = Object.keys(request.headers).sort(byCode);
-  const signedHeaders = names.join(';');
-  const canonical = [
-    request.method,
-    request.pathname.split('/').map(percentEncode).join('/') || '/',
-    canonicalQuery(request.query),
-    names.map((name) => `${name}:${(request.headers[name] as string).trim()}\n`).join(''),
-    signedHeaders,
-    request.headers['x-acs-content-sha256'] ?? sha256Hex(request.body),
-  ].join('\n');
-  return { canonical, signedHeaders };
-}
-
-/** The `Authorization` header for `request` (whose headers already carry `x-acs-*`, host and content-type). */
-export function acs3Authorization(request: Acs3Request, credentials: RoleCredentials): string {
-  const { canonical, signedHeaders } = acs3CanonicalRequest(request);
-  const signature = createHmac('sha256', credentials.accessKeySecret)
-    .update(`${ACS3_ALGORITHM}\n${sha256Hex(canonical)}`)
-    .digest('hex');
-  return `${ACS3_ALGORITHM} Credential=${credentials.accessKeyId},SignedHeaders=${signedHeaders},Signature=${signature}`;
-}
-
-/** `2023-10-26T10:22:32Z`: ISO 8601 in UTC without milliseconds, as `x-acs-date` requires. */
-const acsDate = (now: Date) => `${now.toISOString().slice(0, 19)}Z`;
 
 /** FC's error answer: FC 3.0 sends `{Code, Message}`, FC 2.0's older shape `{ErrorCode, ErrorMessage}`. */
 function fcError(body: Buffer): { code?: string; message?: string } {
@@ -149,41 +87,25 @@ export async function invokeAsync(input: {
   event: unknown;
   delaySeconds?: number;
 }): Promise<DispatchOutcome> {
-  const origin = new URL(input.fc.endpoint);
-  const { credentials } = input.fc;
   // The event is opaque bytes to FC, as the official SDK sends it.
   const body = Buffer.from(JSON.stringify(input.event));
-  const headers: Record<string, string> = {
-    host: origin.host,
-    'content-type': 'application/octet-stream',
-    'x-acs-action': 'InvokeFunction',
-    'x-acs-version': FC_API_VERSION,
-    'x-acs-date': acsDate(new Date()),
-    'x-acs-signature-nonce': randomUUID(),
-    'x-acs-content-sha256': sha256Hex(body),
-    ...(credentials.securityToken ? { 'x-acs-security-token': credentials.securityToken } : {}),
-    'x-fc-invocation-type': 'Async',
-    'x-fc-async-task-id': input.taskId,
-    ...(input.delaySeconds ? { 'x-fc-async-delay': String(input.delaySeconds) } : {}),
-  };
-  const request: Acs3Request = {
-    method: 'POST',
-    pathname: `/${FC_API_VERSION}/functions/${input.functionName}/invocations`,
-    query: input.qualifier ? [['qualifier', input.qualifier]] : [],
-    headers,
-    body,
-  };
-  const authorization = acs3Authorization(request, credentials);
-  const query = canonicalQuery(request.query);
   const what = `InvokeFunction ${input.functionName} (task ${input.taskId})`;
-  let answer: Awaited<ReturnType<typeof sendRequest>>;
+  let answer: Awaited<ReturnType<typeof sendAcs3Request>>;
   try {
-    answer = await sendRequest({
-      origin,
-      method: 'POST',
-      path: `${request.pathname.split('/').map(percentEncode).join('/')}${query ? `?${query}` : ''}`,
-      headers: { ...headers, authorization },
+    answer = await sendAcs3Request({
+      endpoint: input.fc.endpoint,
+      credentials: input.fc.credentials,
+      action: 'InvokeFunction',
+      version: FC_API_VERSION,
+      pathname: `/${FC_API_VERSION}/functions/${input.functionName}/invocations`,
+      query: input.qualifier ? [['qualifier', input.qualifier]] : [],
+      contentType: 'application/octet-stream',
       body,
+      headers: {
+        'x-fc-invocation-type': 'Async',
+        'x-fc-async-task-id': input.taskId,
+        ...(input.delaySeconds ? { 'x-fc-async-delay': String(input.delaySeconds) } : {}),
+      },
       timeoutMs: input.fc.timeoutMs ?? 10_000,
     });
   } catch (error) {

@@ -16,7 +16,7 @@ import { roleCredentials } from '../../shared/role-credentials.js';
 import { checkStoredTicket } from '../../shared/upload-verdict.js';
 import { deliveryTaskId, mediaResultMessage, uploadCompletedMessage } from '../../shared/webhook-events.js';
 import { sendWebhook } from '../../shared/webhook-send.js';
-import { loadManifestLocation, loadMediaConfig, type MediaConfig } from './config.js';
+import { loadManifestLocation, loadMediaConfig, MEDIA_SETTINGS, type MediaConfig } from './config.js';
 import { decodeMediaEvent, type MediaEvent } from './events.js';
 import type { MediaTools } from './ffmpeg.js';
 import { type JobResult, type MediaWorkerDeps, runMediaJob } from './job.js';
@@ -94,7 +94,7 @@ type StoreLocation = Pick<MediaConfig, 'ossEndpoint' | 'region' | 'bucket'>;
 
 /** Build FC's `handler(event, context)` for an environment. Configuration is validated once, at start-up. */
 export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandlerOptions = {}) {
-  const started = startFunction('media', env, () => loadMediaConfig(env));
+  const started = startFunction('media', env, (_log, resolved) => loadMediaConfig(resolved), MEDIA_SETTINGS);
   // Checked before each instance's first job. A failed check is redone by the next job (the instance, not the
   // deployment, may have been at fault), but the job that met it ends at once.
   let tools: Promise<MediaTools> | undefined;
@@ -144,8 +144,13 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
       return { outcome: 'rejected', code: 'BadEvent', message: decoded.message };
     }
     const credentials = roleCredentials(context.credentials, env);
-    if (!started.ok) return whileMisconfigured(decoded, started.failure, credentials, requestLog);
-    const settings = started.app;
+    const ready = await started.ready(context);
+    if (!ready.ok) {
+      // KMS out of reach for now: FC's retry may find it back.
+      if (ready.transient) throw ready.failure;
+      return whileMisconfigured(decoded, ready.failure, credentials, requestLog);
+    }
+    const settings = ready.app;
     const store = storeAt(settings, credentials);
     const outbox = settings.webhooks
       ? createOutbox(

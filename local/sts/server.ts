@@ -14,7 +14,7 @@ import { createNodeListener } from '../../shared/http/node.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import {
   AcsRequestVerifier,
-  type AuthFailureKind,
+  GATEWAY_AUTH_ERRORS,
   requestParams,
   type SignatureStyle,
 } from '../acs-signature.js';
@@ -97,55 +97,6 @@ const THROTTLED = {
   message: 'Request was denied due to user flow control.',
 };
 
-/** Status and message of each authentication failure, as Alibaba Cloud's API gateway answers them. */
-const AUTH_ERRORS: Record<AuthFailureKind, { status: number; code: string; message: string }> = {
-  IncompleteSignature: {
-    status: 400,
-    code: 'IncompleteSignature',
-    message: 'The request signature does not conform to Aliyun standards.',
-  },
-  UnsupportedSignatureMethod: {
-    status: 400,
-    code: 'InvalidSignatureMethod',
-    message: 'Specified signature method is not valid.',
-  },
-  InvalidTimeStamp: {
-    status: 400,
-    code: 'InvalidTimeStamp.Expired',
-    message: 'Specified time stamp or date value is expired.',
-  },
-  InvalidAccessKeyId: {
-    status: 404,
-    code: 'InvalidAccessKeyId.NotFound',
-    message: 'Specified access key is not found.',
-  },
-  SignatureDoesNotMatch: {
-    status: 400,
-    code: 'SignatureDoesNotMatch',
-    message: 'Specified signature is not matched with our calculation.',
-  },
-  SignatureNonceUsed: {
-    status: 400,
-    code: 'SignatureNonceUsed',
-    message: 'Specified signature nonce was used already.',
-  },
-  MissingSecurityToken: {
-    status: 400,
-    code: 'MissingSecurityToken',
-    message: 'SecurityToken is mandatory for this action.',
-  },
-  SecurityTokenMismatch: {
-    status: 400,
-    code: 'InvalidSecurityToken.MismatchWithAccessKey',
-    message: 'Specified SecurityToken mismatch with the AccessKey.',
-  },
-  SecurityTokenExpired: {
-    status: 400,
-    code: 'InvalidSecurityToken.Expired',
-    message: 'Specified SecurityToken is expired.',
-  },
-};
-
 function stsError(request: EdgeRequest, status: number, code: string, message: string): EdgeResponse {
   return jsonResponse(
     status,
@@ -216,7 +167,7 @@ class StsService {
 
     const check = this.verifier.verify(request);
     if (!check.ok) {
-      const failure = AUTH_ERRORS[check.kind];
+      const failure = GATEWAY_AUTH_ERRORS[check.kind];
       if (check.accessKeyId) record.accessKeyId = check.accessKeyId;
       // Like STS, tell the caller the string we signed, so a client-side signing bug can be diagnosed.
       const message =

@@ -3,12 +3,15 @@
  * Written here because the published FC 3.0 adapters rebuild queries lossily, pass the client's Content-Length
  * through and normalise paths; this one keeps `rawPath` and the body bytes exactly, and states the length of those.
  */
+
+import type { SettingName } from '../config.js';
 import { type FcContext, fcEventJson, invocation, startFunction } from '../fc-function.js';
 import type { Logger } from '../log.js';
 import {
   answerSafely,
   type EdgeApp,
   type EdgeRequest,
+  type EdgeResponse,
   type ErrorShape,
   errorResponse,
   finalHeaders,
@@ -72,35 +75,49 @@ export function fromFcEvent(raw: unknown, requestId: string): EdgeRequest | stri
   };
 }
 
-/** The app of a function whose start-up failed: every request is a 500 `ConfigInvalid`, the details in the log. */
-function misconfigured(failure: Error, errorShape: ErrorShape | undefined): EdgeApp {
+/**
+ * The app of a function that cannot answer: misconfigured (500 `ConfigInvalid`), or its KMS secrets unreadable for
+ * now (503 `SecretsUnavailable`); the details are in the log.
+ */
+function unavailable(failure: Error, transient: boolean, errorShape: ErrorShape | undefined): EdgeApp {
+  const error = transient
+    ? new HttpError(503, 'SecretsUnavailable', failure.message, { 'retry-after': '5' }, { cause: failure })
+    : new HttpError(500, 'ConfigInvalid', failure.message, {}, { cause: failure });
   return {
     handle: async () => {
-      throw new HttpError(500, 'ConfigInvalid', failure.message, {}, { cause: failure });
+      throw error;
     },
     ...(errorShape ? { errorShape } : {}),
   };
 }
 
 /**
- * Make FC's `handler(event, context)` from an app factory, which runs once (configuration is validated there). If it
- * throws, every request answers 500 `ConfigInvalid` in `startupErrorShape` (the app's own shape needs the app), and
- * the log names the settings.
+ * Make FC's `handler(event, context)` from an app factory (configuration is validated there; see shared/fc-function.ts
+ * for when it runs). If it throws, every request answers 500 `ConfigInvalid` in `startupErrorShape` (the app's own
+ * shape needs the app), and the log names the settings. `settings`: what the app reads (which secrets KMS may hold).
  */
 export function createFcHttpHandler(
   service: string,
-  init: (log: Logger) => EdgeApp,
-  options: { env?: NodeJS.ProcessEnv; startupErrorShape?: ErrorShape } = {},
+  init: (log: Logger, env: NodeJS.ProcessEnv) => EdgeApp,
+  options: {
+    env?: NodeJS.ProcessEnv;
+    settings?: readonly SettingName[];
+    startupErrorShape?: ErrorShape;
+  } = {},
 ) {
-  const started = startFunction(service, options.env ?? process.env, init);
-  const app = started.ok ? started.app : misconfigured(started.failure, options.startupErrorShape);
+  const instance = startFunction(service, options.env ?? process.env, init, options.settings);
   return async (event: unknown, context: FcContext = {}): Promise<FcHttpResult> => {
-    const { requestId, log } = invocation(started.log, context);
+    const { requestId, log } = invocation(instance.log, context);
     const request = fromFcEvent(event, requestId);
-    const response =
-      typeof request === 'string'
-        ? errorResponse(400, 'BadEvent', request, requestId)
-        : await answerSafely(app, request, { log, credentials: context.credentials });
+    let response: EdgeResponse;
+    if (typeof request === 'string') response = errorResponse(400, 'BadEvent', request, requestId);
+    else {
+      const ready = await instance.ready(context);
+      const app = ready.ok
+        ? ready.app
+        : unavailable(ready.failure, ready.transient, options.startupErrorShape);
+      response = await answerSafely(app, request, { log, credentials: context.credentials });
+    }
     return {
       statusCode: response.status,
       headers: finalHeaders(response, requestId),

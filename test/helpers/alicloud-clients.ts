@@ -1,6 +1,6 @@
 /** The official OpenAPI SDK clients pointed at local-cloud stand-ins, configured the way upcall's code does it. */
 import FcModule from '@alicloud/fc20230330';
-import { $OpenApiUtil } from '@alicloud/openapi-core';
+import OpenApiModule, { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
 import StsModule, { AssumeRoleRequest } from '@alicloud/sts20150401';
 import { RuntimeOptions } from '@darabonba/typescript';
 import { cjsDefault } from '../../shared/cjs-default.js';
@@ -71,4 +71,41 @@ export async function sdkError(call: () => Promise<unknown>): Promise<SdkError> 
     return error as SdkError;
   }
   throw new Error('expected the call to fail');
+}
+
+const OpenApiClient = cjsDefault(OpenApiModule);
+
+/**
+ * KMS `GetSecretValue` with the official SDK core's generic client (RPC style, as the generated KMS client sends it;
+ * `signatureAlgorithm: 'v2'` for HMAC-SHA1): a signer other than upcall's own, for checking the local KMS.
+ */
+export async function kmsGetSecretValue(
+  endpoint: string,
+  credentials: ClientCredentials,
+  secretName: string,
+  options: { signatureAlgorithm?: 'v2' } = {},
+): Promise<Record<string, unknown>> {
+  const url = new URL(endpoint);
+  const client = new OpenApiClient(
+    new $OpenApiUtil.Config({
+      ...credentials,
+      endpoint: url.host,
+      protocol: url.protocol.replace(':', ''),
+      ...(options.signatureAlgorithm ? { signatureAlgorithm: options.signatureAlgorithm } : {}),
+    }),
+  );
+  const params = new $OpenApiUtil.Params({
+    action: 'GetSecretValue',
+    version: '2016-01-20',
+    protocol: url.protocol.replace(':', '').toUpperCase(),
+    pathname: '/',
+    method: 'POST',
+    authType: 'AK',
+    style: 'RPC',
+    reqBodyType: 'formData',
+    bodyType: 'json',
+  });
+  const request = new $OpenApiUtil.OpenApiRequest({ query: OpenApiUtil.query({ SecretName: secretName }) });
+  const answer = await client.callApi(params, request, new RuntimeOptions({ autoretry: false }));
+  return answer.body as Record<string, unknown>;
 }

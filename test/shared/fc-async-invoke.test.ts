@@ -2,10 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalFc, startLocalFc } from '../../local/fc/server.js';
+import { type Acs3Request, acs3Authorization, acs3CanonicalRequest } from '../../shared/acs3.js';
 import {
-  type Acs3Request,
-  acs3Authorization,
-  acs3CanonicalRequest,
   DispatchError,
   dispatchMediaJob,
   invokeAsync,

@@ -30,6 +30,7 @@ const info: StackInfo = {
   },
   sts: { endpoint: 'http://127.0.0.1:9101' },
   fc: { endpoint: 'http://127.0.0.1:9102' },
+  kms: { endpoint: 'http://127.0.0.1:9103' },
   rootCredentials: { accessKeyId: 'LTAIroot', accessKeySecret: 'secret' },
   roles: {
     uploader: 'acs:ram::1234567890123456:role/upcall-uploader',
