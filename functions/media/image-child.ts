@@ -1,10 +1,11 @@
 /**
- * The child process that renders one image (isolated.ts forks it): sharp and libheif run here, so the parent can
+ * The child process images render in (isolated.ts forks it): sharp and libheif run here, so the parent can
  * stop a render that outlives its deadline by killing this process — libvips works on native threads that no
- * JavaScript timeout or worker termination can stop. One request per process; it exits when done or when its parent
- * goes away (so a parent killed mid-job leaves no render burning the CPU).
+ * JavaScript timeout or worker termination can stop. It serves one request at a time, for as long as its parent keeps
+ * it, and exits when its parent goes away (so a parent killed mid-job leaves no render burning the CPU).
  */
 import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { MediaFailure } from './failure.js';
 import { renderThumbnails } from './image.js';
 import type { ImageChildReply, ImageChildRequest } from './isolated.js';
@@ -35,9 +36,11 @@ async function render(request: ImageChildRequest): Promise<ImageChildReply> {
   }
 }
 
+// libvips caches operations by file name; a renderer kept between renders must never serve one render's working
+// copy (image.ts writes it under a fixed name in the job's folder) to another.
+sharp.cache(false);
 process.on('disconnect', () => process.exit(0));
-process.once('message', (request: ImageChildRequest) => {
-  void render(request)
-    .then(reply)
-    .finally(() => process.exit(0));
+// The parent sends one request at a time and waits for its answer.
+process.on('message', (request: ImageChildRequest) => {
+  void render(request).then(reply);
 });

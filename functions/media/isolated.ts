@@ -3,12 +3,13 @@
  * deadline the child is killed (SIGKILL), which ends libvips' native threads too; the job records `RenderTimeout`.
  * A child that dies of a signal we did not send crashed on the file's bytes (a decoder bug, memory blown by the
  * file): permanent, `CorruptMedia`. A child that exits without answering, or cannot start, is the deployment's
- * trouble: thrown, so FC retries.
+ * trouble: thrown, so FC retries. A renderer that answered serves the next render (one waits at most); one that was
+ * killed or died is replaced.
  *
  * The child is the bundle's `image-child.js` beside `index.js` (npm run build), or, running from source, the
  * TypeScript file run through tsx — the same loader the dev stack and the tests use.
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { MediaFailureCode } from '../../shared/media-manifest.js';
 import { MediaFailure } from './failure.js';
@@ -33,33 +34,76 @@ function childModule(): { path: string; execArgv: string[] } {
   return { path, execArgv: fromSource ? ['--import', 'tsx'] : [] };
 }
 
+/**
+ * A renderer left running after a render, for the next one: starting Node and sharp costs more than most renders.
+ * At most one waits (FC gives an instance one request at a time; tests may render several at once).
+ */
+let idle: ChildProcess | undefined;
+
+function takeRenderer(): ChildProcess {
+  const waiting = idle;
+  idle = undefined;
+  if (waiting?.connected) {
+    waiting.ref();
+    waiting.channel?.ref();
+    return waiting;
+  }
+  const { path, execArgv } = childModule();
+  const child = fork(path, [], {
+    execArgv,
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  child.once('exit', () => {
+    if (idle === child) idle = undefined;
+  });
+  return child;
+}
+
+function keepRenderer(child: ChildProcess): void {
+  if (idle || !child.connected) {
+    child.kill('SIGKILL');
+    return;
+  }
+  // A waiting renderer must not keep this process alive (a test run, the CLI); it exits when this one does.
+  child.unref();
+  child.channel?.unref();
+  idle = child;
+}
+
+function failureOf(answer: Exclude<ImageChildReply, { ok: true }>): Error {
+  if ('error' in answer) return new Error(answer.error);
+  const { code, message, cause } = answer.failure;
+  return new MediaFailure(code, message, cause ? { cause: new Error(cause) } : undefined);
+}
+
 /** Render every thumbnail of `outputs` from the image at `sourcePath` in a child process, killed at `timeoutMs`. */
 export function renderThumbnailsIsolated(
   request: ImageChildRequest,
   timeoutMs: number,
 ): Promise<{ input: ImageInfo; outputs: RenderedImage[] }> {
-  const { path, execArgv } = childModule();
   return new Promise((resolve, reject) => {
-    const child = fork(path, [], {
-      execArgv,
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let answer: ImageChildReply | undefined;
+    const child = takeRenderer();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    child.once('message', (message: ImageChildReply) => {
-      answer = message;
-    });
-    child.once('error', (error) => {
+    const settle = () => {
       clearTimeout(timer);
-      reject(new Error(`the image renderer could not start: ${error.message}`, { cause: error }));
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      child.off('error', onError);
+    };
+    const onMessage = (answer: ImageChildReply) => {
+      if (timedOut) return; // killed already: the exit reports it
+      settle();
+      keepRenderer(child);
+      if (answer.ok) resolve(answer.rendered);
+      else reject(failureOf(answer));
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      settle();
       if (timedOut) {
         reject(
           new MediaFailure(
@@ -67,13 +111,6 @@ export function renderThumbnailsIsolated(
             `the image did not render within ${Math.ceil(timeoutMs / 1000)} s`,
           ),
         );
-      } else if (answer?.ok) {
-        resolve(answer.rendered);
-      } else if (answer && 'failure' in answer) {
-        const { code: failureCode, message, cause } = answer.failure;
-        reject(new MediaFailure(failureCode, message, cause ? { cause: new Error(cause) } : undefined));
-      } else if (answer) {
-        reject(new Error(answer.error));
       } else if (signal) {
         reject(
           new MediaFailure('CorruptMedia', 'the image decoder crashed on the file', {
@@ -83,7 +120,15 @@ export function renderThumbnailsIsolated(
       } else {
         reject(new Error(`the image renderer exited with ${code} without an answer`));
       }
-    });
+    };
+    const onError = (error: Error) => {
+      settle();
+      child.kill('SIGKILL');
+      reject(new Error(`the image renderer could not start: ${error.message}`, { cause: error }));
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+    child.on('error', onError);
     child.send({ ...request } satisfies ImageChildRequest);
   });
 }

@@ -58,7 +58,7 @@ const failureOf = (promise: Promise<unknown>) =>
 const spec = { key: 'thumb.webp', contentType: 'image/webp', size: { width: 32, height: 32 } };
 
 describe('image rendering in a child process', () => {
-  it('renders what sharp renders, as Buffers, and leaves no process behind', async () => {
+  it('renders what sharp renders, as Buffers; the renderer waits for the next render, and serves it', async () => {
     const source = join(dir, 'photo.jpg');
     await writeFile(source, await jpegWithOrientation6());
     const { input, outputs } = await renderThumbnailsIsolated(
@@ -69,7 +69,26 @@ describe('image rendering in a child process', () => {
     expect(Buffer.isBuffer(outputs[0]?.body)).toBe(true);
     const meta = await sharp(outputs[0]?.body).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['webp', 16, 32]);
-    expect(await liveRenderers()).toEqual([]);
+    const waiting = await liveRenderers();
+    expect(waiting).toHaveLength(1);
+    // The waiting renderer renders the next image afresh, though its working copy has the same name in this folder.
+    const gif = join(dir, 'next.gif');
+    await writeFile(gif, await animatedGif());
+    const next = await renderThumbnailsIsolated({ sourcePath: gif, outputs: [spec], options }, 30_000);
+    expect(next.outputs[0]).toMatchObject({ width: 32, height: 24, frames: 3 });
+    expect(await liveRenderers()).toEqual(waiting);
+    // Two at once: the waiting one serves one, a second starts for the other; one is kept afterwards.
+    const twice = await Promise.all(
+      [0, 1].map(() => renderThumbnailsIsolated({ sourcePath: source, outputs: [spec], options }, 30_000)),
+    );
+    expect(
+      twice.map((rendered) => rendered.outputs[0]?.body.equals(outputs[0]?.body ?? Buffer.alloc(0))),
+    ).toEqual([true, true]);
+    const after = await until(async () => {
+      const pids = await liveRenderers();
+      return pids.length === 1 ? pids : undefined;
+    });
+    expect(after).toHaveLength(1);
   });
 
   it('brings refusals back as the same MediaFailure', async () => {
@@ -102,6 +121,7 @@ describe('image rendering in a child process', () => {
     const failure = await rendering;
     expect(failure).toMatchObject({ code: 'RenderTimeout', message: 'the image did not render within 2 s' });
     expect(Date.now() - started).toBeLessThan(5_000);
+    // The killed renderer is not kept: none waits now, and the next render starts a new one.
     expect(await liveRenderers()).toEqual([]);
     expect(() => process.kill(pid ?? 0, 0)).toThrow();
   });
