@@ -1,8 +1,8 @@
 /**
- * What a multipart upload persists after each part, so a page reload or a process restart resumes it: the object key,
- * OSS's upload id and the part size. Part ETags are not trusted from here — on resume the library asks OSS
- * (ListParts) which parts it really has. Stores: IndexedDB in browsers (`checkpoint-idb.ts`), a file in Node
- * (`node.ts`), memory otherwise.
+ * What a multipart upload persists when it starts, so a page reload or a process restart resumes it: the object key,
+ * OSS's upload id, the part size and, for an upload the token endpoint started, its ticket. Part ETags are not
+ * trusted from here — on resume the library asks OSS (ListParts) which parts it really has. Stores: IndexedDB in
+ * browsers (`checkpoint-idb.ts`), a file in Node (`node.ts`), memory otherwise.
  */
 
 export interface Checkpoint {
@@ -16,6 +16,12 @@ export interface Checkpoint {
   keyPrefix: string;
   /** Epoch ms; OSS keeps unfinished uploads until a lifecycle rule removes them. */
   createdAt: number;
+  bucket?: string;
+  /**
+   * Set when the token endpoint started the upload (`multipart` grant): its Complete is signed for this same ticket,
+   * the one the object's metadata carries. Absent: the library signs with STS credentials.
+   */
+  ticket?: string;
 }
 
 export interface CheckpointStore {

@@ -3,11 +3,24 @@
  * request, so the app hands over a fresh header (its token refresh stays the app's). A grant is refreshed when its
  * credentials are about to expire, so an upload longer than the grant's lifetime carries on.
  */
-import type { FormGrant, TokenRequest, TokenResponse } from '../shared/token-contract.js';
+import type {
+  FormGrant,
+  MultipartCompleteGrant,
+  MultipartGrant,
+  MultipartPartsGrant,
+  TokenApiRequest,
+  TokenApiResponse,
+  TokenRequest,
+  TokenResponse,
+} from '../shared/token-contract.js';
 import { NetworkError, UploadError } from './errors.js';
 import { type RetryPolicy, withRetry } from './retry.js';
 
-/** The grants the library uses: a signed form (small files, no AssumeRole) and STS credentials (parts, reads). */
+/**
+ * The grants the library uses: a signed form (small files) and a started multipart upload with presigned parts
+ * (large ones), neither costing an AssumeRole; STS credentials where those do not fit (an exact object name, reading
+ * the outputs, a token endpoint without the multipart grant).
+ */
 export type CredentialsGrant = TokenResponse;
 export type Grant = FormGrant | CredentialsGrant;
 
@@ -24,7 +37,7 @@ export interface GrantOptions {
 }
 
 /** Refresh credentials that expire within this margin before using them again. */
-const EXPIRY_MARGIN_MS = 60_000;
+export const EXPIRY_MARGIN_MS = 60_000;
 
 async function fetchText(url: string, init: RequestInit) {
   let response: Response;
@@ -41,18 +54,33 @@ async function fetchText(url: string, init: RequestInit) {
   return { status: response.status, header: (name: string) => response.headers.get(name), text };
 }
 
-const looksLikeGrant = (value: unknown, kind: Grant['grant']): value is Grant => {
-  const grant = value as (Partial<FormGrant> & Partial<CredentialsGrant>) | null;
-  if (grant?.grant !== kind || typeof grant.keyPrefix !== 'string') return false;
-  return kind === 'form'
-    ? typeof grant.form?.url === 'string'
-    : typeof grant.credentials?.accessKeyId === 'string' && typeof grant.callback?.headers === 'object';
+const isString = (value: unknown) => typeof value === 'string';
+
+/** Enough of each kind's shape that the library can use it (the token endpoint is trusted, not validated in full). */
+const SHAPES: Record<TokenApiResponse['grant'], (grant: Record<string, unknown>) => boolean> = {
+  credentials: (g) =>
+    isString((g.credentials as { accessKeyId?: unknown })?.accessKeyId) && typeof g.callback === 'object',
+  form: (g) => isString((g.form as { url?: unknown })?.url),
+  put: (g) => isString((g.put as { url?: unknown })?.url),
+  multipart: (g) =>
+    isString(g.key) && isString(g.uploadId) && isString(g.ticket) && typeof g.partSize === 'number',
+  'multipart-parts': (g) => Array.isArray(g.parts) && isString((g.listParts as { url?: unknown })?.url),
+  'multipart-complete': (g) => isString((g.complete as { url?: unknown })?.url),
 };
 
-export async function requestGrant<G extends Grant>(
-  wanted: TokenRequest & { grant: G['grant'] },
+/** What each request's `grant` answers. */
+export interface GrantOf {
+  credentials: CredentialsGrant;
+  form: FormGrant;
+  multipart: MultipartGrant;
+  'multipart-parts': MultipartPartsGrant;
+  'multipart-complete': MultipartCompleteGrant;
+}
+
+export async function requestGrant<K extends keyof GrantOf>(
+  wanted: TokenApiRequest & { grant: K },
   options: GrantOptions,
-): Promise<G> {
+): Promise<GrantOf[K]> {
   const { tokenUrl } = options;
   let response: Awaited<ReturnType<typeof fetchText>>;
   try {
@@ -95,12 +123,17 @@ export async function requestGrant<G extends Grant>(
       ? new UploadError('TokenUnavailable', `the token endpoint failed: ${what}`, detail)
       : new UploadError('TokenRefused', `the token endpoint refused: ${what}`, detail);
   }
-  if (!looksLikeGrant(body, wanted.grant)) {
-    throw new UploadError('TokenUnavailable', `the token endpoint's answer is not an upcall grant`, {
-      status: response.status,
-    });
+  const grant = body as Record<string, unknown> | null;
+  if (grant?.grant !== wanted.grant || !SHAPES[wanted.grant](grant)) {
+    throw new UploadError(
+      'TokenUnavailable',
+      `the token endpoint's answer is not an upcall ${wanted.grant} grant`,
+      {
+        status: response.status,
+      },
+    );
   }
-  return body as G;
+  return body as GrantOf[K];
 }
 
 /** The grant of one upload, refreshed (same request, fresh credentials and ticket) when it nears expiry. */
@@ -118,7 +151,8 @@ export class GrantHolder<G extends Grant> {
   }
 
   async refresh(signal?: AbortSignal): Promise<G> {
-    this.grant = await requestGrant<G>(this.wanted, { ...this.options, ...(signal ? { signal } : {}) });
+    const options = { ...this.options, ...(signal ? { signal } : {}) };
+    this.grant = (await requestGrant(this.wanted, options)) as unknown as G;
     return this.grant;
   }
 }

@@ -2,7 +2,7 @@
  * OSS V4 signatures (OSS4-HMAC-SHA256) for the few requests the library makes with a grant's STS credentials —
  * multipart calls (header auth) and reads of the outputs (presigned URLs) — with Web Crypto, so the same code runs in
  * browsers and Node. Written here rather than taken from ali-oss: its browser build (aliyun-oss-sdk.min.js) is
- * 664 KiB min, 170 KiB min+gzip, against ~7 KiB for this whole library (`npm run build` prints the figure), for what
+ * 664 KiB min, 170 KiB min+gzip, against ~8 KiB for this whole library (`npm run build` prints the figure), for what
  * is ~100 lines of documented algorithm.
  *
  * canonical request = VERB \n /bucket/key \n sorted query \n signed headers \n additional headers \n UNSIGNED-PAYLOAD

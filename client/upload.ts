@@ -1,16 +1,21 @@
 /**
  * One upload, start to finish: a grant from the token endpoint, then the file straight to OSS with the callback
- * attached — one signed PostObject form up to `multipartThresholdBytes`, parts in parallel above it — then the
- * callback's answer, and (optionally) the media manifest and readable URLs of the outputs.
+ * attached — one signed PostObject form up to `multipartThresholdBytes`, presigned parts in parallel above it (no
+ * AssumeRole for either; STS credentials only where those do not fit) — then the callback's answer, and (optionally)
+ * the media manifest and readable URLs of the outputs (read with STS credentials).
  *
- * Resumable multipart protocol (each guard named):
- * - checkpoint: after InitiateMultipartUpload the key, upload id and part size are stored under the file's
- *   checkpoint id (IndexedDB / a file), before any part is sent;
+ * Resumable multipart protocol (each guard named; `multipart.ts` says who signs the requests):
+ * - checkpoint: once the upload is started (by the token endpoint's `multipart` grant, or here with credentials) its
+ *   key, upload id, part size and — for a grant-started upload — ticket are stored under the file's checkpoint id
+ *   (IndexedDB / a file), before any part is sent;
  * - truth from OSS: a resumed run asks OSS (ListParts) which parts it holds, and sends only the others; a checkpoint
- *   whose upload OSS no longer knows, or that belongs to another key prefix (user), size or part size, is dropped;
- * - the callback is never stale: CompleteMultipartUpload carries the callback of the grant current at that moment
- *   (a fresh ticket after a reload), never one stored in the checkpoint;
- * - the checkpoint is deleted only once OSS answered Complete (accepted or refused), never on pause or abort.
+ *   whose upload OSS no longer knows, that the token endpoint will not sign for, or that belongs to another key
+ *   prefix (user), size, type or object name, is dropped and the upload starts over;
+ * - the callback is the upload's own: a grant-started upload completes with the ticket its metadata carries (the
+ *   token endpoint signs the Complete for it); a credentials upload carries the callback of the grant current at
+ *   Complete (a fresh ticket after a reload);
+ * - the checkpoint is deleted only once OSS answered Complete (accepted or refused) or the token endpoint refused to
+ *   sign it, never on pause or abort.
  * Pause aborts the requests in flight and keeps the checkpoint; resume is a new run of the same protocol.
  */
 import type { CallbackAnswer } from '../shared/callback-contract.js';
@@ -18,10 +23,16 @@ import type { MediaManifest, MediaOutput } from '../shared/media-manifest.js';
 import type { FormGrant } from '../shared/token-contract.js';
 import { type Checkpoint, type CheckpointStore, fileFingerprint } from './checkpoint.js';
 import { abortError, isAbort, NetworkError, UploadError } from './errors.js';
-import { type CredentialsGrant, type Grant, GrantHolder } from './grant.js';
+import { type CredentialsGrant, GrantHolder, requestGrant } from './grant.js';
 import { type Limiter, unlimited } from './limiter.js';
 import { waitForOutputs } from './manifest.js';
-import { type OssTarget, objectUrl, signedHeaders } from './oss-sign.js';
+import {
+  type AskToken,
+  credentialsParts,
+  credentialsRequest,
+  type PartSigner,
+  presignedParts,
+} from './multipart.js';
 import { escapeXml, ossError, xmlBlocks, xmlText } from './oss-xml.js';
 import { ProgressMeter, type UploadProgress } from './progress.js';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
@@ -52,12 +63,16 @@ export interface UploadOptions {
   fileName?: string;
   /**
    * The key under the user's prefix, exactly (e.g. `photos/cat.png`). Default: `<uuid>/<file name>`, so two uploads
-   * of one name never overwrite each other. An upload of the same name replaces the object.
+   * of one name never overwrite each other. An upload of the same name replaces the object. Large files then go up
+   * with STS credentials (the multipart grant chooses its own key).
    */
   objectName?: string;
   /** Files above this go up in parts (default 8 MiB). */
   multipartThresholdBytes?: number;
-  /** Default 5 MiB (raised when 10 000 parts would not hold the file). */
+  /**
+   * Default: the multipart grant's recommendation (8 MiB, more for very large files), 5 MiB when signing with
+   * credentials; raised when 10 000 parts would not hold the file.
+   */
   partSizeBytes?: number;
   /** Parts in flight at once (default 3). */
   partConcurrency?: number;
@@ -138,6 +153,8 @@ export class Upload {
   private sentBytes = 0;
   private resumedBytes = 0;
   private parts: Part[] = [];
+  /** The multipart upload this run works on (for `cancel`, also without a checkpoint store). */
+  private started: Checkpoint | undefined;
   private inFlight = new Map<number, number>();
 
   constructor(
@@ -154,11 +171,7 @@ export class Upload {
     this.contentType = contentType;
     this.meter = new ProgressMeter(file.size);
     this.multipart = file.size > (options.multipartThresholdBytes ?? 8 * MIB);
-    this.partSize = Math.max(
-      options.partSizeBytes ?? 5 * MIB,
-      MIN_PART_BYTES,
-      Math.ceil(file.size / MAX_PARTS),
-    );
+    this.partSize = this.partSizeFor(options.partSizeBytes ?? 5 * MIB);
     this.checkpointId = options.checkpointId ?? fileFingerprint({ ...file, type: contentType });
     const fileName = options.fileName ?? file.name;
     this.fileName = fileName;
@@ -200,16 +213,21 @@ export class Upload {
     if (this.state === 'paused') this.start();
   }
 
-  /** Stop for good; an unfinished multipart upload is aborted on OSS and its checkpoint dropped. */
+  /**
+   * Stop for good; an unfinished multipart upload is aborted on OSS (with the user's credentials, which may abort
+   * uploads under the prefix) and its checkpoint dropped.
+   */
   async cancel(): Promise<void> {
     this.stop(new UploadError('Aborted', 'the upload was cancelled'));
-    const checkpoints = this.checkpoints();
-    const saved = checkpoints ? await checkpoints.get(this.checkpointId) : undefined;
-    if (!saved || !checkpoints) return;
-    await checkpoints.delete(this.checkpointId);
-    const grant = await this.grants.current().catch(() => undefined);
-    if (grant) {
-      await this.oss(grant, 'DELETE', saved.key, [['uploadId', saved.uploadId]]).catch(() => undefined);
+    const saved = this.started ?? (await this.checkpoints()?.get(this.checkpointId));
+    if (!saved) return;
+    await this.checkpoints()?.delete(this.checkpointId);
+    try {
+      const grant = await this.grants.current();
+      const abort = await credentialsRequest(grant, 'DELETE', saved.key, [['uploadId', saved.uploadId]]);
+      await this.options.transport(abort);
+    } catch {
+      // Best effort: a bucket lifecycle rule removes unfinished uploads anyway.
     }
   }
 
@@ -388,12 +406,12 @@ export class Upload {
     if (response.status !== 200) throw this.refusal(response, `uploading ${this.key}`);
     this.parts = [{ number: 1, start: 0, end: this.file.size, etag: 'form' }];
     this.report();
-    return this.result(grant, this.answer(response), false);
+    return this.result(grant.bucket, this.answer(response), false);
   }
 
-  private result(grant: Grant, answer: CallbackAnswer, multipart: boolean): UploadResult {
+  private result(bucket: string, answer: CallbackAnswer, multipart: boolean): UploadResult {
     return {
-      bucket: grant.bucket,
+      bucket,
       key: this.key as string,
       answer,
       multipart,
@@ -402,53 +420,41 @@ export class Upload {
     };
   }
 
-  private target(grant: CredentialsGrant): OssTarget {
-    return { endpoint: grant.endpoint, bucket: grant.bucket, region: grant.region };
-  }
+  /** The token endpoint, with this upload's authorization and retries. */
+  private readonly ask: AskToken = (wanted, signal) =>
+    requestGrant(wanted as Parameters<typeof requestGrant>[0], {
+      tokenUrl: this.options.tokenUrl,
+      authorization: this.options.authorization,
+      retry: this.retry,
+      signal,
+    }) as never;
 
-  /** A signed request to OSS with the grant's credentials (fresh ones when they near expiry). */
-  private async oss(
-    grant: CredentialsGrant | undefined,
-    method: TransportRequest['method'],
-    key: string,
-    query: Array<[string, string]>,
-    extra: { headers?: Record<string, string>; body?: TransportRequest['body']; signal?: AbortSignal } = {},
-  ) {
-    const current = grant ?? (await this.grants.current(extra.signal));
-    const target = this.target(current);
-    const headers = await signedHeaders(current.credentials, {
-      method,
-      target,
-      key,
-      query,
-      ...(extra.headers ? { headers: extra.headers } : {}),
-    });
-    return {
-      method,
-      url: objectUrl(target, key, query),
-      headers,
-      ...(extra.body !== undefined ? { body: extra.body } : {}),
-    };
+  private signer(checkpoint: Checkpoint): PartSigner {
+    return checkpoint.ticket === undefined
+      ? credentialsParts(checkpoint, this.grants)
+      : presignedParts({ ...checkpoint, ticket: checkpoint.ticket }, this.ask);
   }
 
   private async uploadParts(signal: AbortSignal): Promise<UploadResult> {
-    const grant = await this.grants.current(signal);
-    let checkpoint = await this.resumeOrInitiate(grant, signal);
-    let have = await this.listParts(checkpoint, signal);
-    if (!have) {
-      // OSS no longer knows the upload (completed, aborted, expired): its checkpoint is gone, start over.
-      checkpoint = await this.resumeOrInitiate(grant, signal);
+    let checkpoint = await this.resumable(signal);
+    let signer = checkpoint && this.signer(checkpoint);
+    let have = checkpoint && signer ? await this.listParts(checkpoint, signer, signal) : undefined;
+    if (!checkpoint || !signer || !have) {
+      checkpoint = await this.initiate(signal);
+      signer = this.signer(checkpoint);
       have = new Map();
     }
+    const { partSize } = checkpoint;
+    this.started = checkpoint;
     this.key = checkpoint.key;
     this.parts = [];
-    for (let number = 1; (number - 1) * this.partSize < this.file.size; number++) {
-      const start = (number - 1) * this.partSize;
+    for (let number = 1; (number - 1) * partSize < this.file.size; number++) {
+      const start = (number - 1) * partSize;
       const etag = have.get(number);
       this.parts.push({
         number,
         start,
-        end: Math.min(this.file.size, start + this.partSize),
+        end: Math.min(this.file.size, start + partSize),
         ...(etag ? { etag } : {}),
       });
     }
@@ -460,28 +466,87 @@ export class Upload {
       Array.from({ length: Math.min(lanes, todo.length) }, async () => {
         for (let part = todo.shift(); part; part = todo.shift()) {
           if (signal.aborted) throw abortError(signal);
-          part.etag = await this.uploadPart(checkpoint, part, signal);
+          part.etag = await this.uploadPart(signer, part, signal);
           this.report();
         }
       }),
     );
-    return this.complete(checkpoint, signal);
+    return this.complete(checkpoint, signer, signal);
   }
 
-  private async resumeOrInitiate(grant: CredentialsGrant, signal: AbortSignal): Promise<Checkpoint> {
-    const store = this.checkpoints();
-    const saved = await store?.get(this.checkpointId);
-    if (
-      saved &&
-      saved.size === this.file.size &&
-      saved.partSize === this.partSize &&
-      saved.contentType === this.contentType &&
-      saved.keyPrefix === grant.keyPrefix &&
-      saved.key.startsWith(grant.keyPrefix) &&
-      (this.options.objectName === undefined || saved.key === grant.keyPrefix + this.options.objectName)
-    ) {
-      return saved;
+  /** The saved checkpoint of this file, if it fits this upload (size, type, object name). */
+  private async resumable(signal: AbortSignal): Promise<Checkpoint | undefined> {
+    const saved = await this.checkpoints()?.get(this.checkpointId);
+    if (!saved || saved.size !== this.file.size || saved.contentType !== this.contentType) return undefined;
+    const { objectName } = this.options;
+    if (objectName !== undefined && !saved.key.endsWith(`/${objectName}`) && saved.key !== objectName) {
+      return undefined;
     }
+    if (saved.ticket === undefined) {
+      // Signed with this user's credentials: a checkpoint of another user (prefix) is not resumed.
+      const grant = await this.grants.current(signal);
+      if (saved.keyPrefix !== grant.keyPrefix || !saved.key.startsWith(grant.keyPrefix)) return undefined;
+      if (objectName !== undefined && saved.key !== grant.keyPrefix + objectName) return undefined;
+    }
+    return saved;
+  }
+
+  /**
+   * Start a multipart upload: by the token endpoint (no AssumeRole) unless an exact object name is wanted (its key
+   * is the token endpoint's to choose) or the endpoint does not offer the grant; else here, with credentials.
+   */
+  private async initiate(signal: AbortSignal): Promise<Checkpoint> {
+    const base = {
+      version: 1 as const,
+      size: this.file.size,
+      contentType: this.contentType,
+      createdAt: Date.now(),
+    };
+    let checkpoint: Checkpoint | undefined;
+    if (this.options.objectName === undefined) {
+      const started = await this.ask(
+        { grant: 'multipart', contentType: this.contentType, size: this.file.size, ...this.fileNameField() },
+        signal,
+      ).catch((error: unknown) => {
+        // A token endpoint from before the multipart grant refuses the request's shape: fall back to credentials.
+        if (error instanceof UploadError && error.detail.code === 'InvalidRequest') return undefined;
+        throw error;
+      });
+      if (started) {
+        checkpoint = {
+          ...base,
+          key: started.key,
+          uploadId: started.uploadId,
+          // The caller's part size if it chose one, else the grant's recommendation (`maxParts` is the count at
+          // that size; the token endpoint signs any part number OSS allows).
+          partSize:
+            this.options.partSizeBytes === undefined ? this.partSizeFor(started.partSize) : this.partSize,
+          keyPrefix: started.keyPrefix,
+          bucket: started.bucket,
+          ticket: started.ticket,
+        };
+      }
+    }
+    checkpoint ??= await this.initiateWithCredentials(base, signal);
+    this.key = checkpoint.key;
+    await this.checkpoints()?.set(this.checkpointId, checkpoint);
+    return checkpoint;
+  }
+
+  /** `wanted`, raised where OSS's limits need it (10 000 parts, each but the last at least 100 KiB). */
+  private partSizeFor(wanted: number): number {
+    return Math.max(wanted, MIN_PART_BYTES, Math.ceil(this.file.size / MAX_PARTS));
+  }
+
+  private fileNameField() {
+    return this.fileName ? { fileName: this.fileName } : {};
+  }
+
+  private async initiateWithCredentials(
+    base: Pick<Checkpoint, 'version' | 'size' | 'contentType' | 'createdAt'>,
+    signal: AbortSignal,
+  ): Promise<Checkpoint> {
+    const grant = await this.grants.current(signal);
     const key = this.options.objectName
       ? `${grant.keyPrefix}${this.options.objectName}`
       : objectKey(grant.keyPrefix, this.fileName);
@@ -489,11 +554,10 @@ export class Upload {
     const response = await this.send(
       'InitiateMultipartUpload',
       -1,
-      () =>
-        this.oss(undefined, 'POST', key, [['uploads', '']], {
+      async () =>
+        credentialsRequest(await this.grants.current(signal), 'POST', key, [['uploads', '']], {
           // uploadHeaders: what the grant says every upload must carry (the ticket as object metadata).
           headers: { 'content-type': this.contentType, ...lowerCase(grant.uploadHeaders ?? {}) },
-          signal,
         }),
       signal,
     );
@@ -501,49 +565,52 @@ export class Upload {
     const uploadId = xmlText(response.text, 'UploadId');
     if (!uploadId)
       throw new UploadError('OssRefused', 'OSS answered InitiateMultipartUpload without an UploadId');
-    const checkpoint: Checkpoint = {
-      version: 1,
+    return {
+      ...base,
       key,
       uploadId,
       partSize: this.partSize,
-      size: this.file.size,
-      contentType: this.contentType,
       keyPrefix: grant.keyPrefix,
-      createdAt: Date.now(),
+      bucket: grant.bucket,
     };
-    await store?.set(this.checkpointId, checkpoint);
-    return checkpoint;
   }
 
-  /** The parts OSS holds for this upload (number → ETag, those of the expected size); undefined: OSS forgot it. */
+  /**
+   * The parts OSS holds for this upload (number → ETag, those of the expected size); undefined: it cannot be resumed
+   * (OSS forgot it, or it is not this user's), and its checkpoint is dropped.
+   */
   private async listParts(
     checkpoint: Checkpoint,
+    signer: PartSigner,
     signal: AbortSignal,
   ): Promise<Map<number, string> | undefined> {
     const have = new Map<number, string>();
+    const forget = async () => {
+      await this.checkpoints()?.delete(this.checkpointId);
+      return undefined;
+    };
     let marker = '0';
     for (;;) {
-      const query: Array<[string, string]> = [
-        ['max-parts', '1000'],
-        ['part-number-marker', marker],
-        ['uploadId', checkpoint.uploadId],
-      ];
-      const response = await this.send(
-        'ListParts',
-        -1,
-        () => this.oss(undefined, 'GET', checkpoint.key, query, { signal }),
-        signal,
-      );
-      if (response.status === 404) {
-        await this.checkpoints()?.delete(this.checkpointId);
-        return undefined;
+      let response: TransportResponse;
+      try {
+        const request = await signer.listParts(marker, signal);
+        // Presigned ListParts cannot page: parts past the first 1000 are sent again.
+        if (!request) return have;
+        response = await this.send('ListParts', -1, async () => request, signal);
+      } catch (error) {
+        // The token endpoint will not sign for this key (another user's, or a ticket it no longer accepts).
+        if (error instanceof UploadError && error.code === 'TokenRefused' && error.detail.status === 403) {
+          return forget();
+        }
+        throw error;
       }
+      if (response.status === 404) return forget();
       if (response.status !== 200) throw this.refusal(response, `listing the parts of ${checkpoint.key}`);
       for (const block of xmlBlocks(response.text, 'Part')) {
         const number = Number(xmlText(block, 'PartNumber'));
         const size = Number(xmlText(block, 'Size'));
         const etag = xmlText(block, 'ETag');
-        const expected = Math.min(this.partSize, this.file.size - (number - 1) * this.partSize);
+        const expected = Math.min(checkpoint.partSize, this.file.size - (number - 1) * checkpoint.partSize);
         if (etag && size === expected) have.set(number, etag);
       }
       if (xmlText(response.text, 'IsTruncated') !== 'true') return have;
@@ -552,23 +619,18 @@ export class Upload {
     }
   }
 
-  private async uploadPart(checkpoint: Checkpoint, part: Part, signal: AbortSignal): Promise<string> {
-    const query: Array<[string, string]> = [
-      ['partNumber', String(part.number)],
-      ['uploadId', checkpoint.uploadId],
-    ];
+  private async uploadPart(signer: PartSigner, part: Part, signal: AbortSignal): Promise<string> {
     const body = this.file.slice(part.start, part.end);
     const bytes = part.end - part.start;
     const response = await this.send(
       `UploadPart ${part.number}`,
       part.number,
-      () => this.oss(undefined, 'PUT', checkpoint.key, query, { body, signal }),
+      () => signer.uploadPart(part.number, body, signal),
       signal,
       bytes,
       bytes,
     );
-    if (response.status !== 200)
-      throw this.refusal(response, `uploading part ${part.number} of ${checkpoint.key}`);
+    if (response.status !== 200) throw this.refusal(response, `uploading part ${part.number} of ${this.key}`);
     const etag = response.header('etag');
     if (!etag) {
       throw new UploadError(
@@ -579,28 +641,29 @@ export class Upload {
     return etag;
   }
 
-  private async complete(checkpoint: Checkpoint, signal: AbortSignal): Promise<UploadResult> {
+  private async complete(
+    checkpoint: Checkpoint,
+    signer: PartSigner,
+    signal: AbortSignal,
+  ): Promise<UploadResult> {
     const body = `<CompleteMultipartUpload>${this.parts
       .map((p) => `<Part><PartNumber>${p.number}</PartNumber><ETag>${escapeXml(p.etag ?? '')}</ETag></Part>`)
       .join('')}</CompleteMultipartUpload>`;
-    let grant = await this.grants.current(signal);
-    const response = await this.send(
-      'CompleteMultipartUpload',
-      -1,
-      async () => {
-        grant = await this.grants.current(signal);
-        return this.oss(grant, 'POST', checkpoint.key, [['uploadId', checkpoint.uploadId]], {
-          headers: { 'content-type': 'application/xml', ...grant.callback.headers },
-          body,
-          signal,
-        });
-      },
-      signal,
-    );
+    let response: TransportResponse;
+    try {
+      response = await this.send('CompleteMultipartUpload', -1, () => signer.complete(body, signal), signal);
+    } catch (error) {
+      // A ticket the token endpoint no longer signs for (expired): this upload can never complete.
+      if (error instanceof UploadError && error.code === 'TokenRefused') {
+        await this.checkpoints()?.delete(this.checkpointId);
+      }
+      throw error;
+    }
     if (response.status === 200 || response.status === 203)
       await this.checkpoints()?.delete(this.checkpointId);
     if (response.status !== 200) throw this.refusal(response, `completing ${checkpoint.key}`);
-    return this.result(grant, this.answer(response), true);
+    const bucket = checkpoint.bucket ?? (await this.grants.current(signal)).bucket;
+    return this.result(bucket, this.answer(response), true);
   }
 }
 

@@ -1,13 +1,22 @@
 /**
- * The client library in Node against the dev stack: the form path for small files, parts above the threshold, the
- * callback's answer and the outputs, typed errors, and a resume after the uploading process was killed.
+ * The client library in Node against the dev stack: the form path for small files, presigned parts above the
+ * threshold (neither costing an AssumeRole), credentials where those do not fit, the callback's answer and the
+ * outputs, typed errors, and a resume after the uploading process was killed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPathUpload, fileCheckpoints, UploadError, type UploadProgress } from '../../client/node.js';
+import {
+  createPathUpload,
+  fileCheckpoints,
+  nodeTransport,
+  UploadError,
+  type UploadProgress,
+} from '../../client/node.js';
 import { type E2eStack, startE2eStack } from '../helpers/dev-stack.js';
 
 let e2e: E2eStack;
@@ -37,11 +46,49 @@ async function noisePng(path: string, side: number): Promise<number> {
 
 const auth = (jwt: string) => () => `Bearer ${jwt}`;
 
+/** AssumeRole calls the local STS has served so far. */
+const assumeRoles = () => e2e.stack.cloud.sts.stats().AssumeRole;
+
+async function bodyOf(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The token endpoint as a deployment from before the multipart grant answers it (400 InvalidRequest), passing every
+ * other request through; records the grant kinds asked for.
+ */
+async function tokenWithoutMultipart(tokenUrl: string) {
+  const asked: string[] = [];
+  const server = createServer(async (request, response) => {
+    const body = await bodyOf(request);
+    const grant = String((JSON.parse(body || '{}') as { grant?: string }).grant ?? 'credentials');
+    asked.push(grant);
+    if (grant.startsWith('multipart')) {
+      response.writeHead(400, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { code: 'InvalidRequest', message: 'grant: unknown kind' } }));
+      return;
+    }
+    const upstream = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: { authorization: request.headers.authorization ?? '', 'content-type': 'application/json' },
+      body,
+    });
+    response.writeHead(upstream.status, { 'content-type': 'application/json' });
+    response.end(await upstream.text());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, asked, close: () => server.close() };
+}
+
 describe('the client library in Node', () => {
   it('uploads a small file with the form, returns the callback answer and readable outputs', async () => {
     const path = join(e2e.dataDir, 'small.png');
     const size = await noisePng(path, 200);
     const progress: UploadProgress[] = [];
+    const before = assumeRoles();
     const upload = await createPathUpload(path, {
       tokenUrl: e2e.stack.info.token.url,
       authorization: auth(await e2e.stack.userToken('nina')),
@@ -53,6 +100,8 @@ describe('the client library in Node', () => {
     const result = await upload.done;
     expect(result.multipart).toBe(false);
     expect(result.key).toMatch(/^uploads\/nina\/[0-9a-f-]{36}\/small\.png$/);
+    // The form costs none; reading the outputs costs one.
+    expect(assumeRoles() - before).toBe(1);
     expect(result.answer).toMatchObject({ status: 'accepted', userId: 'nina', object: { size } });
     expect(progress.at(-1)).toMatchObject({ loaded: size, total: size, fraction: 1 });
     const [job] = result.jobs ?? [];
@@ -75,11 +124,89 @@ describe('the client library in Node', () => {
       partSizeBytes: 256 * 1024,
       checkpoints: fileCheckpoints(await mkdtemp(join(e2e.dataDir, 'cp-'))),
     });
+    const before = assumeRoles();
     const result = await upload.done;
     expect(result.multipart).toBe(true);
     expect(result.answer.object).toMatchObject({ size, contentType: 'image/png' });
-    expect(result.answer.object.etag).toMatch(/-\d+$/);
+    expect(result.answer.object.etag).toMatch(new RegExp(`-${Math.ceil(size / (256 * 1024))}$`));
     expect(result.sentBytes).toBe(size);
+    // The token endpoint started it (its key) and presigned every request: no STS credentials at all.
+    expect(result.key).toMatch(/^uploads\/nina\/[0-9a-f-]{36}\/large\.png$/);
+    expect(assumeRoles()).toBe(before);
+  });
+
+  it('goes up with credentials where presigned parts do not fit: an exact object name, an older token endpoint', async () => {
+    const path = join(e2e.dataDir, 'exact.png');
+    const size = await noisePng(path, 800);
+    const options = {
+      authorization: auth(await e2e.stack.userToken('nina')),
+      contentType: 'image/png',
+      multipartThresholdBytes: 1024 * 1024,
+      partSizeBytes: 256 * 1024,
+      checkpoints: false as const,
+    };
+    let before = assumeRoles();
+    const named = await createPathUpload(path, {
+      ...options,
+      tokenUrl: e2e.stack.info.token.url,
+      objectName: 'photos/exact.png',
+    });
+    const result = await named.done;
+    expect(result).toMatchObject({ key: 'uploads/nina/photos/exact.png', multipart: true });
+    expect(result.answer.object).toMatchObject({ key: 'uploads/nina/photos/exact.png', size });
+    expect(assumeRoles() - before).toBeGreaterThanOrEqual(1);
+
+    const older = await tokenWithoutMultipart(e2e.stack.info.token.url);
+    try {
+      before = assumeRoles();
+      const fallback = await (await createPathUpload(path, { ...options, tokenUrl: older.url })).done;
+      expect(fallback.answer).toMatchObject({ status: 'accepted', object: { size } });
+      expect(fallback.key).toMatch(/^uploads\/nina\/[0-9a-f-]{36}\/exact\.png$/);
+      expect(older.asked[0]).toBe('multipart');
+      expect(older.asked.slice(1).every((kind) => kind === 'credentials')).toBe(true);
+      expect(assumeRoles() - before).toBeGreaterThanOrEqual(1);
+    } finally {
+      older.close();
+    }
+  });
+
+  it('cancels: the unfinished upload is aborted on OSS, not left for a lifecycle rule', async () => {
+    const path = join(e2e.dataDir, 'cancelled.png');
+    await noisePng(path, 900);
+    let partsDone = 0;
+    let uploadId = '';
+    const upload = await createPathUpload(path, {
+      transport: (request) => {
+        uploadId = new URL(request.url).searchParams.get('uploadId') ?? uploadId;
+        return nodeTransport(request);
+      },
+      tokenUrl: e2e.stack.info.token.url,
+      authorization: auth(await e2e.stack.userToken('pia')),
+      contentType: 'image/png',
+      multipartThresholdBytes: 1024 * 1024,
+      partSizeBytes: 256 * 1024,
+      partConcurrency: 1,
+      checkpoints: false,
+      onProgress: (p) => {
+        partsDone = Math.floor(p.loaded / (256 * 1024));
+      },
+    });
+    while (partsDone < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    const listParts = () =>
+      e2e.root
+        .listParts(upload.key ?? '', uploadId, {
+          'max-parts': 1000,
+          'part-number-marker': 0,
+          'encoding-type': 'url',
+        })
+        .then(
+          (answer) => answer.res.status,
+          (error: { status?: number }) => error.status,
+        );
+    expect(await listParts()).toBe(200);
+    await upload.cancel();
+    expect(await upload.done.catch((error: UploadError) => error.code)).toBe('Aborted');
+    expect(await listParts()).toBe(404);
   });
 
   it('says why the token endpoint refused, with a stable code', async () => {
@@ -128,6 +255,13 @@ describe('the client library in Node', () => {
       child.once('exit', () => (killedAt > 0 ? resolve() : reject(new Error('the child finished first'))));
     });
 
+    // The token endpoint started the upload: its ticket is kept for the Complete after the restart.
+    const [saved] = await readdir(checkpointDir);
+    const checkpoint = JSON.parse(await readFile(join(checkpointDir, saved ?? ''), 'utf8')) as {
+      ticket?: string;
+    };
+    expect(checkpoint.ticket).toMatch(/^ey/);
+
     const upload = await createPathUpload(path, {
       tokenUrl: e2e.stack.info.token.url,
       authorization: auth(jwt),
@@ -136,7 +270,10 @@ describe('the client library in Node', () => {
       partSizeBytes: 256 * 1024,
       checkpoints: fileCheckpoints(checkpointDir),
     });
+    const before = assumeRoles();
     const result = await upload.done;
+    expect(assumeRoles()).toBe(before);
+    expect(await readdir(checkpointDir)).toEqual([]);
     expect(result.answer.object.size).toBe(size);
     expect(result.resumedBytes).toBeGreaterThan(size / 2);
     expect(result.sentBytes).toBeLessThan(size / 2);

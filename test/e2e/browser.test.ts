@@ -91,20 +91,24 @@ const settled = (page: Page, count: number) =>
         && [...document.querySelectorAll('#uploads .preview img')].every((i) => i.naturalWidth > 0); })()`,
   );
 
-/** The demo as `user`; records the requests the page makes to OSS and its uncaught errors. */
+/** The demo as `user`; records the requests the page makes to OSS, the grants it asks for, and its errors. */
 async function openDemo(user: string, viewport = { width: 1024, height: 800 }) {
   const page = await browser.newPage({ viewport });
   const errors: string[] = [];
   const ossRequests: string[] = [];
+  const grants: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   const oss = new URL(e2e.stack.info.oss.endpoint).host;
   page.on('request', (request) => {
     const url = new URL(request.url());
     if (url.host === oss) ossRequests.push(`${request.method()} ${url.search}`);
+    if (request.url() === e2e.stack.info.token.url && request.method() === 'POST') {
+      grants.push((JSON.parse(request.postData() ?? '{}') as { grant: string }).grant);
+    }
   });
   await page.goto(e2e.stack.info.demo.url);
   await page.fill('#user', user);
-  return { page, errors, ossRequests };
+  return { page, errors, ossRequests, grants };
 }
 
 /** The uploads of `user` in OSS, with their manifests. */
@@ -130,7 +134,7 @@ const png = (width: number, height: number, background = '#e0662a') =>
 describe('the demo page in chromium', () => {
   it('uploads a small image with the signed form, with progress, and shows its thumbnail', async () => {
     const buffer = await png(400, 250);
-    const { page, errors, ossRequests } = await openDemo('carol');
+    const { page, errors, ossRequests, grants } = await openDemo('carol');
     await page.setInputFiles('#file', { name: 'sunset.png', mimeType: 'image/png', buffer });
     await settled(page, 1);
     const [card] = await cards(page);
@@ -140,8 +144,9 @@ describe('the demo page in chromium', () => {
     expect(upload?.object.name).toMatch(/^uploads\/carol\/[0-9a-f-]{36}\/sunset\.png$/);
     expect(upload?.object.size).toBe(buffer.length);
     expect(upload?.manifest).toMatchObject({ status: 'succeeded', kind: 'image', contentType: 'image/png' });
-    // One PostObject (no query); no multipart request.
+    // One PostObject (no query); no multipart request; STS credentials only to read the outputs.
     expect(ossRequests.filter((r) => r.startsWith('POST'))).toEqual(['POST ']);
+    expect(grants).toEqual(['form', 'credentials']);
     expect(card).toMatchObject({
       state: 'done',
       percent: 100,
@@ -162,7 +167,7 @@ describe('the demo page in chromium', () => {
   });
 
   it('uploads a larger file in parts with progress, paused and resumed without resending what OSS has', async () => {
-    // Noise does not compress: ~12 MiB, three parts of the library's default 5 MiB.
+    // Noise does not compress: ~12 MiB, two parts of the multipart grant's recommended 8 MiB.
     const buffer = await sharp({
       create: {
         width: 2048,
@@ -174,8 +179,8 @@ describe('the demo page in chromium', () => {
     })
       .png({ compressionLevel: 0 })
       .toBuffer();
-    const { page, errors, ossRequests } = await openDemo('dora');
-    // Parts 2 and 3 are held until the page has paused, so the pause lands after part 1 and before the others.
+    const { page, errors, ossRequests, grants } = await openDemo('dora');
+    // Part 2 is held until the page has paused, so the pause lands after part 1 and before the other.
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -198,19 +203,28 @@ describe('the demo page in chromium', () => {
     await settled(page, 1);
     const [card] = await cards(page);
 
-    expect(paused?.percent).toBeGreaterThanOrEqual(Math.floor((5 * MIB * 100) / buffer.length));
+    expect(paused?.percent).toBeGreaterThanOrEqual(Math.floor((8 * MIB * 100) / buffer.length));
     expect(paused?.percent).toBeLessThan(100);
-    expect(card).toMatchObject({ state: 'done', percent: 100, error: null, resumedBytes: 5 * MIB });
+    expect(card).toMatchObject({ state: 'done', percent: 100, error: null, resumedBytes: 8 * MIB });
     expect(card?.progressEvents).toBeGreaterThan(3);
     expect(card?.image?.width).toBe(160);
     const [upload] = await uploadsOf('dora');
     expect(upload?.object.size).toBe(buffer.length);
-    expect(upload?.etag).toMatch(/-3$/);
+    expect(upload?.etag).toMatch(/-2$/);
     expect(upload?.manifest).toMatchObject({ status: 'succeeded', kind: 'image' });
-    // Started once (the checkpoint in IndexedDB carried the upload id across the pause); part 1 was sent once.
-    expect(ossRequests.filter((r) => r === 'POST ?uploads')).toHaveLength(1);
+    // Started by the token function (no InitiateMultipartUpload from the page, no STS credentials for the parts:
+    // those are only for reading the outputs); part 1 sent once; ListParts only on resuming.
+    expect(ossRequests.filter((r) => r.includes('?uploads'))).toEqual([]);
     expect(ossRequests.filter((r) => r.startsWith('PUT ?partNumber=1&'))).toHaveLength(1);
-    expect(ossRequests.filter((r) => r.startsWith('GET ?max-parts'))).toHaveLength(2);
+    expect(ossRequests.filter((r) => r.startsWith('PUT ?partNumber=2&'))).toHaveLength(2);
+    expect(ossRequests.filter((r) => r.startsWith('GET ?uploadId='))).toHaveLength(1);
+    expect(grants).toEqual([
+      'multipart',
+      'multipart-parts',
+      'multipart-parts',
+      'multipart-complete',
+      'credentials',
+    ]);
     expect(errors).toEqual([]);
     await page.close();
   });
