@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { callbackBench } from './callback.js';
 import { coldStartBench } from './cold-start.js';
 import { e2eBench } from './e2e.js';
+import { heicBench } from './heic.js';
 import type { Bench, BenchContext } from './lib/bench.js';
 import { machineInfo } from './lib/machine.js';
 import {
@@ -31,6 +32,7 @@ const BENCHES: Bench[] = [
   tokenBench,
   verifyBench,
   thumbnailBench,
+  heicBench,
   transcodeBench,
   coldStartBench,
   e2eBench,

@@ -5,10 +5,11 @@
  */
 import { type Bench, table, verdict } from './lib/bench.js';
 import { beside, runChild } from './lib/child.js';
+import type { PipelineRss } from './lib/image-run.js';
 import { findImageMagick } from './lib/imagemagick.js';
 import { CAMERA_SIZES, cameraJpeg } from './lib/media-fixtures.js';
 import { round } from './lib/stats.js';
-import type { ThumbnailRss, ThumbnailTimes } from './thumbnail/worker.js';
+import type { ThumbnailTimes } from './thumbnail/worker.js';
 
 const worker = beside(import.meta.url, './thumbnail/worker.ts');
 
@@ -18,11 +19,11 @@ export const thumbnailBench: Bench = {
   async run(context) {
     const convert = findImageMagick(context.log);
     const reps = context.quick ? 2 : 7;
-    const results: Array<{ label: string; times: ThumbnailTimes; rss: ThumbnailRss }> = [];
+    const results: Array<{ label: string; times: ThumbnailTimes; rss: PipelineRss }> = [];
     for (const { label, width, height } of CAMERA_SIZES) {
       const file = await cameraJpeg(context.scratch, width, height);
       const times = await runChild<ThumbnailTimes>(worker, ['time', file, String(reps), convert]);
-      const rss = await runChild<ThumbnailRss>(worker, ['rss', file]);
+      const rss = await runChild<PipelineRss>(worker, ['rss', file]);
       context.log(
         `  ${label}: pipeline ${round(times.pipelineMs, 1)} ms, steps alone ${round(times.idealMs, 1)} ms, ImageMagick ${round(times.imageMagickMs)} ms, peak RSS ${round(rss.peakMB)} MB`,
       );

@@ -26,6 +26,12 @@ export interface Summary {
   thumbnailVsImageMagick: number;
   /** Peak RSS of a process running the pipeline on a 24 MP JPEG. */
   thumbnailPeakRssMB: number;
+  /** HEIC decode to full-size pixels ÷ the same pixels' JPEG decode (12 MP, same process, same run). */
+  heicDecodeVsJpeg: number;
+  /** The thumbnail pipeline on that HEIC ÷ on that JPEG. */
+  heicPipelineVsJpeg: number;
+  /** Peak RSS of a process running the pipeline on a HEIC, by size (12 MP, 48 MP). */
+  heicPeakRssMB: Record<string, number>;
   /** The media job for a 10 s 1080p clip ÷ the same ffmpeg transcode run by hand. */
   transcodeOverhead: number;
   /** `require` of each built function in a fresh node process (median). */
@@ -66,6 +72,9 @@ export const HEADLINES: ReadonlyArray<{
     met: (v) => (v as number) < 300,
     bench: 'thumbnail',
   },
+  { field: 'heicDecodeVsJpeg', target: 'published (issue 20)', met: () => true, bench: 'heic' },
+  { field: 'heicPipelineVsJpeg', target: 'published (issue 20)', met: () => true, bench: 'heic' },
+  { field: 'heicPeakRssMB', target: 'published (issue 20)', met: () => true, bench: 'heic' },
   { field: 'transcodeOverhead', target: '≤ 1.1', met: (v) => (v as number) <= 1.1, bench: 'transcode' },
   { field: 'coldStartMs', target: '< 150 ms (HTTP functions)', met: httpWithin(150), bench: 'cold-start' },
   {

@@ -6,16 +6,16 @@
  * process, reporting its peak RSS. sharp's operation cache is off, so no repetition reuses another's work.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import { encode, renderThumbnails, type ThumbnailSpec } from '../../functions/media/image.js';
-import { loadMediaPlanSettings, type OutputFormat, planMediaJob } from '../../shared/media-job.js';
+import type { OutputFormat } from '../../shared/media-job.js';
 import { runAsChild } from '../lib/child.js';
-import { median, msSince } from '../lib/stats.js';
+import { defaultSpecs, imageOptions, pipelineRss, timeMs } from '../lib/image-run.js';
+import { median } from '../lib/stats.js';
 
 const run = promisify(execFile);
 sharp.cache(false);
@@ -50,38 +50,6 @@ export interface EncoderCost {
   at320Ms: number;
   /** Output size at 1600 px. */
   bytes1600: number;
-}
-
-export interface ThumbnailRss {
-  /** Peak RSS once the modules are loaded, before any image. */
-  baselineMB: number;
-  peakMB: number;
-  pipelineMs: number;
-}
-
-/** The thumbnails the media function makes by default (from shared/config.ts's defaults). */
-function defaultSpecs(): ThumbnailSpec[] {
-  const plan = planMediaJob(
-    { bucket: 'bench', key: 'uploads/a/photo.jpg', etag: '0'.repeat(32), contentType: 'image/jpeg' },
-    loadMediaPlanSettings({}),
-  );
-  if (!plan) throw new Error('no plan for image/jpeg');
-  return plan.outputs.flatMap((output) =>
-    output.size ? [{ key: output.key, contentType: output.contentType, size: output.size }] : [],
-  );
-}
-
-const imageOptions = (workDir: string) => ({
-  maxPixels: 120_000_000,
-  maxFrames: 1000,
-  keepAnimation: true,
-  workDir,
-});
-
-async function timeMs(work: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await work();
-  return msSince(start);
 }
 
 const inside = (size: { width: number; height: number }) => ({
@@ -212,30 +180,8 @@ async function times(file: string, reps: number, convert: string): Promise<Thumb
   }
 }
 
-/**
- * Peak RSS of this process image, from /proc (`VmHWM`). Not `process.resourceUsage().maxRSS`: Linux carries the
- * parent's high-water mark across fork and exec, so a child of a large runner would report the runner's peak.
- */
-function peakRssMB(): number {
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  if (!match) throw new Error('no VmHWM in /proc/self/status');
-  return Number(match[1]) / 1024;
-}
-
-async function rss(file: string): Promise<ThumbnailRss> {
-  const baselineMB = peakRssMB();
-  const source = await readFile(file);
-  const workDir = await mkdtemp(join(tmpdir(), 'upcall-bench-thumb-'));
-  try {
-    const pipelineMs = await timeMs(() => renderThumbnails(source, defaultSpecs(), imageOptions(workDir)));
-    return { baselineMB, peakMB: peakRssMB(), pipelineMs };
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
-  }
-}
-
 runAsChild(async () => {
   const [mode, file, reps, convert] = process.argv.slice(2) as [string, string, string?, string?];
-  if (mode === 'rss') return rss(file);
+  if (mode === 'rss') return pipelineRss(file);
   return times(file, Number(reps ?? 3), convert ?? 'convert');
 });

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { expect } from 'vitest';
 import { type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
-import { BLUE, RED } from './media.js';
+import { BLUE, pixelAt, RED } from './media.js';
 
 const run = promisify(execFile);
 
@@ -29,6 +30,25 @@ export async function sidewaysJpeg(width: number, height: number): Promise<Buffe
     .withMetadata({ orientation: 6 })
     .jpeg({ quality: 90 })
     .toBuffer();
+}
+
+/** Close to a colour, allowing for lossy coding at both ends. */
+export function near(
+  actual: { r: number; g: number; b: number },
+  expected: { r: number; g: number; b: number },
+) {
+  const distance = Math.max(
+    Math.abs(actual.r - expected.r),
+    Math.abs(actual.g - expected.g),
+    Math.abs(actual.b - expected.b),
+  );
+  expect(distance, JSON.stringify(actual)).toBeLessThan(40);
+}
+
+/** Upright means blue on the left and red on the right (see `sidewaysJpeg`). */
+export async function expectUpright(image: Buffer, width: number, height: number) {
+  near(await pixelAt(image, Math.floor(width * 0.2), Math.floor(height / 2)), BLUE);
+  near(await pixelAt(image, Math.floor(width * 0.8), Math.floor(height / 2)), RED);
 }
 
 /** Encode images (JPEG or PNG) into one HEIC with `heif-enc`; the first is the primary image. */
@@ -125,6 +145,16 @@ export interface PhoneVideoOptions {
   /** Colours of the stored picture's top and bottom halves (ffmpeg colour syntax). */
   halves?: [string, string];
 }
+
+/** An iPhone held upright shooting HDR: 10-bit HLG HEVC, stored landscape 320×180, displayed turned 90° clockwise. */
+export const UPRIGHT_HLG_CLIP: PhoneVideoOptions = {
+  width: 320,
+  height: 180,
+  seconds: 1,
+  rotate: 90,
+  tenBit: true,
+  hdr: 'hlg',
+};
 
 /**
  * A HEVC QuickTime movie as a phone records it: `hvc1`-tagged HEVC (8- or 10-bit, optionally HLG/PQ with BT.2020

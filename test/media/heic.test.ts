@@ -11,28 +11,20 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MediaFailure } from '../../functions/media/failure.js';
 import { type ImageOptions, renderThumbnails, type ThumbnailSpec } from '../../functions/media/image.js';
 import { BLUE, pixelAt, RED } from '../helpers/media.js';
-import { heifEnc, sidewaysJpeg, withClaimedSize, withIrot, withPrimaryItem } from '../helpers/phone-media.js';
+import {
+  expectUpright,
+  heifEnc,
+  near,
+  sidewaysJpeg,
+  withClaimedSize,
+  withIrot,
+  withPrimaryItem,
+} from '../helpers/phone-media.js';
 
 const THUMBS: ThumbnailSpec[] = [
   { key: 'out/thumb-320x320.webp', contentType: 'image/webp', size: { width: 320, height: 320 } },
   { key: 'out/thumb-1280x1280.jpg', contentType: 'image/jpeg', size: { width: 1280, height: 1280 } },
 ];
-
-/** Close to a colour, allowing for lossy coding at both ends. */
-function near(actual: { r: number; g: number; b: number }, expected: { r: number; g: number; b: number }) {
-  const distance = Math.max(
-    Math.abs(actual.r - expected.r),
-    Math.abs(actual.g - expected.g),
-    Math.abs(actual.b - expected.b),
-  );
-  expect(distance, JSON.stringify(actual)).toBeLessThan(40);
-}
-
-/** Upright means blue on the left and red on the right (see `sidewaysJpeg`). */
-async function expectUpright(image: Buffer, width: number, height: number) {
-  near(await pixelAt(image, Math.floor(width * 0.2), Math.floor(height / 2)), BLUE);
-  near(await pixelAt(image, Math.floor(width * 0.8), Math.floor(height / 2)), RED);
-}
 
 async function failureOf(promise: Promise<unknown>): Promise<MediaFailure> {
   const error = await promise.then(

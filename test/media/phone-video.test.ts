@@ -13,7 +13,7 @@ import { MediaFailure } from '../../functions/media/failure.js';
 import { type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
 import { renderVideo } from '../../functions/media/video.js';
 import { pixelAt, testTools, topLevelBoxes } from '../helpers/media.js';
-import { type PhoneVideoOptions, phoneMov, shippedTools } from '../helpers/phone-media.js';
+import { type PhoneVideoOptions, phoneMov, shippedTools, UPRIGHT_HLG_CLIP } from '../helpers/phone-media.js';
 
 interface Probed {
   streams: Array<{
@@ -91,14 +91,7 @@ describe.each([
   it(
     'turns a 10-bit HLG HEVC .mov rotated 90° into an upright 8-bit SDR H.264 MP4 and poster',
     async () => {
-      const { source, rendered, poster, output } = await render({
-        width: 320,
-        height: 180,
-        seconds: 1,
-        rotate: 90,
-        tenBit: true,
-        hdr: 'hlg',
-      });
+      const { source, rendered, poster, output } = await render(UPRIGHT_HLG_CLIP);
       expect(video(await probe(source))).toMatchObject({
         codec_name: 'hevc',
         pix_fmt: 'yuv420p10le',
