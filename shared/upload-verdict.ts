@@ -98,6 +98,6 @@ export function checkStoredTicket(
   object: StoredObject,
   keyring: TicketKeyring,
   now: number,
-): Promise<TicketVerification> {
+): TicketVerification {
   return verifyUploadTicket(object.ticket, keyring, { now: object.lastModified ?? now });
 }

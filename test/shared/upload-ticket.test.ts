@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
   contentTypeAllowed,
@@ -116,5 +117,103 @@ describe('upload ticket', () => {
     expect(contentTypeAllowed('imagex/png', ['image/*'])).toBe(false);
     expect(contentTypeAllowed('video/mp4', ['video/mp4'])).toBe(true);
     expect(contentTypeAllowed('video/webm', ['video/mp4'])).toBe(false);
+  });
+
+  describe('as a JWT library checks an HS256 JWS (verified by node:crypto, cross-checked with jose)', () => {
+    const secret = new TextEncoder().encode(SECRET_A);
+    const iat = NOW / 1000;
+    const claims = { pfx: grant.keyPrefix, max: grant.maxBytes, ct: grant.contentTypes };
+    const signed = (
+      header: Record<string, unknown>,
+      payload: Record<string, unknown> = claims,
+      set: (jwt: SignJWT) => SignJWT = (jwt) =>
+        jwt
+          .setSubject('alice')
+          .setAudience('upcall:upload')
+          .setIssuedAt(iat)
+          .setExpirationTime(iat + 900),
+    ) =>
+      set(new SignJWT(payload))
+        .setProtectedHeader({ alg: 'HS256', kid: 'k1', ...header } as { alg: string })
+        .sign(secret);
+    const verify = (token: string) => verifyUploadTicket(token, keyring, { now: NOW });
+
+    it('accepts a ticket jose signed, and jose accepts ours', async () => {
+      expect(verify(await signed({}))).toMatchObject({ ok: true, ticket: { ...grant, issuedAt: NOW } });
+      const { jwtVerify } = await import('jose');
+      const { token } = await issueUploadTicket(grant, keyring, { ttlSeconds: 900, now: NOW });
+      const { payload, protectedHeader } = await jwtVerify(token, secret, {
+        audience: 'upcall:upload',
+        currentDate: new Date(NOW),
+      });
+      expect(protectedHeader).toEqual({ alg: 'HS256', kid: 'k1' });
+      expect(payload).toMatchObject({ sub: 'alice', pfx: grant.keyPrefix, iat, exp: iat + 900 });
+    });
+
+    it('refuses other algorithms, critical extensions and a missing kid', async () => {
+      const [, payload, signature] = (await signed({})).split('.') as [string, string, string];
+      const header = (fields: object) => Buffer.from(JSON.stringify(fields)).toString('base64url');
+      for (const alg of ['none', 'HS512', 'RS256']) {
+        expect(verify(`${header({ alg, kid: 'k1' })}.${payload}.${signature}`)).toMatchObject({
+          code: 'TicketMalformed',
+        });
+      }
+      expect(verify(`${header({ alg: 'HS256', kid: 'k1' })}.${payload}.`)).toMatchObject({
+        code: 'TicketMalformed',
+      });
+      expect(verify(await signed({ crit: ['b64'], b64: true }))).toMatchObject({ code: 'TicketMalformed' });
+      expect(verify(await signed({ kid: undefined }))).toMatchObject({ code: 'TicketUnknownKey' });
+    });
+
+    it('checks the claims: audience, required sub/iat/exp, numeric dates, not-before', async () => {
+      const cases: Array<[string, (jwt: SignJWT) => SignJWT]> = [
+        [
+          'no audience',
+          (jwt) =>
+            jwt
+              .setSubject('alice')
+              .setIssuedAt(iat)
+              .setExpirationTime(iat + 900),
+        ],
+        [
+          'another audience',
+          (jwt) =>
+            jwt
+              .setSubject('alice')
+              .setAudience('x')
+              .setIssuedAt(iat)
+              .setExpirationTime(iat + 900),
+        ],
+        [
+          'no sub',
+          (jwt) =>
+            jwt
+              .setAudience('upcall:upload')
+              .setIssuedAt(iat)
+              .setExpirationTime(iat + 900),
+        ],
+        ['no exp', (jwt) => jwt.setSubject('alice').setAudience('upcall:upload').setIssuedAt(iat)],
+        [
+          'not yet valid',
+          (jwt) =>
+            jwt
+              .setSubject('alice')
+              .setAudience('upcall:upload')
+              .setIssuedAt(iat)
+              .setNotBefore(iat + 60)
+              .setExpirationTime(iat + 900),
+        ],
+      ];
+      for (const [name, set] of cases) {
+        expect(verify(await signed({}, claims, set)), name).toMatchObject({ code: 'TicketInvalid' });
+      }
+      const stringDate = await signed({ typ: 'JWT' }, { ...claims, exp: String(iat + 900) }, (jwt) =>
+        jwt.setSubject('alice').setAudience('upcall:upload').setIssuedAt(iat),
+      );
+      expect(verify(stringDate)).toMatchObject({ code: 'TicketInvalid' });
+      // Authentic, in date, but not a grant: the claims' own schema.
+      const noPrefix = await signed({}, { max: 1, ct: ['image/png'] });
+      expect(verify(noPrefix)).toMatchObject({ code: 'TicketMalformed' });
+    });
   });
 });
