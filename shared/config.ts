@@ -3,9 +3,8 @@
  * only the settings they use (`loadSettings`), validated at start-up; an invalid or missing value fails with a message
  * that names the variable. The README's configuration table lists the same settings (a test keeps them in step).
  */
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Kind, type Static, type TSchema, Type } from '@sinclair/typebox';
 import { PROCESSED_CONTENT_TYPES } from './media-types.js';
-import { compileSchema } from './schema.js';
 
 interface Setting<S extends TSchema = TSchema> {
   schema: S;
@@ -311,36 +310,77 @@ export function loadSettings<K extends SettingName>(
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
   for (const name of names) {
-    const { secret } = SETTINGS[name];
+    const { schema, secret } = SETTINGS[name];
     const raw = env[name]?.trim();
-    const holder: Record<string, unknown> = raw === undefined || raw === '' ? {} : { value: raw };
-    const checked = compiledSetting(name).validate(holder);
-    if (checked.ok) {
-      values[name] = (checked.value as { value: unknown }).value;
+    if (raw === undefined || raw === '') {
+      if (schema.default === undefined) problems.push(`${name} is required`);
+      else values[name] = schema.default;
       continue;
     }
-    const issue = checked.issues[0];
-    if (!('value' in holder)) problems.push(`${name} is required`);
-    else {
-      const shown = secret ? '' : ` (got ${JSON.stringify(raw)})`;
-      problems.push(`${name} ${issue?.message ?? 'is invalid'}${shown}`);
+    const checked = checkSetting(schema, raw);
+    if (checked.ok) {
+      values[name] = checked.value;
+      continue;
     }
+    const shown = secret ? '' : ` (got ${JSON.stringify(raw)})`;
+    problems.push(`${name} ${checked.message}${shown}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return values as Settings<K>;
 }
 
-const compiledSettings = new Map<SettingName, ReturnType<typeof compileHolder>>();
-function compileHolder(schema: TSchema) {
-  return compileSchema(Type.Object({ value: schema }), 'coerce');
-}
-function compiledSetting(name: SettingName) {
-  let validator = compiledSettings.get(name);
-  if (!validator) {
-    validator = compileHolder(SETTINGS[name].schema);
-    compiledSettings.set(name, validator);
+/**
+ * One setting's value checked against its schema — the few kinds the registry uses, read directly rather than
+ * compiled: a function checks each setting once per instance, and compiling every schema with ajv was most of a
+ * bundle's load time (BENCHMARKS.md, cold start). A kind not handled here fails loudly in every test that loads it.
+ */
+function checkSetting(
+  schema: TSchema,
+  raw: string,
+): { ok: true; value: unknown } | { ok: false; message: string } {
+  const fail = (message: string) => ({ ok: false as const, message });
+  switch (schema[Kind]) {
+    case 'String': {
+      if (schema.minLength !== undefined && raw.length < schema.minLength)
+        return fail(`must NOT have fewer than ${schema.minLength} characters`);
+      if (schema.maxLength !== undefined && raw.length > schema.maxLength)
+        return fail(`must NOT have more than ${schema.maxLength} characters`);
+      if (schema.pattern !== undefined && !patternOf(schema.pattern).test(raw))
+        return fail(`must match pattern "${schema.pattern}"`);
+      return { ok: true, value: raw };
+    }
+    case 'Integer': {
+      // As ajv's coercion: any numeric string (Number's reading) that is an integer.
+      const value = Number(raw);
+      if (!Number.isSafeInteger(value)) return fail('must be integer');
+      if (schema.minimum !== undefined && value < schema.minimum) return fail(`must be >= ${schema.minimum}`);
+      if (schema.maximum !== undefined && value > schema.maximum) return fail(`must be <= ${schema.maximum}`);
+      return { ok: true, value };
+    }
+    case 'Boolean':
+      if (raw === 'true' || raw === 'false') return { ok: true, value: raw === 'true' };
+      return fail('must be boolean (true or false)');
+    case 'Union': {
+      const allowed = (schema.anyOf as TSchema[]).map((option) =>
+        option[Kind] === 'Literal' ? String(option.const) : undefined,
+      );
+      if (allowed.includes(undefined)) break;
+      if (allowed.includes(raw)) return { ok: true, value: raw };
+      return fail(`must be one of ${allowed.join(', ')}`);
+    }
   }
-  return validator;
+  throw new Error(`settings of kind ${String(schema[Kind])} are not checked by loadSettings`);
+}
+
+const patterns = new Map<string, RegExp>();
+function patternOf(source: string): RegExp {
+  let pattern = patterns.get(source);
+  if (!pattern) {
+    // As JSON Schema (and ajv) read `pattern`: Unicode-aware, unanchored unless the pattern anchors itself.
+    pattern = new RegExp(source, 'u');
+    patterns.set(source, pattern);
+  }
+  return pattern;
 }
 
 /** Turn a setting's result into a typed value or a `ConfigError` naming it (for settings parsed beyond a schema). */

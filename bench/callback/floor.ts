@@ -2,17 +2,24 @@
  * The floor of the callback path: a node:http server that, per request, reads the body, makes the same two outbound
  * calls the callback makes (HEAD of the object, POST of the job) over keep-alive connections to the responder with
  * plain node:http, and answers `{}` — no verification, no logic. What upcall adds is the distance to this.
- * argv[2]: the responder's endpoint.
+ * argv[2]: the responder's (or OSS's) endpoint; argv[3]: FC's, when it is another.
  */
 import { Agent, createServer, request } from 'node:http';
 import { listen } from '../../local/listen.js';
 import { reply } from '../lib/child.js';
 
-const upstream = new URL(process.argv[2] ?? '');
+const oss = new URL(process.argv[2] ?? '');
+const fc = new URL(process.argv[3] ?? oss.href);
 const agent = new Agent({ keepAlive: true });
 let taskNumber = 0;
 
-function call(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<number> {
+function call(
+  upstream: URL,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       { host: upstream.hostname, port: upstream.port, method, path, headers, agent },
@@ -30,9 +37,10 @@ const server = createServer((req, res) => {
   req.resume();
   req.on('end', async () => {
     try {
-      await call('HEAD', '/upcall-bench/uploads/alice/photo.jpg', {});
+      await call(oss, 'HEAD', '/upcall-bench/uploads/alice/photo.jpg', {});
       const job = Buffer.from('{"job":1}');
       await call(
+        fc,
         'POST',
         '/2023-03-30/functions/upcall-media/invocations',
         {

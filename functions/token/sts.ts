@@ -3,9 +3,6 @@
  * official `@alicloud/sts20150401` client — which, unlike ali-oss's STS class, sends the caller's SecurityToken, so
  * it works with the temporary credentials FC gives a function's role.
  */
-import { $OpenApiUtil } from '@alicloud/openapi-core';
-import StsModule, { AssumeRoleRequest } from '@alicloud/sts20150401';
-import { RuntimeOptions } from '@darabonba/typescript';
 import { cjsDefault } from '../../shared/cjs-default.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import { STS_EXPIRATION_PATTERN } from '../../shared/token-contract.js';
@@ -73,7 +70,31 @@ function mobileExpiration(value: string): string | undefined {
   return Number.isNaN(epoch) ? undefined : new Date(epoch).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-const StsClient = cjsDefault(StsModule);
+/**
+ * The SDK, loaded on the first AssumeRole: it and its HTTP stack were half of the token bundle's load time
+ * (BENCHMARKS.md, cold start), and the form, put and multipart grants never use it.
+ */
+let sdk:
+  | Promise<{
+      Config: typeof import('@alicloud/openapi-core').$OpenApiUtil.Config;
+      StsClient: typeof import('@alicloud/sts20150401').default;
+      AssumeRoleRequest: typeof import('@alicloud/sts20150401').AssumeRoleRequest;
+      RuntimeOptions: typeof import('@darabonba/typescript').RuntimeOptions;
+    }>
+  | undefined;
+function loadSdk() {
+  sdk ??= Promise.all([
+    import('@alicloud/openapi-core'),
+    import('@alicloud/sts20150401'),
+    import('@darabonba/typescript'),
+  ]).then(([core, sts, tea]) => ({
+    Config: core.$OpenApiUtil.Config,
+    StsClient: cjsDefault(sts.default),
+    AssumeRoleRequest: sts.AssumeRoleRequest,
+    RuntimeOptions: tea.RuntimeOptions,
+  }));
+  return sdk;
+}
 
 export interface StsClientOptions {
   /** `https://sts.aliyuncs.com`, or the local cloud's `http://127.0.0.1:PORT`. */
@@ -129,8 +150,9 @@ export function createStsAssumeRole(options: StsClientOptions): AssumeRole {
   const url = new URL(options.endpoint);
   const timeout = options.timeoutMs ?? 5000;
   return async (caller, input) => {
+    const { Config, StsClient, AssumeRoleRequest, RuntimeOptions } = await loadSdk();
     const client = new StsClient(
-      new $OpenApiUtil.Config({
+      new Config({
         accessKeyId: caller.accessKeyId,
         accessKeySecret: caller.accessKeySecret,
         ...(caller.securityToken ? { securityToken: caller.securityToken } : {}),

@@ -62,6 +62,31 @@ describe('config', () => {
     expect(problems.join()).not.toContain('hunter2');
   });
 
+  it('reads every registered setting back from its own default written out', () => {
+    for (const [name, { schema }] of Object.entries(SETTINGS)) {
+      const fallback = (schema as { default?: unknown }).default;
+      if (fallback === undefined || fallback === '') continue;
+      expect(loadSettings([name as SettingName], { [name]: String(fallback) }), name).toEqual({
+        [name]: fallback,
+      });
+    }
+  });
+
+  it('reads booleans and the choices of a union, and refuses others', () => {
+    expect(loadSettings(['UPCALL_IMAGE_KEEP_ANIMATION'], { UPCALL_IMAGE_KEEP_ANIMATION: 'false' })).toEqual({
+      UPCALL_IMAGE_KEEP_ANIMATION: false,
+    });
+    expect(problemsOf(['UPCALL_IMAGE_KEEP_ANIMATION'], { UPCALL_IMAGE_KEEP_ANIMATION: 'yes' })).toEqual([
+      'UPCALL_IMAGE_KEEP_ANIMATION must be boolean (true or false) (got "yes")',
+    ]);
+    expect(problemsOf(['UPCALL_TICKET_TTL_SECONDS'], { UPCALL_TICKET_TTL_SECONDS: '1000.5' })).toEqual([
+      'UPCALL_TICKET_TTL_SECONDS must be integer (got "1000.5")',
+    ]);
+    expect(problemsOf(['UPCALL_LOG_LEVEL'], { UPCALL_LOG_LEVEL: 'loud' })).toEqual([
+      'UPCALL_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+    ]);
+  });
+
   it('accepts valid values', () => {
     expect(problemsOf(['UPCALL_TICKET_KEYS'], { UPCALL_TICKET_KEYS: TICKET_KEYS })).toEqual([]);
   });
