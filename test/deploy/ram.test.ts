@@ -170,6 +170,26 @@ describe('deploy/ram', () => {
     ).toBe(false);
   });
 
+  it('lets each function read exactly its own secrets from KMS, under the names s.yaml hands it', () => {
+    const secret = (name: string) => `acs:kms:${values.REGION}:${values.ACCOUNT_ID}:secret/${name}`;
+    const own: Record<string, string[]> = {
+      token: ['upcall-ticket-keys', 'upcall-jwt-secret'],
+      callback: ['upcall-ticket-keys', 'upcall-webhook-secret'],
+      media: ['upcall-ticket-keys', 'upcall-webhook-secret'],
+    };
+    const all = ['upcall-ticket-keys', 'upcall-jwt-secret', 'upcall-webhook-secret', 'someone-elses'];
+    for (const [resource, names] of Object.entries(own)) {
+      const granted = policy(`${resource}-fn.policy.json`);
+      for (const name of all) {
+        expect(policyAllows(granted, 'kms:GetSecretValue', secret(name)), `${resource} ${name}`).toBe(
+          names.includes(name),
+        );
+      }
+      expect(props(resource).environmentVariables.UPCALL_TICKET_KEYS_SECRET_NAME).toBe('upcall-ticket-keys');
+    }
+    expect(props('token').environmentVariables.UPCALL_JWT_SECRET_NAME).toBe('upcall-jwt-secret');
+  });
+
   it('lets the OSS trigger invoke media only, as the role s.yaml names', () => {
     const ossTrigger = policy('oss-trigger.policy.json');
     expect(policyAllows(ossTrigger, 'fc:InvokeFunction', fcFunction(props('media').functionName))).toBe(true);

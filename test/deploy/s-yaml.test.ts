@@ -12,6 +12,7 @@ import { loadMediaConfig, MEDIA_SETTINGS } from '../../functions/media/config.js
 import { TRIGGER_EVENTS } from '../../functions/media/trigger.js';
 import { loadTokenConfig, TOKEN_SETTINGS } from '../../functions/token/config.js';
 import { SETTINGS, type SettingName } from '../../shared/config.js';
+import { SECRET_NAME_SETTINGS } from '../../shared/kms-secrets.js';
 import fc3 from '../fixtures/fc3-props.json' with { type: 'json' };
 import {
   DEPLOY_ENV,
@@ -45,8 +46,34 @@ const CONFIG_LOADERS: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
   callback: loadCallbackConfig,
   media: loadMediaConfig,
 };
-/** Read by shared code in every function (shared/log.ts) rather than by a function's config loader. */
-const READ_BY_SHARED_CODE: SettingName[] = ['UPCALL_LOG_LEVEL'];
+/** Read by shared code in every function (shared/log.ts, shared/kms-secrets.ts) rather than by its config loader. */
+const READ_BY_SHARED_CODE: SettingName[] = [
+  'UPCALL_LOG_LEVEL',
+  'UPCALL_KMS_ENDPOINT',
+  'UPCALL_SECRETS_REFRESH_SECONDS',
+];
+
+/** Real-looking values of the secret settings, as an operator's shell might still hold them. */
+const SECRET_VALUES: Record<keyof typeof SECRET_NAME_SETTINGS, string> = {
+  UPCALL_TICKET_KEYS: `k1:${'T9x'.repeat(14)}`,
+  UPCALL_JWT_SECRET: 'jwt-Secret-0f9e8d7c6b5a4f3e2d1c0b9a8f7e',
+  UPCALL_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+};
+
+/** A function's settings as s.yaml declares them: each secret it reads by the setting naming its KMS secret. */
+const declaredFor = (settings: readonly SettingName[]): SettingName[] =>
+  settings.map((name) =>
+    name in SECRET_NAME_SETTINGS ? SECRET_NAME_SETTINGS[name as keyof typeof SECRET_NAME_SETTINGS] : name,
+  );
+
+/** The environment the config loader sees once the start-up path has read the named secrets from KMS. */
+function withSecretsRead(env: Record<string, string>): Record<string, string> {
+  const read: Record<string, string> = { ...env };
+  for (const [setting, nameSetting] of Object.entries(SECRET_NAME_SETTINGS)) {
+    if (env[nameSetting]) read[setting] = SECRET_VALUES[setting as keyof typeof SECRET_NAME_SETTINGS];
+  }
+  return read;
+}
 
 const isSetting = (name: string): name is SettingName => Object.hasOwn(SETTINGS, name);
 
@@ -61,6 +88,7 @@ function loadRecordingReads(resource: string, env: Record<string, unknown>) {
   // FC sets FC_ACCOUNT_ID in every function; the FC endpoint defaults from it.
   const fcEnv: Record<string, string> = { FC_ACCOUNT_ID: TEST_ACCOUNT_ID };
   for (const [name, value] of Object.entries(env)) fcEnv[name] = String(value);
+  Object.assign(fcEnv, withSecretsRead(fcEnv));
   const recording = new Proxy(fcEnv, {
     get(target, name) {
       if (typeof name === 'string' && isSetting(name)) read.add(name);
@@ -77,7 +105,7 @@ describe('s.yaml', () => {
   let defaults: RenderedSYaml;
   let overridden: RenderedSYaml;
   let withoutBucket: PreviewResult;
-  let withoutTicketKeys: PreviewResult;
+  let withSecretsSet: PreviewResult;
   const fn = (doc: RenderedSYaml, resource: string): FcFunctionProps => {
     const props = doc.resources[resource]?.props;
     if (!props) throw new Error(`s.yaml has no resource ${resource}`);
@@ -86,15 +114,14 @@ describe('s.yaml', () => {
 
   beforeAll(async () => {
     const { UPCALL_BUCKET: _bucket, ...noBucket } = DEPLOY_ENV;
-    const { UPCALL_TICKET_KEYS: _keys, ...noKeys } = DEPLOY_ENV;
     const results = await Promise.all([
       previewSYaml(DEPLOY_ENV),
       previewSYaml(OVERRIDES),
       previewSYaml(noBucket),
-      previewSYaml(noKeys),
+      previewSYaml({ ...DEPLOY_ENV, ...SECRET_VALUES }),
     ]);
     [defaults, overridden] = [rendered(results[0]), rendered(results[1])];
-    [, , withoutBucket, withoutTicketKeys] = results;
+    [, , withoutBucket, withSecretsSet] = results;
   });
 
   it('renders offline with `s preview` into three fc3 functions, built before every deploy', () => {
@@ -112,8 +139,23 @@ describe('s.yaml', () => {
   it('refuses to render without a required variable, naming it', () => {
     expect(withoutBucket.ok).toBe(false);
     if (!withoutBucket.ok) expect(withoutBucket.output).toContain("env('UPCALL_BUCKET')");
-    expect(withoutTicketKeys.ok).toBe(false);
-    if (!withoutTicketKeys.ok) expect(withoutTicketKeys.output).toContain("env('UPCALL_TICKET_KEYS')");
+  });
+
+  it('passes no secret as a value: `s preview` with real-looking secrets in the environment prints none of them', () => {
+    const preview = rendered(withSecretsSet);
+    if (!withSecretsSet.ok) return;
+    for (const [setting, value] of Object.entries(SECRET_VALUES)) {
+      expect(withSecretsSet.output, setting).not.toContain(value);
+      expect(JSON.stringify(preview), setting).not.toContain(value);
+    }
+    for (const [resource, { props }] of Object.entries(preview.resources)) {
+      const secrets = Object.keys(props.environmentVariables).filter(
+        (name) => isSetting(name) && SETTINGS[name].secret,
+      );
+      expect(secrets, resource).toEqual([]);
+      // Every function reads the ticket keys, from the secret the RAM documents grant it.
+      expect(props.environmentVariables.UPCALL_TICKET_KEYS_SECRET_NAME, resource).toBe('upcall-ticket-keys');
+    }
   });
 
   it("uses only fc3 property names and values the component's schema accepts", () => {
@@ -174,12 +216,14 @@ describe('s.yaml', () => {
       for (const [resource, settings] of Object.entries(CODE_SETTINGS)) {
         const env = fn(doc, resource).environmentVariables;
         const declared = Object.keys(env);
-        expect(declared, resource).toEqual(expect.arrayContaining([...settings, ...READ_BY_SHARED_CODE]));
+        expect(declared, resource).toEqual(
+          expect.arrayContaining([...declaredFor(settings), ...READ_BY_SHARED_CODE]),
+        );
         // Also what the loader reads beyond its list (e.g. shared plan settings): all declared, and valid.
         const read = loadRecordingReads(resource, env);
-        expect(declared, resource).toEqual(expect.arrayContaining([...read]));
+        expect(declared, resource).toEqual(expect.arrayContaining(declaredFor([...read])));
         // Least privilege for configuration too: a function is handed only settings it reads (no stray secrets).
-        const used = new Set<string>([...settings, ...read, ...READ_BY_SHARED_CODE]);
+        const used = new Set<string>([...declaredFor([...settings, ...read]), ...READ_BY_SHARED_CODE]);
         expect(
           declared.filter((name) => !used.has(name)),
           `${resource} is given settings it does not read`,

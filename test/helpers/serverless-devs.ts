@@ -21,8 +21,8 @@ export const TEST_ACCOUNT_ID = '1234567890123456';
 /** The minimum a deployer sets (README "Deploy"); everything else has a default. */
 export const DEPLOY_ENV = {
   UPCALL_BUCKET: 'upcall-test-bucket',
-  UPCALL_TICKET_KEYS: `k1:${'t'.repeat(32)}`,
-  UPCALL_JWT_SECRET: 'j'.repeat(32),
+  // The token function's callers sign with HS256; the secret itself is kept in KMS.
+  UPCALL_JWT_SECRET_NAME: 'upcall-jwt-secret',
   UPCALL_CALLBACK_URL: 'https://upcall-callback-abcdef.cn-hangzhou.fcapp.run/',
 };
 
@@ -52,7 +52,10 @@ export interface RenderedSYaml {
   resources: Record<string, { component: string; props: FcFunctionProps }>;
 }
 
-export type PreviewResult = { ok: true; rendered: RenderedSYaml } | { ok: false; output: string };
+/** The rendered document, and everything the CLI printed (`output`: what an operator sees). */
+export type PreviewResult =
+  | { ok: true; rendered: RenderedSYaml; output: string }
+  | { ok: false; output: string };
 
 /** `s preview -t s.yaml -o json` from the repo root with exactly `env` (plus PATH). */
 export async function previewSYaml(env: Record<string, string>): Promise<PreviewResult> {
@@ -81,11 +84,11 @@ export async function previewSYaml(env: Record<string, string>): Promise<Preview
       '-f',
     ]);
     try {
-      const { stdout } = await s(['preview', '-t', 's.yaml', '-o', 'json']);
+      const { stdout, stderr } = await s(['preview', '-t', 's.yaml', '-o', 'json']);
       // The CLI prints a warning line (e.g. about running as root) before the JSON document.
       const start = stdout.indexOf('\n{');
       const json = stdout.startsWith('{') ? stdout : start === -1 ? '' : stdout.slice(start + 1);
-      return { ok: true, rendered: JSON.parse(json) as RenderedSYaml };
+      return { ok: true, rendered: JSON.parse(json) as RenderedSYaml, output: `${stdout}${stderr}` };
     } catch (error) {
       const failure = error as { stdout?: string; stderr?: string; message: string };
       return { ok: false, output: `${failure.stdout ?? ''}${failure.stderr ?? ''}` || failure.message };
