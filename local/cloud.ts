@@ -149,6 +149,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const fc = await startLocalFc({
       account,
       region,
+      dataDir: join(options.dataDir, 'fc'),
       ...(options.ports?.fc !== undefined ? { port: options.ports.fc } : {}),
     });
     started.push(fc);

@@ -1,10 +1,14 @@
 /**
  * The local FC's functions: registered handlers, run with their role's temporary credentials, synchronously or from
  * per-function async queues with FC's retry-then-give-up behaviour. Every invocation and attempt is recorded and
- * exhausted jobs are kept as dead letters, so tests can assert on them. No HTTP here (see server.ts).
+ * exhausted jobs are kept as dead letters, so tests can assert on them. Async invocations are durable (async-store.ts):
+ * a local cloud started on the same data dir resumes them once their function is registered, and one that was running
+ * when the process died counts as a failed attempt and is retried, as FC retries an invocation whose instance died.
+ * No HTTP here (see server.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { LocalAccount, TemporaryCredential } from '../credentials.js';
+import { AsyncInvocationStore, type StoredInvocation } from './async-store.js';
 
 export interface FunctionCredentials {
   accessKeyId: string;
@@ -100,6 +104,8 @@ const TASK_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 export const MAX_ASYNC_PAYLOAD_BYTES = 128 * 1024;
 /** Role credentials are re-minted when less than this remains, as FC refreshes them before expiry. */
 const CREDENTIAL_REFRESH_MS = 10 * 60 * 1000;
+/** The failed attempt recorded for an invocation that was running when the local cloud's process died. */
+export const INSTANCE_DIED_MESSAGE = 'the instance running this invocation stopped before it finished';
 
 const describe = (error: unknown) =>
   error instanceof Error
@@ -116,7 +122,9 @@ const describe = (error: unknown) =>
 export class LocalFunctions {
   private readonly functions = new Map<string, RegisteredFunction>();
   private readonly records: InvocationRecord[] = [];
-  private readonly dead: DeadLetter[] = [];
+  private readonly store: AsyncInvocationStore;
+  /** Unfinished async invocations read back at start, by function: they resume when it is registered. */
+  private readonly resumable = new Map<string, Array<{ record: InvocationRecord; notBefore: number }>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private unfinished = 0;
   private idleWaiters: Array<() => void> = [];
@@ -125,10 +133,33 @@ export class LocalFunctions {
   constructor(
     private readonly account: LocalAccount,
     readonly region: string,
+    /** Where async invocations are kept (see async-store.ts). */
+    dataDir: string,
     private readonly retryBackoffMs: number,
     /** How a repeated task id is refused: FC's task-deduplication pages say 409, an older copy of them 400. */
     private readonly duplicateTaskStatus: DuplicateTaskStatus = 409,
-  ) {}
+  ) {
+    this.store = new AsyncInvocationStore(dataDir);
+    for (const stored of this.store.load()) {
+      const record: InvocationRecord = {
+        requestId: stored.requestId,
+        functionName: stored.functionName,
+        type: 'Async',
+        taskId: stored.taskId,
+        event: Buffer.from(stored.event, 'base64'),
+        status: stored.status,
+        attempts: stored.attempts,
+        errors: stored.errors,
+        receivedAt: stored.receivedAt,
+        ...(stored.finishedAt ? { finishedAt: stored.finishedAt } : {}),
+      };
+      this.records.push(record);
+      if (stored.status === 'succeeded' || stored.status === 'dead-lettered') continue;
+      const waiting = this.resumable.get(stored.functionName) ?? [];
+      waiting.push({ record, notBefore: stored.notBefore });
+      this.resumable.set(stored.functionName, waiting);
+    }
+  }
 
   register(name: string, handler: LocalFcHandler, options: RegisterOptions = {}): void {
     if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(name)) throw new Error(`invalid function name ${name}`);
@@ -152,7 +183,7 @@ export class LocalFunctions {
       existing.roleArn = options.roleArn;
       return;
     }
-    this.functions.set(name, {
+    const fn: RegisteredFunction = {
       name,
       handler,
       roleArn: options.roleArn,
@@ -160,9 +191,13 @@ export class LocalFunctions {
       concurrency,
       pending: [],
       running: 0,
-      taskIds: new Set(),
+      taskIds: new Set(
+        this.records.flatMap((r) => (r.functionName === name && r.taskId !== undefined ? [r.taskId] : [])),
+      ),
       credential: undefined,
-    });
+    };
+    this.functions.set(name, fn);
+    this.resume(fn);
   }
 
   get accountId(): string {
@@ -209,18 +244,10 @@ export class LocalFunctions {
     }
     fn.taskIds.add(id);
     const record = this.newRecord(fn, 'Async', event, requestId, id);
+    // Kept before FC's 202 is answered: an accepted invocation survives the process.
+    this.persist(record, Date.now() + delayMs);
     this.unfinished += 1;
-    if (delayMs > 0) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        fn.pending.push(record);
-        this.pump(fn);
-      }, delayMs);
-      this.timers.add(timer);
-    } else {
-      fn.pending.push(record);
-      this.pump(fn);
-    }
+    this.enqueueAfter(fn, record, delayMs);
     return { requestId, taskId: id };
   }
 
@@ -250,7 +277,17 @@ export class LocalFunctions {
   }
 
   deadLetters(name?: string): DeadLetter[] {
-    return this.dead.filter((d) => name === undefined || d.functionName === name).map((d) => ({ ...d }));
+    return this.records
+      .filter((r) => r.status === 'dead-lettered' && (name === undefined || r.functionName === name))
+      .map((r) => ({
+        functionName: r.functionName,
+        taskId: r.taskId ?? r.requestId,
+        requestId: r.requestId,
+        event: r.event,
+        attempts: r.attempts,
+        lastErrorMessage: r.errors.at(-1) ?? '',
+        failedAt: r.finishedAt ?? '',
+      }));
   }
 
   /** Resolves once every queued job has succeeded or been dead-lettered. */
@@ -259,7 +296,10 @@ export class LocalFunctions {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stop starting attempts (pending retries are dropped) and release anyone waiting on idle(). */
+  /**
+   * Stop starting attempts and writing state, and release anyone waiting on idle(). What is queued stays in the data
+   * dir; an attempt still running is, like one killed, retried by the next local cloud on this data dir.
+   */
   stop(): void {
     this.stopped = true;
     for (const timer of this.timers) clearTimeout(timer);
@@ -332,37 +372,80 @@ export class LocalFunctions {
     }
   }
 
+  /** Take up the function's invocations read back at start: queued ones keep their delay, running ones died. */
+  private resume(fn: RegisteredFunction): void {
+    const waiting = this.resumable.get(fn.name) ?? [];
+    this.resumable.delete(fn.name);
+    for (const { record, notBefore } of waiting) {
+      this.unfinished += 1;
+      if (record.status === 'running') this.failAttempt(fn, record, INSTANCE_DIED_MESSAGE);
+      else this.enqueueAfter(fn, record, notBefore - Date.now());
+    }
+  }
+
+  private enqueueAfter(fn: RegisteredFunction, record: InvocationRecord, delayMs: number): void {
+    if (this.stopped) return;
+    if (delayMs <= 0) {
+      fn.pending.push(record);
+      this.pump(fn);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn.pending.push(record);
+      this.pump(fn);
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
   private async attempt(fn: RegisteredFunction, record: InvocationRecord): Promise<void> {
     record.status = 'running';
     record.attempts += 1;
+    // Written before the handler starts, so that a process killed during it leaves a running attempt to retry.
+    this.persist(record);
+    let result: unknown;
     try {
-      record.result = await fn.handler(record.event, this.context(fn, record.requestId));
-      this.settle(record, 'succeeded');
-      this.finishJob();
+      result = await fn.handler(record.event, this.context(fn, record.requestId));
     } catch (error) {
-      record.errors.push(describe(error).message);
-      if (record.attempts <= fn.maxAsyncRetryAttempts && !this.stopped) {
-        record.status = 'retrying';
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          fn.pending.push(record);
-          this.pump(fn);
-        }, this.retryBackoffMs * record.attempts);
-        this.timers.add(timer);
-        return;
-      }
-      this.settle(record, 'dead-lettered');
-      this.dead.push({
-        functionName: fn.name,
-        taskId: record.taskId ?? record.requestId,
-        requestId: record.requestId,
-        event: record.event,
-        attempts: record.attempts,
-        lastErrorMessage: record.errors.at(-1) ?? '',
-        failedAt: record.finishedAt ?? new Date().toISOString(),
-      });
-      this.finishJob();
+      this.failAttempt(fn, record, describe(error).message);
+      return;
     }
+    record.result = result;
+    this.settle(record, 'succeeded');
+    this.persist(record);
+    this.finishJob();
+  }
+
+  private failAttempt(fn: RegisteredFunction, record: InvocationRecord, message: string): void {
+    record.errors.push(message);
+    if (record.attempts <= fn.maxAsyncRetryAttempts) {
+      record.status = 'retrying';
+      const backoffMs = this.retryBackoffMs * record.attempts;
+      this.persist(record, Date.now() + backoffMs);
+      this.enqueueAfter(fn, record, backoffMs);
+      return;
+    }
+    this.settle(record, 'dead-lettered');
+    this.persist(record);
+    this.finishJob();
+  }
+
+  private persist(record: InvocationRecord, notBefore = 0): void {
+    // A stopped FC is out of the picture, as a killed one is: the next one on this data dir decides what happened.
+    if (this.stopped || record.type !== 'Async' || record.taskId === undefined) return;
+    const stored: StoredInvocation = {
+      functionName: record.functionName,
+      requestId: record.requestId,
+      taskId: record.taskId,
+      event: record.event.toString('base64'),
+      status: record.status,
+      attempts: record.attempts,
+      errors: record.errors,
+      notBefore,
+      receivedAt: record.receivedAt,
+      ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),
+    };
+    this.store.save(stored);
   }
 
   private settle(record: InvocationRecord, status: InvocationStatus): void {

@@ -2,7 +2,7 @@
  * The local Function Compute: the InvokeFunction API (`POST /2023-03-30/functions/{name}/invocations`) as
  * `@alicloud/fc20230330` calls it, authenticated with ACS3-HMAC-SHA256 against the local account and authorised by
  * `fc:InvokeFunction`; sync invocations answer with the handler's result (errors as FC reports them: 200 plus
- * `x-fc-error-type`), async ones are queued (202) with FC's task-id de-duplication and retries. `/_local/…` exposes
+ * `x-fc-error-type`), async ones are queued (202), durably, with FC's task-id de-duplication and retries. `/_local/…` exposes
  * invocations and dead letters as JSON for humans and tests.
  */
 import { createServer } from 'node:http';
@@ -246,6 +246,8 @@ class FcService {
 export async function startLocalFc(options: {
   account: LocalAccount;
   region: string;
+  /** Where accepted async invocations are kept, so that a local FC started again on it resumes them. */
+  dataDir: string;
   port?: number;
   host?: string;
   /** Delay before retry n of a failed async job is n × this (default 1000 ms; tests use a few ms). */
@@ -257,6 +259,7 @@ export async function startLocalFc(options: {
   const functions = new LocalFunctions(
     options.account,
     options.region,
+    options.dataDir,
     options.retryBackoffMs ?? 1000,
     options.duplicateTaskStatus,
   );

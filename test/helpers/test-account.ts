@@ -8,6 +8,8 @@ import { allowPolicy } from './ram-policy.js';
 
 export interface TestAccount {
   account: LocalAccount;
+  /** The data dir the account file is in (removed by close()). */
+  dir: string;
   /** The root key, as SDK client credentials. */
   root: ClientCredentials;
   /** `acs:ram::<account id>:role/<name>`. */
@@ -24,6 +26,7 @@ export function createTestAccount(): TestAccount {
   const arn = (name: string) => `acs:ram::${account.accountId}:role/${name}`;
   return {
     account,
+    dir,
     root: { ...account.root },
     arn,
     putRole(name, action, resource, maxSessionDuration = 3600) {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalFc, startLocalFc } from '../../local/fc/server.js';
 import { type Acs3Request, acs3Authorization, acs3CanonicalRequest } from '../../shared/acs3.js';
@@ -92,7 +93,12 @@ describe.each([409, 400] as const)('against the local FC answering a repeated ta
       'fc:InvokeFunction',
       `acs:fc:${REGION}:${local.account.accountId}:functions/images`,
     );
-    fc = await startLocalFc({ account: local.account, region: REGION, duplicateTaskStatus: status });
+    fc = await startLocalFc({
+      account: local.account,
+      region: REGION,
+      dataDir: join(local.dir, 'fc'),
+      duplicateTaskStatus: status,
+    });
     for (const name of ['images', 'videos'] as const) {
       fc.register(name, async (event) => {
         events[name]?.push(event.toString('utf8'));

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { InvokeFunctionHeaders, InvokeFunctionRequest } from '@alicloud/fc20230330';
 import { RuntimeOptions } from '@darabonba/typescript';
@@ -49,7 +50,12 @@ describe('local Function Compute with @alicloud/fc20230330', () => {
       'fc:InvokeFunction',
       `acs:fc:${REGION}:${local.account.accountId}:functions/media*`,
     );
-    fc = await startLocalFc({ account: local.account, region: REGION, retryBackoffMs: 5 });
+    fc = await startLocalFc({
+      account: local.account,
+      region: REGION,
+      dataDir: join(local.dir, 'fc'),
+      retryBackoffMs: 5,
+    });
   });
 
   afterAll(async () => {
