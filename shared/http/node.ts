@@ -20,15 +20,24 @@ export interface NodeAdapterOptions {
 
 class BodyTooLarge extends Error {}
 
-async function readBody(message: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of message) {
-    total += (chunk as Buffer).length;
-    if (total > limit) throw new BodyTooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** The whole body, read with events: an async iterator over the stream costs several times more per request. */
+function readBody(message: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    message.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        message.removeAllListeners('data');
+        message.pause();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    message.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    message.on('error', reject);
+  });
 }
 
 function toEdgeRequest(message: IncomingMessage, body: Buffer, requestId: string): EdgeRequest {
