@@ -4,10 +4,12 @@
  * object and with the PEM parsed on every call. Each variant runs for a fixed time after a warm-up; rates are per
  * second of CPU time.
  */
-import { constants, createPublicKey, verify } from 'node:crypto';
+import { constants, createPublicKey, verify, webcrypto } from 'node:crypto';
+import { jwtVerify } from 'jose';
 import { generateCallbackSigningKey } from '../../local/oss/callback-signing.js';
 import { signedCallbackRequest } from '../../local/oss/signed-callback.js';
 import { callbackStringToSign, verifyOssCallback } from '../../shared/callback-signature.js';
+import { issueUploadTicket, parseTicketKeyring, verifyUploadTicket } from '../../shared/upload-ticket.js';
 import { runAsChild } from '../lib/child.js';
 
 export interface VerifyFigures {
@@ -17,6 +19,10 @@ export interface VerifyFigures {
   reusedKeyPerSecond: number;
   /** crypto.verify with createPublicKey(pem) on every call. */
   parsePerCallPerSecond: number;
+  /** verifyUploadTicket (node:crypto HMAC, synchronous) on a token-function ticket. */
+  ticketPerSecond: number;
+  /** The same ticket through jose's jwtVerify with its WebCrypto key imported once (what upcall used before). */
+  joseTicketPerSecond: number;
 }
 
 const MEASURE_MS = Number(process.argv[2] ?? 2000);
@@ -62,7 +68,29 @@ runAsChild(async (): Promise<VerifyFigures> => {
   const direct = (publicKey: ReturnType<typeof createPublicKey>) => {
     if (!verify('md5', data, { key: publicKey, padding }, signature)) throw new Error('did not verify');
   };
+  const keyring = parseTicketKeyring(`k1:${'t'.repeat(40)}`);
+  const { token } = await issueUploadTicket(
+    { userId: 'alice', keyPrefix: 'uploads/alice/', maxBytes: 50_000_000, contentTypes: ['image/*'] },
+    keyring,
+    { ttlSeconds: 3600 },
+  );
+  const hmacKey = await webcrypto.subtle.importKey(
+    'raw',
+    keyring.signing.secret,
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['verify'],
+  );
+  const joseOptions = {
+    algorithms: ['HS256'],
+    audience: 'upcall:upload',
+    requiredClaims: ['sub', 'iat', 'exp'],
+  };
   return {
+    ticketPerSecond: await rate(() => {
+      if (!verifyUploadTicket(token, keyring).ok) throw new Error('ticket did not verify');
+    }),
+    joseTicketPerSecond: await rate(() => jwtVerify(token, hmacKey, joseOptions)),
     verifyOssCallbackPerSecond: await rate(async () => {
       if (!(await verifyOssCallback(request, options)).ok) throw new Error('did not verify');
     }),
