@@ -17,7 +17,7 @@ export const verifyBench: Bench = {
     const vsCrypto = figures.verifyOssCallbackPerSecond / figures.reusedKeyPerSecond;
     const k = (n: number) => `${round(n / 1000, 1)}k`;
     const markdown = [
-      "One process pinned to CPU 0 (`taskset -c 0`); each variant runs 2 s after a warm-up. Rates are per second of the process's CPU time (verification is synchronous on its one thread), so other tenants of the shared core do not count against it. The callback body is a rendered upcall template with a 400-character ticket.",
+      "One process pinned to CPU 0 (`taskset -c 0`); each variant runs 2 s after a warm-up (`verifyOssCallback` and the reused-key `crypto.verify` three times each, alternating; the median of each). Rates are per second of the process's CPU time (verification is synchronous on its one thread), so other tenants of the shared core do not count against it. The callback body is a rendered upcall template with a 400-character ticket.",
       '',
       table(
         ['Variant', 'verifications/s', '÷ parse-per-call'],

@@ -81,8 +81,10 @@ function decodeBase64Strict(value: string): Buffer | null {
 
 /** Percent-decode to bytes (not to a JS string: a path need not be valid UTF-8). `+` stays `+`. */
 export function percentDecodePath(path: string): Buffer | null {
-  const out: number[] = [];
   const raw = Buffer.from(path, 'utf8');
+  // Most callback paths have no escapes: then the bytes are the path's own.
+  if (!path.includes('%')) return raw;
+  const out: number[] = [];
   for (let i = 0; i < raw.length; i++) {
     const byte = raw[i] as number;
     if (byte !== 0x25) {
@@ -161,6 +163,35 @@ function fetchOssKey(url: string, timeoutMs: number): Promise<KeyObject> {
   return pending;
 }
 
+interface ResolvedKey {
+  keyUrl: string;
+  key: KeyObject;
+  modulusBytes: number;
+}
+
+/**
+ * Pinned keys by the exact `x-oss-pub-key-url` header that named them, per set of trusted keys: OSS sends the same
+ * header on every callback, so decoding, canonicalising and matching it against the allowlist is done once rather
+ * than per request. Only allowlisted (pinned) answers are kept, and at most `MAX_REMEMBERED_HEADERS` of them.
+ */
+const MAX_REMEMBERED_HEADERS = 64;
+const noTrustedKeys: TrustedCallbackKey[] = [];
+const pinnedHeaders = new WeakMap<TrustedCallbackKey[], Map<string, ResolvedKey>>();
+function pinnedByHeader(options: VerifyOptions): Map<string, ResolvedKey> {
+  const trusted = options.trustedKeys ?? noTrustedKeys;
+  let byHeader = pinnedHeaders.get(trusted);
+  if (!byHeader) {
+    byHeader = new Map();
+    pinnedHeaders.set(trusted, byHeader);
+  }
+  return byHeader;
+}
+function rememberPinned(options: VerifyOptions, header: string, resolved: ResolvedKey): void {
+  const byHeader = pinnedByHeader(options);
+  if (byHeader.size >= MAX_REMEMBERED_HEADERS) byHeader.clear();
+  byHeader.set(header, resolved);
+}
+
 /**
  * Verify that a callback request was signed by OSS. Never fetches outside OSS's key host. Throws only for invalid
  * options (a trusted prefix that is not `scheme://host[:port]/…/`); every request problem is a returned failure.
@@ -176,26 +207,33 @@ export async function verifyOssCallback(
 
   const signature = decodeBase64Strict(authorization);
   if (!signature) return fail('MalformedSignature', 'the Authorization header is not base64');
-  const keyUrlBytes = decodeBase64Strict(keyUrlHeader);
-  if (!keyUrlBytes) return fail('MalformedSignature', 'the x-oss-pub-key-url header is not base64');
-  const keyUrl = keyUrlBytes.toString('utf8');
 
-  const source = findKeySource(keyUrl, options);
-  if (source.kind === 'untrusted') {
-    return fail('UntrustedPublicKeyUrl', `public key URL is not on the allowlist: ${JSON.stringify(keyUrl)}`);
-  }
-  let key: KeyObject;
-  if (source.kind === 'pinned') {
-    key = source.key;
-  } else {
-    try {
-      key = await fetchOssKey(source.url, options.fetchTimeoutMs ?? 2000);
-    } catch (error) {
-      return fail('PublicKeyUnavailable', `could not fetch ${source.url}: ${(error as Error).message}`);
+  let resolved = pinnedByHeader(options).get(keyUrlHeader);
+  if (!resolved) {
+    const keyUrlBytes = decodeBase64Strict(keyUrlHeader);
+    if (!keyUrlBytes) return fail('MalformedSignature', 'the x-oss-pub-key-url header is not base64');
+    const keyUrl = keyUrlBytes.toString('utf8');
+    const source = findKeySource(keyUrl, options);
+    if (source.kind === 'untrusted') {
+      return fail(
+        'UntrustedPublicKeyUrl',
+        `public key URL is not on the allowlist: ${JSON.stringify(keyUrl)}`,
+      );
     }
+    let key: KeyObject;
+    if (source.kind === 'pinned') {
+      key = source.key;
+    } else {
+      try {
+        key = await fetchOssKey(source.url, options.fetchTimeoutMs ?? 2000);
+      } catch (error) {
+        return fail('PublicKeyUnavailable', `could not fetch ${source.url}: ${(error as Error).message}`);
+      }
+    }
+    resolved = { keyUrl, key, modulusBytes: Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8) };
+    if (source.kind === 'pinned') rememberPinned(options, keyUrlHeader, resolved);
   }
-
-  const modulusBytes = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
+  const { keyUrl, key, modulusBytes } = resolved;
   if (signature.length !== modulusBytes) {
     return fail(
       'MalformedSignature',
