@@ -12,8 +12,10 @@
  * rule may expire it). That write depends on nothing a request says, only on the object itself, so no request can
  * get another user's object tagged: a valid upload is accepted by every path, an invalid one refused by every path.
  */
+import { parseSetting, type Settings } from './config.js';
 import {
   contentTypeAllowed,
+  parseTicketKeyring,
   type TicketKeyring,
   type TicketVerification,
   type UploadTicket,
@@ -100,4 +102,15 @@ export function checkStoredTicket(
   now: number,
 ): TicketVerification {
   return verifyUploadTicket(object.ticket, keyring, { now: object.lastModified ?? now });
+}
+
+/** What judging uploads takes from the settings: the same for the callback and the media function's trigger path. */
+export function verdictSettings(
+  s: Settings<'UPCALL_BUCKET' | 'UPCALL_UPLOADS_PREFIX' | 'UPCALL_TICKET_KEYS'>,
+): { bucket: string; uploadsPrefix: string; ticketKeyring: TicketKeyring } {
+  return {
+    bucket: s.UPCALL_BUCKET,
+    uploadsPrefix: s.UPCALL_UPLOADS_PREFIX,
+    ticketKeyring: parseSetting('UPCALL_TICKET_KEYS', () => parseTicketKeyring(s.UPCALL_TICKET_KEYS)),
+  };
 }

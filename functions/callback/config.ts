@@ -5,7 +5,8 @@ import type { TrustedCallbackKey } from '../../shared/callback-signature.js';
 import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
 import { fcEndpoint } from '../../shared/fc-async-invoke.js';
 import { loadMediaPlanSettings, type MediaPlanSettings } from '../../shared/media-job.js';
-import { parseTicketKeyring, type TicketKeyring } from '../../shared/upload-ticket.js';
+import type { TicketKeyring } from '../../shared/upload-ticket.js';
+import { verdictSettings } from '../../shared/upload-verdict.js';
 import { checkWebhookSecret } from '../../shared/webhook-send.js';
 
 export const CALLBACK_SETTINGS = [
@@ -64,11 +65,9 @@ export function loadCallbackConfig(env: NodeJS.ProcessEnv): CallbackConfig {
     ]);
   }
   return {
+    ...verdictSettings(s),
     region: s.UPCALL_REGION,
-    bucket: s.UPCALL_BUCKET,
     ossEndpoint: ossEndpoint(s.UPCALL_OSS_ENDPOINT, s.UPCALL_REGION),
-    uploadsPrefix: s.UPCALL_UPLOADS_PREFIX,
-    ticketKeyring: parseSetting('UPCALL_TICKET_KEYS', () => parseTicketKeyring(s.UPCALL_TICKET_KEYS)),
     trustedKeys:
       keyUrlPrefix === ''
         ? []

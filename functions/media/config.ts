@@ -2,7 +2,8 @@
 import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
 import { fcEndpoint } from '../../shared/fc-async-invoke.js';
 import { loadMediaPlanSettings, type MediaPlanSettings } from '../../shared/media-job.js';
-import { parseTicketKeyring, type TicketKeyring } from '../../shared/upload-ticket.js';
+import type { TicketKeyring } from '../../shared/upload-ticket.js';
+import { verdictSettings } from '../../shared/upload-verdict.js';
 import { checkWebhookSecret } from '../../shared/webhook-send.js';
 
 export const MEDIA_SETTINGS = [
@@ -85,11 +86,9 @@ export interface MediaConfig extends MediaWorkerConfig, TriggerConfig {
 export function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
   const s = loadSettings(MEDIA_SETTINGS, env);
   return {
+    ...verdictSettings(s),
     region: s.UPCALL_REGION,
-    bucket: s.UPCALL_BUCKET,
     ossEndpoint: ossEndpoint(s.UPCALL_OSS_ENDPOINT, s.UPCALL_REGION),
-    uploadsPrefix: s.UPCALL_UPLOADS_PREFIX,
-    ticketKeyring: parseSetting('UPCALL_TICKET_KEYS', () => parseTicketKeyring(s.UPCALL_TICKET_KEYS)),
     plan: loadMediaPlanSettings(env),
     mediaFunctionName: s.UPCALL_MEDIA_FUNCTION_NAME,
     fcEndpoint: parseSetting('UPCALL_FC_ENDPOINT', () =>

@@ -93,48 +93,45 @@ export function testTools(): Promise<MediaTools> {
   return tools;
 }
 
+/**
+ * Run ffmpeg on generated sources: each of `sources` is a lavfi graph (`testsrc=…`, `sine=…`), `output` the rest of
+ * the command line, ending with the file written. `ffmpeg` picks a build (default: the one the worker finds).
+ */
+export async function synthesize(sources: string[], output: string[], ffmpeg?: string): Promise<void> {
+  await runTool(
+    ffmpeg ?? (await testTools()).ffmpeg,
+    [
+      ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
+      ...sources.flatMap((graph) => ['-f', 'lavfi', '-i', graph]),
+      ...output,
+    ],
+    { timeoutMs: 30_000 },
+  );
+}
+
 /** An MP4 (H.264 + AAC) of ffmpeg's test pattern and a 440 Hz tone; `noise` makes it hard to compress (bigger). */
 export async function generateVideo(
   path: string,
   options: { width?: number; height?: number; seconds?: number; audio?: boolean; noise?: boolean } = {},
 ): Promise<void> {
   const { width = 320, height = 240, seconds = 3, audio = true, noise = false } = options;
-  const { ffmpeg } = await testTools();
-  await runTool(
-    ffmpeg,
+  await synthesize(
     [
-      ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
-      ...['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=15:duration=${seconds}`],
-      ...(audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`] : []),
+      `testsrc=size=${width}x${height}:rate=15:duration=${seconds}`,
+      ...(audio ? [`sine=frequency=440:duration=${seconds}`] : []),
+    ],
+    [
       ...(noise ? ['-vf', 'noise=alls=80:allf=t+u'] : []),
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
       ...(audio ? ['-c:a', 'aac', '-shortest'] : []),
       path,
     ],
-    { timeoutMs: 20_000 },
   );
 }
 
 /** An audio-only M4A. */
 export async function generateAudio(path: string): Promise<void> {
-  const { ffmpeg } = await testTools();
-  await runTool(
-    ffmpeg,
-    [
-      '-nostdin',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:duration=1',
-      '-c:a',
-      'aac',
-      path,
-    ],
-    { timeoutMs: 20_000 },
-  );
+  await synthesize(['sine=frequency=440:duration=1'], ['-c:a', 'aac', path]);
 }
 
 export interface ProbedFile {
@@ -194,24 +191,10 @@ export async function fakeTool(dir: string, name: string, script: string): Promi
  * and 0.4 MP; 20,000 of 32×32 are 3.3 MB and 20 MP, and take sharp about 13 s to render (2 vCPU, shared).
  */
 export async function frameBombGif(dir: string, frames: number, side = 2): Promise<Buffer> {
-  const { ffmpeg } = await testTools();
   const path = join(dir, `frames-${frames}-${side}.gif`);
-  await runTool(
-    ffmpeg,
-    [
-      ...[
-        '-nostdin',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        `testsrc=size=${side}x${side}:rate=100`,
-      ],
-      ...['-frames:v', String(frames), '-f', 'gif', path],
-    ],
-    { timeoutMs: 30_000 },
+  await synthesize(
+    [`testsrc=size=${side}x${side}:rate=100`],
+    ['-frames:v', String(frames), '-f', 'gif', path],
   );
   return readFile(path);
 }

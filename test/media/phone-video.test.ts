@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaFailure } from '../../functions/media/failure.js';
 import { type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
 import { renderVideo } from '../../functions/media/video.js';
-import { pixelAt, testTools, topLevelBoxes } from '../helpers/media.js';
+import { pixelAt, synthesize, testTools, topLevelBoxes } from '../helpers/media.js';
 import { type PhoneVideoOptions, phoneMov, shippedTools, UPRIGHT_HLG_CLIP } from '../helpers/phone-media.js';
 
 interface Probed {
@@ -212,25 +212,7 @@ describe.each([
     async () => {
       const workDir = await mkdtemp(join(dir, 'work-'));
       const source = join(workDir, 'voice.mov');
-      await runTool(
-        fixtureTools.ffmpeg,
-        [
-          '-nostdin',
-          '-loglevel',
-          'error',
-          '-y',
-          '-f',
-          'lavfi',
-          '-i',
-          'sine=duration=1',
-          '-c:a',
-          'aac',
-          '-f',
-          'mov',
-          source,
-        ],
-        { timeoutMs: 30_000 },
-      );
+      await synthesize(['sine=duration=1'], ['-c:a', 'aac', '-f', 'mov', source], fixtureTools.ffmpeg);
       const error = await renderVideo(source, {
         tools: await tools(),
         maxLines: 720,
