@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseRamPolicy, policyAllows, type RamPolicy } from './ram-policy.js';
-import { TemporaryCredentialStore } from './temporary-credentials.js';
+import {
+  type AccessKey,
+  type TemporaryCredential,
+  TemporaryCredentialStore,
+} from './temporary-credentials.js';
 
-export interface AccessKey {
-  accessKeyId: string;
-  accessKeySecret: string;
-}
+export type { AccessKey, TemporaryCredential };
 
 export interface LocalRole {
   arn: string;
@@ -20,16 +21,6 @@ export interface LocalRole {
   policy: string;
   /** Longest session STS grants for the role (seconds), 3600 by default as on RAM. */
   maxSessionDuration: number;
-}
-
-export interface TemporaryCredential extends AccessKey {
-  securityToken: string;
-  /** STS's format: `2026-11-21T09:00:00Z`. */
-  expiration: string;
-  roleArn: string;
-  roleSessionName: string;
-  /** Session policy text, if one was passed to AssumeRole. */
-  sessionPolicy?: string;
 }
 
 export type CredentialLookup =

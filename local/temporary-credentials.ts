@@ -26,7 +26,22 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import type { TemporaryCredential } from './credentials.js';
+
+export interface AccessKey {
+  accessKeyId: string;
+  accessKeySecret: string;
+}
+
+/** A credential STS issued: an AccessKey with its security token, for one role session. */
+export interface TemporaryCredential extends AccessKey {
+  securityToken: string;
+  /** STS's format: `2026-11-21T09:00:00Z`. */
+  expiration: string;
+  roleArn: string;
+  roleSessionName: string;
+  /** Session policy text, if one was passed to AssumeRole. */
+  sessionPolicy?: string;
+}
 
 /** Live credentials kept by default: far above what a dev stack or benchmark holds within one credential lifetime. */
 export const DEFAULT_MAX_LIVE_CREDENTIALS = 100_000;
