@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callbackBench } from './callback.js';
 import { coldStartBench } from './cold-start.js';
+import { costBench } from './cost.js';
 import { e2eBench } from './e2e.js';
 import { heicBench } from './heic.js';
 import type { Bench, BenchContext } from './lib/bench.js';
@@ -36,6 +37,8 @@ const BENCHES: Bench[] = [
   transcodeBench,
   coldStartBench,
   e2eBench,
+  // Last: it prices what the others measured.
+  costBench,
 ];
 const BENCHMARKS_MD = join(REPO_ROOT, 'BENCHMARKS.md');
 const START = '<!-- bench:start -->';

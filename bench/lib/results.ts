@@ -51,6 +51,8 @@ export interface Summary {
   bundleBytes: Record<string, number>;
   /** Upload → callback answer → thumbnails ready, 12 MP JPEGs on the local stack (median). */
   e2eP50Ms: number;
+  /** FC 3.0 cost of 1 million uploads (USD), image-only and mixed, from the measured figures (bench/cost.ts). */
+  costUsdPerMillionUploads: Record<string, number>;
 }
 
 const HTTP_FUNCTIONS = ['token', 'callback'];
@@ -119,6 +121,7 @@ export const HEADLINES: ReadonlyArray<{
     bench: 'cold-start',
   },
   { field: 'e2eP50Ms', target: '< 2000 ms', met: (v) => (v as number) < 2000, bench: 'e2e' },
+  { field: 'costUsdPerMillionUploads', target: 'published', met: () => true, bench: 'cost' },
 ];
 
 export interface BenchReport {
