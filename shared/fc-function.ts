@@ -42,7 +42,8 @@ export function startFunction<App>(
 ): FunctionInstance<App> {
   let log: Logger;
   try {
-    log = createLogger(service, logLevel(env));
+    // A function built from a partial environment (tests, the dev stack) logs at the process's level.
+    log = createLogger(service, logLevel(env.UPCALL_LOG_LEVEL === undefined ? process.env : env));
   } catch (error) {
     // The level itself is invalid: log at the default level that start-up failed, naming the setting.
     log = createLogger(service, 'info');
