@@ -18,6 +18,7 @@ import {
   type UploadProgress,
 } from '../../client/node.js';
 import { type E2eStack, startE2eStack } from '../helpers/dev-stack.js';
+import { noisePng as noiseImage } from '../helpers/media.js';
 
 let e2e: E2eStack;
 beforeAll(async () => {
@@ -27,19 +28,9 @@ afterAll(async () => {
   await e2e?.close();
 });
 
-/** A PNG of noise: large (it does not compress) and a real image the media worker thumbnails. */
+/** A noise PNG written to `path`; returns its size. */
 async function noisePng(path: string, side: number): Promise<number> {
-  const buffer = await sharp({
-    create: {
-      width: side,
-      height: side,
-      channels: 3,
-      background: '#000000',
-      noise: { type: 'gaussian', mean: 128, sigma: 40 },
-    },
-  })
-    .png({ compressionLevel: 0 })
-    .toBuffer();
+  const buffer = await noiseImage(side);
   await writeFile(path, buffer);
   return buffer.length;
 }

@@ -4,14 +4,14 @@
  * parts (paused and resumed), a video, and three files dropped at once at a phone's width — each with progress, the
  * callback's answer and the thumbnail, or the failed step in red.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page, type Route } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import { type E2eStack, startE2eStack } from '../helpers/dev-stack.js';
-import { generateVideo } from '../helpers/media.js';
+import { generateVideo, noisePng } from '../helpers/media.js';
 import { readJson } from '../helpers/oss-clients.js';
 
 let e2e: E2eStack;
@@ -19,7 +19,8 @@ let browser: Browser;
 
 beforeAll(async () => {
   [e2e, browser] = await Promise.all([
-    startE2eStack(),
+    // The 64 MiB image is decoded for its thumbnails (the default cap is 50 MiB).
+    startE2eStack({ env: { UPCALL_IMAGE_MAX_BYTES: String(80 * 1024 * 1024) } }),
     chromium.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,
@@ -83,12 +84,13 @@ const CARDS = `[...document.querySelectorAll('#uploads .upload')].map((card) => 
 const cards = (page: Page) => inPage<Card[]>(page, CARDS);
 
 /** Until `count` cards are done or failed, and every image shown has loaded. */
-const settled = (page: Page, count: number) =>
+const settled = (page: Page, count: number, timeout = 30_000) =>
   untilInPage(
     page,
     `(() => { const all = [...document.querySelectorAll('#uploads .upload')];
       return all.length === ${count} && all.every((c) => ['done', 'failed'].includes(c.dataset.state))
         && [...document.querySelectorAll('#uploads .preview img')].every((i) => i.naturalWidth > 0); })()`,
+    timeout,
   );
 
 /** The demo as `user`; records the requests the page makes to OSS, the grants it asks for, and its errors. */
@@ -168,17 +170,7 @@ describe('the demo page in chromium', () => {
 
   it('uploads a larger file in parts with progress, paused and resumed without resending what OSS has', async () => {
     // Noise does not compress: ~12 MiB, two parts of the multipart grant's recommended 8 MiB.
-    const buffer = await sharp({
-      create: {
-        width: 2048,
-        height: 2048,
-        channels: 3,
-        background: '#000',
-        noise: { type: 'gaussian', mean: 128, sigma: 50 },
-      },
-    })
-      .png({ compressionLevel: 0 })
-      .toBuffer();
+    const buffer = await noisePng(2048);
     const { page, errors, ossRequests, grants } = await openDemo('dora');
     // Part 2 is held until the page has paused, so the pause lands after part 1 and before the other.
     let release: () => void = () => undefined;
@@ -225,6 +217,76 @@ describe('the demo page in chromium', () => {
       'multipart-complete',
       'credentials',
     ]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('uploads 64 MiB in parts while a third of the part requests fail, and shows the thumbnail', async () => {
+    const path = join(e2e.dataDir, 'big.png');
+    await writeFile(path, await noisePng(4730));
+    const size = (await readFile(path)).length;
+    expect(size).toBeGreaterThan(64 * MIB);
+    const { page, errors, ossRequests } = await openDemo('fred');
+    let partRequests = 0;
+    let failed = 0;
+    await page.route(
+      (url) => url.searchParams.has('partNumber'),
+      async (route: Route) => {
+        if (++partRequests % 3 === 0) {
+          failed++;
+          await route.abort('failed');
+          return;
+        }
+        await route.continue().catch(() => undefined);
+      },
+    );
+    await page.setInputFiles('#file', path);
+    await settled(page, 1, 120_000);
+    const [card] = await cards(page);
+    expect(card).toMatchObject({ state: 'done', percent: 100, error: null });
+    expect(card?.image?.width).toBe(160);
+    const [upload] = await uploadsOf('fred');
+    expect(upload?.object.size).toBe(size);
+    expect(upload?.etag).toMatch(new RegExp(`-${Math.ceil(size / (8 * MIB))}$`));
+    expect(failed).toBeGreaterThanOrEqual(Math.floor(Math.ceil(size / (8 * MIB)) / 3));
+    // Every part went up; the failed requests were retried.
+    expect(ossRequests.filter((r) => r.startsWith('PUT ?partNumber=')).length).toBe(partRequests);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('resumes after a page reload from its IndexedDB checkpoint, resending less than half', async () => {
+    const path = join(e2e.dataDir, 'reloaded.png');
+    await writeFile(path, await noisePng(2048));
+    const size = (await readFile(path)).length;
+    const { page, errors, ossRequests, grants } = await openDemo('rita');
+    // Part 2 never gets through before the reload.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(
+      (url) => url.searchParams.get('partNumber') === '2',
+      async (route: Route) => {
+        await gate;
+        await route.continue().catch(() => undefined);
+      },
+    );
+    const firstPart = page.waitForResponse((r) => new URL(r.url()).searchParams.get('partNumber') === '1');
+    await page.setInputFiles('#file', path);
+    expect((await firstPart).status()).toBe(200);
+    await page.reload();
+    release();
+    await page.fill('#user', 'rita');
+    await page.setInputFiles('#file', path);
+    await settled(page, 1);
+    const [card] = await cards(page);
+    expect(card).toMatchObject({ state: 'done', error: null, resumedBytes: 8 * MIB });
+    expect(size - 8 * MIB).toBeLessThan(size / 2);
+    const [upload] = await uploadsOf('rita');
+    expect(upload?.object.size).toBe(size);
+    expect(ossRequests.filter((r) => r.startsWith('PUT ?partNumber=1&'))).toHaveLength(1);
+    expect(grants.filter((g) => g === 'multipart')).toHaveLength(1);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -41,9 +41,12 @@ function capture(): { stream: Writable; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-export async function startE2eStack(options: { triggerDelayMs?: number } = {}): Promise<E2eStack> {
+export async function startE2eStack(
+  options: { triggerDelayMs?: number; env?: Record<string, string> } = {},
+): Promise<E2eStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'upcall-'));
-  const stack = await startDevStack({ dataDir, env: E2E_FUNCTION_ENV, ...options });
+  const { env, ...rest } = options;
+  const stack = await startDevStack({ dataDir, env: { ...E2E_FUNCTION_ENV, ...env }, ...rest });
   const root = createOssClient({
     endpoint: stack.info.oss.endpoint,
     region: stack.info.region,

@@ -8,6 +8,21 @@ import { locateMediaTools, type MediaTools, runTool } from '../../functions/medi
 export const RED = { r: 255, g: 0, b: 0 };
 export const BLUE = { r: 0, g: 0, b: 255 };
 
+/** A square PNG of noise stored uncompressed (about 3 bytes a pixel): large, yet a real image to thumbnail. */
+export function noisePng(side: number): Promise<Buffer> {
+  return sharp({
+    create: {
+      width: side,
+      height: side,
+      channels: 3,
+      background: '#000000',
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+    },
+  })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+}
+
 /**
  * A 400×200 JPEG whose stored pixels are red on top and blue below, tagged EXIF orientation 6 (display rotated 90°
  * clockwise): upright it is 200×400 with blue on the left and red on the right.
