@@ -15,7 +15,10 @@ export interface NpmScriptRun {
   exited: Promise<number | null>;
   /** Resolves once stdout contains `line`; rejects if the script exits first or is not ready in `timeoutMs`. */
   ready(line: string, timeoutMs?: number): Promise<void>;
-  /** SIGKILL the script if it is still running (for afterEach, when a test failed before stopping it). */
+  /**
+   * SIGKILL the script and everything it started (npm, tsx, node and their tools: one process group), if it is still
+   * running — for afterEach, when a test failed before stopping it, and for tests of a killed stack.
+   */
   kill(): void;
 }
 
@@ -25,6 +28,8 @@ export function startNpmScript(args: string[], env: NodeJS.ProcessEnv): NpmScrip
     cwd: join(import.meta.dirname, '..', '..'),
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: npm runs tsx, which runs node, so killing npm alone would leave the script running.
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
@@ -64,7 +69,9 @@ export function startNpmScript(args: string[], env: NodeJS.ProcessEnv): NpmScrip
       });
     },
     kill() {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        process.kill(-child.pid, 'SIGKILL');
+      }
     },
   };
 }
