@@ -73,8 +73,7 @@ Upload:
   --multipart-threshold BYTES   default ${8 * MIB} (8 MiB)
   --part-size BYTES      default ${MIB} (1 MiB)
   --timeout SECONDS      how long to wait for the manifest (default 120)
-  --json                 print one JSON result on stdout; through npm, run \`npm run -s upload -- …\` so npm's
-                         own banner stays off stdout
+  --json                 print one JSON result on stdout (nothing else goes there)
   -h, --help
 
 Exit codes: 0 done; 1 unexpected; 2 usage; 3 token server unreachable or failing; 4 token refused (bad JWT, type
@@ -272,7 +271,9 @@ export async function runUpload(argv: string[], io: CliIo): Promise<number> {
     const source = await tokenSource(values, io);
     hint = source.hint;
     if (json && io.env.npm_lifecycle_event === 'upload' && io.env.npm_config_loglevel !== 'silent') {
-      say('note: npm printed its banner on stdout before this JSON; `npm run -s upload -- …` leaves it out');
+      say(
+        'note: npm printed its banner on stdout before this JSON (its loglevel is not silent); `npm run -s upload -- …` leaves it out',
+      );
     }
 
     const objectName = keySafe(values.name ?? basename(path));

@@ -65,10 +65,12 @@ async function closedPort(): Promise<number> {
 }
 
 describe('npm run upload against the dev stack', () => {
-  it('uploads an image as a child process: callback answer, thumbnails in OSS, presigned URLs that work', async () => {
+  it('`npm run upload -- FILE --json` as a child process: only JSON on stdout, thumbnails in OSS, URLs that work', async () => {
     const file = await png('sunset.png', 320, 200);
+    // Exactly as the README says (no -s): the project's .npmrc keeps npm's banner off stdout.
+    const { npm_config_loglevel: _inherited, ...parentEnv } = process.env;
     const upload = startNpmScript(['upload', '--', file, '--user', 'alice', '--json'], {
-      ...process.env,
+      ...parentEnv,
       UPCALL_LOCAL_DATA_DIR: e2e.dataDir,
       UPCALL_TOKEN_URL: '',
       UPCALL_USER_JWT: '',

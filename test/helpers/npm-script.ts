@@ -22,9 +22,9 @@ export interface NpmScriptRun {
   kill(): void;
 }
 
-/** `npm run --silent <args…>` from the repository root with exactly `env`, stdout and stderr captured. */
+/** `npm run <args…>` from the repository root, as the README says, with exactly `env`, stdout and stderr captured. */
 export function startNpmScript(args: string[], env: NodeJS.ProcessEnv): NpmScriptRun {
-  const child = spawn('npm', ['run', '--silent', ...args], {
+  const child = spawn('npm', ['run', ...args], {
     cwd: join(import.meta.dirname, '..', '..'),
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
