@@ -4,6 +4,7 @@
  * attempt, retried as FC retries one whose instance died), the job completes exactly once, and `npm run upload`,
  * waiting on it across the outage, gets its manifest.
  */
+import { randomInt } from 'node:crypto';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,11 +25,24 @@ import { npmScriptSandbox } from '../../helpers/npm-script.js';
 /** What `/_local/invocations` lists: the record with its event as text. */
 type ListedInvocation = Omit<InvocationRecord, 'event'> & { event: string };
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  const { port } = await listen(server, 0);
-  await closeServer(server);
-  return port;
+/**
+ * Free ports below Linux's ephemeral range (32768–60999): a port the kernel hands out, to any port-0 listener or
+ * outgoing connection on the machine, could be taken between this check and the stack's start or restart.
+ */
+async function fixedPorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) {
+    const port = 20_000 + randomInt(12_000);
+    const server = createServer();
+    const free = await listen(server, port).then(
+      () => true,
+      () => false,
+    );
+    if (!free) continue;
+    await closeServer(server);
+    ports.add(port);
+  }
+  return [...ports];
 }
 
 const count = (text: string, part: string) => text.split(part).length - 1;
@@ -42,7 +56,7 @@ describe('the dev stack killed mid-job (SIGKILL) and started again', () => {
     const ports = Object.keys(SETTINGS).filter((name) => name.endsWith('_PORT'));
     const env: NodeJS.ProcessEnv = {
       ...base,
-      ...Object.fromEntries(await Promise.all(ports.map(async (name) => [name, String(await freePort())]))),
+      ...Object.fromEntries((await fixedPorts(ports.length)).map((port, i) => [ports[i], String(port)])),
       UPCALL_LOCAL_DATA_DIR: join(scripts.dir, 'data'),
       UPCALL_LOG_LEVEL: 'silent',
     };
