@@ -17,8 +17,9 @@ export { memoryCheckpoints } from './checkpoint.js';
 export { indexedDbCheckpoints } from './checkpoint-idb.js';
 export { UploadError, type UploadErrorCode, type UploadErrorDetail } from './errors.js';
 export { createLimiter, type Limiter } from './limiter.js';
+export type { JobOutputs, OutputWithUrl } from './manifest.js';
 export type { UploadProgress } from './progress.js';
-export type { JobOutputs, OutputWithUrl, Upload, UploadResult, UploadSource, UploadState } from './upload.js';
+export type { Upload, UploadResult, UploadSource, UploadState } from './upload.js';
 
 export type BrowserUploadOptions = Omit<UploadOptions, 'transport'> & {
   transport?: UploadOptions['transport'];

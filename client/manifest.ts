@@ -4,13 +4,25 @@
  * user's uploads and nothing else. OSS answers 404 until the manifest exists; polls back off up to 2 s.
  */
 import type { CallbackAnswer } from '../shared/callback-contract.js';
-import type { MediaManifest } from '../shared/media-manifest.js';
+import type { MediaManifest, MediaOutput } from '../shared/media-manifest.js';
 import { abortError, NetworkError, UploadError } from './errors.js';
 import type { CredentialsGrant as Grant } from './grant.js';
 import { presignedGet } from './oss-sign.js';
 import { ossError } from './oss-xml.js';
 import { sleep } from './retry.js';
-import type { JobOutputs } from './upload.js';
+
+export interface OutputWithUrl extends MediaOutput {
+  /** A presigned GET URL, valid until `urlsExpireAt`. */
+  url: string;
+}
+
+export interface JobOutputs {
+  kind: 'image' | 'video';
+  manifestKey: string;
+  manifest: MediaManifest;
+  outputs: OutputWithUrl[];
+  urlsExpireAt: string;
+}
 
 export interface WaitOptions {
   /** Default 180 000. */

@@ -25,8 +25,9 @@ export type { Checkpoint, CheckpointStore } from './checkpoint.js';
 export { memoryCheckpoints } from './checkpoint.js';
 export { UploadError, type UploadErrorCode, type UploadErrorDetail } from './errors.js';
 export { createLimiter, type Limiter } from './limiter.js';
+export type { JobOutputs, OutputWithUrl } from './manifest.js';
 export type { UploadProgress } from './progress.js';
-export type { JobOutputs, OutputWithUrl, Upload, UploadResult, UploadSource, UploadState } from './upload.js';
+export type { Upload, UploadResult, UploadSource, UploadState } from './upload.js';
 
 /** Bodies go out in chunks of this size, so progress moves while a part is being sent. */
 const CHUNK_BYTES = 64 * 1024;

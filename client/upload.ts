@@ -19,13 +19,12 @@
  * Pause aborts the requests in flight and keeps the checkpoint; resume is a new run of the same protocol.
  */
 import type { CallbackAnswer } from '../shared/callback-contract.js';
-import type { MediaManifest, MediaOutput } from '../shared/media-manifest.js';
 import type { FormGrant } from '../shared/token-contract.js';
 import { type Checkpoint, type CheckpointStore, fileFingerprint } from './checkpoint.js';
 import { abortError, isAbort, NetworkError, UploadError } from './errors.js';
 import { type CredentialsGrant, GrantHolder, requestGrant } from './grant.js';
 import { type Limiter, unlimited } from './limiter.js';
-import { waitForOutputs } from './manifest.js';
+import { type JobOutputs, waitForOutputs } from './manifest.js';
 import {
   type AskToken,
   credentialsParts,
@@ -94,19 +93,6 @@ export interface UploadOptions {
   /** Shares a concurrency limit between several uploads (see `createLimiter`). */
   limiter?: Limiter;
   transport: Transport;
-}
-
-export interface OutputWithUrl extends MediaOutput {
-  /** A presigned GET URL, valid until `urlsExpireAt`. */
-  url: string;
-}
-
-export interface JobOutputs {
-  kind: 'image' | 'video';
-  manifestKey: string;
-  manifest: MediaManifest;
-  outputs: OutputWithUrl[];
-  urlsExpireAt: string;
 }
 
 export interface UploadResult {

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InvocationStatus } from './functions.js';
+
+export type InvocationStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'dead-lettered';
 
 /** FC's async task records can be queried for 7 days; a task id stays taken as long. */
 export const TASK_RETENTION_MS = 7 * 24 * 3600 * 1000;

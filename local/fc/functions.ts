@@ -8,7 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LocalAccount, TemporaryCredential } from '../credentials.js';
-import { AsyncInvocationStore, type StoredInvocation } from './async-store.js';
+import { AsyncInvocationStore, type InvocationStatus, type StoredInvocation } from './async-store.js';
+
+export type { InvocationStatus };
 
 export interface FunctionCredentials {
   accessKeyId: string;
@@ -36,8 +38,6 @@ export interface RegisterOptions {
   /** Async jobs of this function run at most this many at a time (default 1, so tests are deterministic). */
   concurrency?: number;
 }
-
-export type InvocationStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'dead-lettered';
 
 export interface InvocationRecord {
   requestId: string;

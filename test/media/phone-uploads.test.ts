@@ -1,17 +1,14 @@
 /**
  * Phone uploads end to end: an iPhone-like 12 MP HEIC still and a rotated 10-bit HLG HEVC `.mov`, uploaded to the
- * dev stack by ali-oss with a credentials grant from the token function (its ticket metadata and callback), processed
- * by the media function in the local FC; the manifest and the thumbnails in OSS are checked, pixels included.
+ * dev stack with the upload CLI (a grant from the token function, the ticket and the callback), processed by the media
+ * function in the local FC; the manifest and the thumbnails in OSS are checked, pixels included.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type OSS from 'ali-oss';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallbackAnswer } from '../../shared/callback-contract.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
-import { createOssClient } from '../../shared/oss-client.js';
-import type { TokenResponse } from '../../shared/token-contract.js';
 import { type E2eStack, startE2eStack, waitForObject } from '../helpers/dev-stack.js';
 import { pixelAt, testTools } from '../helpers/media.js';
 import { readJson } from '../helpers/oss-clients.js';
@@ -30,26 +27,13 @@ beforeAll(async () => {
 });
 afterAll(() => e2e?.close());
 
-/**
- * Ask the token function for a credentials grant as `alice`, upload with ali-oss (as `createOssClient` builds it) sending
- * the grant's ticket metadata and callback, and return the callback's answer.
- */
+/** Upload as a user would: `npm run upload` (the CLI, in-process) as `alice`; the callback's answer it printed. */
 async function phoneUpload(name: string, body: Buffer, contentType: string): Promise<CallbackAnswer> {
-  const jwt = await e2e.stack.userToken('alice');
-  const response = await fetch(e2e.stack.info.token.url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ contentType, size: body.length }),
-  });
-  expect(response.status, await response.clone().text()).toBe(200);
-  const grant = (await response.json()) as TokenResponse;
-  expect(grant.limits.contentTypes).toContain(contentType);
-  const client = createOssClient(grant);
-  const put = await client.put(`${grant.keyPrefix}${name}`, body, {
-    headers: { 'Content-Type': contentType, ...grant.uploadHeaders },
-    callback: grant.callback.aliOss,
-  } as OSS.PutObjectOptions);
-  const answer = put.data as CallbackAnswer;
+  const file = join(e2e.dataDir, name);
+  await writeFile(file, body);
+  const run = await e2e.upload([file, '--user', 'alice', '--content-type', contentType, '--json']);
+  expect(run.code, run.stderr).toBe(0);
+  const answer = (JSON.parse(run.stdout) as { callback: CallbackAnswer }).callback;
   expect(answer).toMatchObject({ status: 'accepted', object: { contentType } });
   return answer;
 }
@@ -69,7 +53,7 @@ async function stored(key: string): Promise<Buffer> {
 
 const grey = (pixel: { r: number; g: number; b: number }) => Math.round((pixel.r + pixel.g + pixel.b) / 3);
 
-describe('phone uploads through the dev stack (token grant, ali-oss, callback, media function)', () => {
+describe('phone uploads through the dev stack (the CLI, token grant, callback, media function)', () => {
   it('a 12 MP iPhone-style HEIC (irot and EXIF orientation 6) gets upright thumbnails of the right size', async () => {
     // Stored 4032×3024 landscape, shown as 3024×4032 portrait: blue on the left, red on the right when upright.
     const heic = withIrot(await heifEnc([await sidewaysJpeg(4032, 3024)]), 3);

@@ -1,11 +1,13 @@
 /**
- * openapi.json: current with the TypeBox schemas it is generated from (`npm run openapi`), its schemas compile and
+ * openapi.json: current with the TypeBox schemas it is generated from (`npm run openapi`), a valid OpenAPI 3.1
+ * document by swagger-parser's validator, its schemas compile and
  * every `$ref` resolves (JSON Schema 2020-12, which OpenAPI 3.1 uses), every error code the token function throws is
  * listed under its status, and real answers of the dev stack's token endpoint (each grant, the mobile GET, the
  * errors) and callback match it.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import sharp from 'sharp';
@@ -62,6 +64,14 @@ describe('openapi.json', () => {
   it('is what npm run openapi writes from the TypeBox schemas', async () => {
     expect(await readFile(join(ROOT, 'openapi.json'), 'utf8')).toBe(openApiText());
     expect(document).toMatchObject({ openapi: '3.1.0' });
+  });
+
+  it('validates as an OpenAPI 3.1 document (swagger-parser), which refuses a broken copy', async () => {
+    const validated = await SwaggerParser.validate(structuredClone(document) as never);
+    expect((validated as { openapi?: string }).openapi).toBe('3.1.0');
+    const broken = structuredClone(document) as { info?: unknown };
+    delete broken.info;
+    await expect(SwaggerParser.validate(broken as never)).rejects.toThrow(/info/);
   });
 
   it('compiles: every component schema and every answer, with each $ref resolved', () => {
