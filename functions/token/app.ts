@@ -1,6 +1,7 @@
 /** The token function assembled from the environment: config, the STS client, and the core handler. */
 import type { EdgeApp } from '../../shared/http/edge.js';
 import { loadTokenConfig } from './config.js';
+import { reusingCredentials } from './credential-reuse.js';
 import { createTokenHandler } from './handler.js';
 import { createStsAssumeRole } from './sts.js';
 
@@ -8,7 +9,7 @@ import { createStsAssumeRole } from './sts.js';
 export function createTokenApp(env: NodeJS.ProcessEnv): EdgeApp {
   const config = loadTokenConfig(env);
   return createTokenHandler(config, {
-    assumeRole: createStsAssumeRole({ endpoint: config.stsEndpoint }),
+    assumeRole: reusingCredentials(createStsAssumeRole({ endpoint: config.stsEndpoint })),
     env,
   });
 }

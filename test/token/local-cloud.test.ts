@@ -313,7 +313,8 @@ describe('token function on the local cloud', () => {
   });
 
   it('maps STS errors: throttling to 503 with Retry-After, refusals to 502 with STS code', async () => {
-    const token = await userToken('alice');
+    // A user with no credentials issued yet: a user's credentials are reused, so only a new one reaches STS.
+    const token = await userToken('sts-errors');
     sts.failNext({
       status: 400,
       code: 'Throttling.User',
