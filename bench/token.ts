@@ -8,6 +8,12 @@
  *
  * Each grant runs twice, alternating (form, put, credentials, form, …), after a warm-up, and is averaged. The STS's
  * own counters (`/_local/stats`) say how many AssumeRole calls each run cost and how many the quota refused.
+ *
+ * Then the mix the product meets: `MIX_USERS` users, each asking for a form grant, a presigned PUT and — as the stock
+ * mobile providers do — credentials by GET, every connection looping over all of them. A user's STS credentials are
+ * reused within the instance, so after a warm-up that has met every user once (at the quota's pace) the mix needs
+ * AssumeRole only when a session passes half its lifetime. Errors include GET answers whose mobile `StatusCode` is not
+ * 200 (the HTTP status of those is always 200).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,7 +23,7 @@ import type { RoleCredentials } from '../shared/http/edge.js';
 import { type Bench, type BenchContext, table, verdict } from './lib/bench.js';
 import { type BenchChild, beside, startChild } from './lib/child.js';
 import { cpuShare } from './lib/cpu.js';
-import type { LoadOptions, LoadResult } from './lib/load.js';
+import type { LoadOptions, LoadRequest, LoadResult } from './lib/load.js';
 import { mean, round } from './lib/stats.js';
 
 const BUCKET = 'upcall-bench';
@@ -30,8 +36,12 @@ const SERVER_CPU = '0';
 const CLIENT_CPU = '1';
 /** `UPCALL_BENCH_CPU_PROF=<dir>`: profile the token server (`node --cpu-prof`) to find where its time goes. */
 const PROFILE_DIR = process.env.UPCALL_BENCH_CPU_PROF;
-/** At least this many grants per second of the grants that need no AssumeRole. */
+/** At least this many grants per second of the grants that need no AssumeRole, and of the mix. */
 const TOKEN_GRANTS_TARGET = 2000;
+/** Distinct users in the mix. */
+const MIX_USERS = 300;
+/** At most this many AssumeRole calls per grant of the mix. */
+const MIX_ASSUME_ROLE_PER_GRANT_TARGET = 0.05;
 
 const GRANTS = [
   {
@@ -85,6 +95,43 @@ interface Rig {
   cloud: BenchChild<{ info: StackInfo; credentials: RoleCredentials }>;
   server: BenchChild<{ endpoint: string }>;
   authorization: string;
+  /** The mix: per user a form POST, a put POST and a mobile GET. */
+  mix: LoadRequest[];
+}
+
+interface MixMeasured extends LoadResult {
+  grantsPerSecond: number;
+  grantErrorRate: number;
+  assumeRolePerGrant: number;
+  sts: StsStats;
+}
+
+async function loadMix(rig: Rig, seconds: number): Promise<MixMeasured> {
+  const options: LoadOptions = {
+    url: rig.server.ready.endpoint,
+    method: 'POST',
+    headers: {},
+    body: '',
+    requests: rig.mix,
+    connections: CONNECTIONS,
+    durationSeconds: seconds,
+  };
+  const before = await rig.cloud.ask<StsStats>('stats');
+  const value = await rig.generator.ask<LoadResult>(options);
+  const after = await rig.cloud.ask<StsStats>('stats');
+  const failed = value.non2xx + value.errors + value.timeouts + value.mobileErrors;
+  const grants = value.requests - failed;
+  const sts = {
+    AssumeRole: after.AssumeRole - before.AssumeRole,
+    throttled: after.throttled - before.throttled,
+  };
+  return {
+    ...value,
+    grantsPerSecond: (value.requestsPerSecond * grants) / value.requests,
+    grantErrorRate: failed / value.requests,
+    assumeRolePerGrant: grants === 0 ? 0 : sts.AssumeRole / grants,
+    sts,
+  };
 }
 
 async function load(rig: Rig, grant: (typeof GRANTS)[number], seconds: number): Promise<Measured> {
@@ -152,20 +199,37 @@ async function startRig(context: BenchContext): Promise<Rig> {
     env: tokenEnv(cloud.ready.info, cloud.ready.credentials),
   });
   const generator = await startChild(child('./lib/load.ts'), [], { cpus: CLIENT_CPU });
-  const jwt = await new SignJWT({ sub: 'alice' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt()
-    .setExpirationTime('2h')
-    .sign(new TextEncoder().encode(JWT_SECRET));
-  return { generator, cloud, server, authorization: `Bearer ${jwt}` };
+  const jwtFor = (user: string) =>
+    new SignJWT({ sub: user })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime('2h')
+      .sign(new TextEncoder().encode(JWT_SECRET));
+  const jwt = await jwtFor('alice');
+  const mix: LoadRequest[] = [];
+  for (let n = 0; n < MIX_USERS; n++) {
+    const userJwt = await jwtFor(`user-${n}`);
+    const headers = { authorization: `Bearer ${userJwt}`, 'content-type': 'application/json' };
+    for (const grant of GRANTS.filter((g) => !g.assumesRole)) {
+      mix.push({
+        method: 'POST',
+        path: '/',
+        headers,
+        body: Buffer.from(JSON.stringify(grant.body)).toString('base64'),
+      });
+    }
+    mix.push({ method: 'GET', path: `/?access_token=${userJwt}`, headers: {} });
+  }
+  return { generator, cloud, server, authorization: `Bearer ${jwt}`, mix };
 }
 
 export const tokenBench: Bench = {
   name: 'token',
-  title: `Token grants per second (autocannon, ${CONNECTIONS} connections): form and put (no AssumeRole) vs credentials (AssumeRole, STS quota ${STS_QUOTA_PER_SECOND}/s)`,
+  title: `Token grants per second (autocannon, ${CONNECTIONS} connections): form and put (no AssumeRole) vs credentials (AssumeRole, reused per user; STS quota ${STS_QUOTA_PER_SECOND}/s), and the mix over ${MIX_USERS} users`,
   async run(context) {
     const rig = await startRig(context);
     const runs = new Map<GrantName, Measured[]>(GRANTS.map((grant) => [grant.name, []]));
+    let mixResult: MixMeasured | undefined;
     const seconds = context.quick ? 3 : 10;
     try {
       for (let round = 0; round < 2; round++) {
@@ -178,6 +242,12 @@ export const tokenBench: Bench = {
           runs.get(grant.name)?.push(result);
         }
       }
+      // Warm-up: every user meets STS once, at the quota's pace (their GETs past the quota are refused, retryably).
+      await loadMix(rig, Math.ceil(MIX_USERS / STS_QUOTA_PER_SECOND) + 3);
+      mixResult = await loadMix(rig, seconds);
+      context.log(
+        `  mix: ${Math.round(mixResult.grantsPerSecond)} grants/s, error rate ${mixResult.grantErrorRate}, AssumeRole/grant ${round(mixResult.assumeRolePerGrant, 4)}, p99 ${mixResult.latencyP99Ms} ms`,
+      );
     } finally {
       await Promise.all([rig.generator.stop(), rig.server.stop(), rig.cloud.stop()]);
     }
@@ -206,6 +276,13 @@ export const tokenBench: Bench = {
       ];
     };
     const slowest = Math.min(perSecond.form, perSecond.put);
+    if (!mixResult) throw new Error('the mix did not run');
+    const mix = {
+      grantsPerSecond: Math.round(mixResult.grantsPerSecond),
+      grantErrorRate: round(mixResult.grantErrorRate, 4),
+      assumeRolePerGrant: round(mixResult.assumeRolePerGrant, 4),
+      grantP99Ms: round(mixResult.latencyP99Ms, 1),
+    };
     const markdown = [
       `Process layout: the token function alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the local cloud (STS with its AssumeRole quota at ${STS_QUOTA_PER_SECOND}/s, OSS) on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections, one user's JWT, ${seconds} s measured after a warm-up; the grants alternate twice and are averaged. "Refused/s" are STS's throttling answered as 503 \`StsThrottled\` with \`Retry-After\`; no other failure is accepted.`,
       '',
@@ -224,11 +301,19 @@ export const tokenBench: Bench = {
         GRANTS.map((grant) => row(grant.name)),
       ),
       '',
-      `\`tokenGrantsPerSecond\` form ${perSecond.form}, put ${perSecond.put}: ${verdict(slowest >= TOKEN_GRANTS_TARGET, `≥ ${TOKEN_GRANTS_TARGET}/s without AssumeRole`)}; credentials ${perSecond.credentials}, bounded by the STS quota for the whole account, whatever the function's capacity.`,
+      `The mix: ${MIX_USERS} users, each a form grant, a presigned PUT and a mobile GET for credentials, looped by every connection, ${seconds} s after a warm-up that met every user once: **${mix.grantsPerSecond} grants/s**, \`grantErrorRate\` ${mix.grantErrorRate}, \`assumeRolePerGrant\` ${mix.assumeRolePerGrant}, \`grantP99Ms\` ${mix.grantP99Ms} — ${verdict(mix.grantsPerSecond >= TOKEN_GRANTS_TARGET && mix.grantErrorRate === 0 && mix.assumeRolePerGrant <= MIX_ASSUME_ROLE_PER_GRANT_TARGET, `≥ ${TOKEN_GRANTS_TARGET}/s, no errors, ≤ ${MIX_ASSUME_ROLE_PER_GRANT_TARGET} AssumeRole per grant`)}.`,
+      '',
+      `\`tokenGrantsPerSecond\` form ${perSecond.form}, put ${perSecond.put}: ${verdict(slowest >= TOKEN_GRANTS_TARGET, `≥ ${TOKEN_GRANTS_TARGET}/s without AssumeRole`)}; credentials ${perSecond.credentials} for one user, whose session is reused after its first AssumeRole; sessions for new users are bounded by the STS quota for the whole account, whatever the function's capacity.`,
     ].join('\n');
     return {
-      summary: { tokenGrantsPerSecond: perSecond },
-      details: { connections: CONNECTIONS, stsQuotaPerSecond: STS_QUOTA_PER_SECOND, ...results },
+      summary: { tokenGrantsPerSecond: perSecond, ...mix },
+      details: {
+        connections: CONNECTIONS,
+        stsQuotaPerSecond: STS_QUOTA_PER_SECOND,
+        mixUsers: MIX_USERS,
+        mix: mixResult,
+        ...results,
+      },
       markdown,
     };
   },

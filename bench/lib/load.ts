@@ -6,12 +6,23 @@
 import autocannon from 'autocannon';
 import { reply, serveRequests } from './child.js';
 
+export interface LoadRequest {
+  method: 'GET' | 'POST';
+  /** Path and query. */
+  path: string;
+  headers: Record<string, string>;
+  /** base64 */
+  body?: string;
+}
+
 export interface LoadOptions {
   url: string;
   method: 'POST';
   headers: Record<string, string>;
   /** base64 */
   body: string;
+  /** A sequence each connection loops over instead of the one request above (a mix over many users). */
+  requests?: LoadRequest[];
   connections: number;
   durationSeconds: number;
 }
@@ -27,15 +38,33 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
   errors: number;
   timeouts: number;
+  /** Answers in the mobile shape (HTTP 200) whose `StatusCode` is not 200: failures the HTTP status hides. */
+  mobileErrors: number;
 }
 
 serveRequests(async (message): Promise<LoadResult> => {
   const options = message as LoadOptions;
+  let mobileErrors = 0;
+  const countMobileError = (status: number, body: string) => {
+    if (status === 200 && body.startsWith('{"StatusCode"') && !body.startsWith('{"StatusCode":200'))
+      mobileErrors += 1;
+  };
   const result = await autocannon({
     url: options.url,
     method: options.method,
     headers: options.headers,
     body: Buffer.from(options.body, 'base64'),
+    ...(options.requests
+      ? {
+          requests: options.requests.map((request) => ({
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            ...(request.body ? { body: Buffer.from(request.body, 'base64') } : {}),
+            onResponse: countMobileError,
+          })),
+        }
+      : {}),
     connections: options.connections,
     duration: options.durationSeconds,
     timeout: 10,
@@ -56,6 +85,7 @@ serveRequests(async (message): Promise<LoadResult> => {
     ),
     errors: result.errors,
     timeouts: result.timeouts,
+    mobileErrors,
   };
 });
 reply({ ready: {} });
