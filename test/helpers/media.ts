@@ -3,6 +3,8 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
+import { expect } from 'vitest';
+import { MediaFailure } from '../../functions/media/failure.js';
 import { locateMediaTools, type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
 
 export const RED = { r: 255, g: 0, b: 0 };
@@ -212,4 +214,14 @@ export async function frameBombGif(dir: string, frames: number, side = 2): Promi
     ['-frames:v', String(frames), '-f', 'gif', path],
   );
   return readFile(path);
+}
+
+/** The MediaFailure `promise` rejects with (a test fails if it resolves or rejects with anything else). */
+export async function failureOf(promise: Promise<unknown>): Promise<MediaFailure> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MediaFailure);
+  return error as MediaFailure;
 }

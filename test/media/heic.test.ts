@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MediaFailure } from '../../functions/media/failure.js';
 import { type ImageOptions, renderThumbnails, type ThumbnailSpec } from '../../functions/media/image.js';
-import { BLUE, pixelAt, RED } from '../helpers/media.js';
+import { BLUE, failureOf, pixelAt, RED } from '../helpers/media.js';
 import {
   expectUpright,
   heifEnc,
@@ -25,15 +24,6 @@ const THUMBS: ThumbnailSpec[] = [
   { key: 'out/thumb-320x320.webp', contentType: 'image/webp', size: { width: 320, height: 320 } },
   { key: 'out/thumb-1280x1280.jpg', contentType: 'image/jpeg', size: { width: 1280, height: 1280 } },
 ];
-
-async function failureOf(promise: Promise<unknown>): Promise<MediaFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MediaFailure);
-  return error as MediaFailure;
-}
 
 describe('HEIC stills (libheif in WebAssembly, then sharp)', () => {
   let workDir: string;

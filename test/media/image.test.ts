@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MediaFailure } from '../../functions/media/failure.js';
 import { type ImageOptions, renderThumbnails, type ThumbnailSpec } from '../../functions/media/image.js';
 import {
   animatedGif,
   displayP3Jpeg,
+  failureOf,
   jpegWithOrientation6,
   onePixelPng,
   pixelAt,
@@ -27,15 +27,6 @@ function specs(sizes: string[], formats: Array<keyof typeof TYPES>): ThumbnailSp
       size: { width, height },
     }));
   });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<MediaFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MediaFailure);
-  return error as MediaFailure;
 }
 
 describe('image pipeline (sharp)', () => {
