@@ -59,6 +59,16 @@ const refuse = (code: string, message: string, tag: boolean): UploadVerdict => (
   tag,
 });
 
+/** Why `key` is no upload at all (outside the uploads area, or among the outputs), or null when it is in the area. */
+export function outsideUploadArea(key: string, area: UploadArea): Refusal | null {
+  if (key.startsWith(area.uploadsPrefix) && !key.startsWith(area.derivedPrefix)) return null;
+  return {
+    status: 403,
+    code: 'KeyOutsidePrefix',
+    message: `object ${JSON.stringify(key)} is not under ${area.uploadsPrefix}`,
+  };
+}
+
 /** The verdict, given the object's key, OSS's description of it and its ticket checked at its Last-Modified. */
 export function judgeUpload(
   key: string,
@@ -66,13 +76,8 @@ export function judgeUpload(
   object: StoredObject,
   area: UploadArea,
 ): UploadVerdict {
-  if (!key.startsWith(area.uploadsPrefix) || key.startsWith(area.derivedPrefix)) {
-    return refuse(
-      'KeyOutsidePrefix',
-      `object ${JSON.stringify(key)} is not under ${area.uploadsPrefix}`,
-      false,
-    );
-  }
+  const outside = outsideUploadArea(key, area);
+  if (outside) return { accepted: false, refusal: outside, tag: false };
   if (!ticketCheck.ok) return refuse(ticketCheck.code, ticketCheck.message, true);
   const { ticket } = ticketCheck;
   if (!key.startsWith(ticket.keyPrefix) || key.length === ticket.keyPrefix.length) {

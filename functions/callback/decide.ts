@@ -16,6 +16,7 @@ import type { UploadNotice } from '../../shared/callback-contract.js';
 import type { TicketVerification, UploadTicket } from '../../shared/upload-ticket.js';
 import {
   judgeUpload,
+  outsideUploadArea,
   type Refusal,
   type StoredObject,
   type UploadArea,
@@ -37,13 +38,7 @@ export function refuseBeforeLookup(notice: UploadNotice, scope: CallbackScope): 
   if (notice.bucket !== scope.bucket) {
     return refusal('BucketMismatch', `bucket ${notice.bucket} is not served here`);
   }
-  if (!notice.key.startsWith(scope.uploadsPrefix) || notice.key.startsWith(scope.derivedPrefix)) {
-    return refusal(
-      'KeyOutsidePrefix',
-      `object ${JSON.stringify(notice.key)} is not under ${scope.uploadsPrefix}`,
-    );
-  }
-  return null;
+  return outsideUploadArea(notice.key, scope);
 }
 
 /** The request's claims against the stored version: the first disagreement, or null. */
