@@ -78,3 +78,13 @@ export function compileSchema<S extends TSchema>(
 export function formatIssues(issues: SchemaIssue[]): string {
   return issues.map((issue) => (issue.path ? `${issue.path} ${issue.message}` : issue.message)).join('; ');
 }
+
+/** A stored JSON document of the schema, or null when it is not JSON or not of the schema (torn, or foreign). */
+export function parseStored<S extends TSchema>(validator: Validator<S>, body: Buffer): Static<S> | null {
+  try {
+    const checked = validator.validate(JSON.parse(body.toString('utf8')));
+    return checked.ok ? checked.value : null;
+  } catch {
+    return null;
+  }
+}

@@ -18,6 +18,7 @@ import { deliveryTaskId, mediaResultMessage, uploadCompletedMessage } from '../.
 import { sendWebhook } from '../../shared/webhook-send.js';
 import { loadManifestLocation, loadMediaConfig, MEDIA_SETTINGS, type MediaConfig } from './config.js';
 import { decodeMediaEvent, type MediaEvent } from './events.js';
+import { WorkerMisconfigured } from './failure.js';
 import type { MediaTools } from './ffmpeg.js';
 import { type JobResult, type MediaWorkerDeps, runMediaJob } from './job.js';
 import { createOutbox, type DeliveryResult, type Outbox } from './outbox.js';
@@ -206,15 +207,15 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
           () => undefined,
           (error: Error) => error,
         );
-        if (broken) {
-          return failMisconfigured(decoded.job, broken, {
+        const misconfigured = (problem: Error) =>
+          failMisconfigured(decoded.job, problem, {
             store,
             plan: settings.plan,
             now: Date.now,
             log: requestLog,
             ...(webhooks.announce ? { announce: webhooks.announce } : {}),
           });
-        }
+        if (broken) return misconfigured(broken);
         return runMediaJob(decoded.job, { requestId }, settings, {
           store,
           tools: () => checkTools(settings),
@@ -222,6 +223,10 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
           log: requestLog,
           scratchDir: options.scratchDir ?? tmpdir(),
           ...webhooks,
+        }).catch((error: unknown) => {
+          // sharp does not load (isolated.ts): a retry would meet the same package, so the job ends here.
+          if (error instanceof WorkerMisconfigured) return misconfigured(error);
+          throw error;
         });
       }
     }

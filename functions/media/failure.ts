@@ -1,4 +1,4 @@
-/** A permanent failure of a media job: the input itself is the problem, so retrying cannot help. */
+/** Why a media job ends without its outputs, when retrying cannot help. */
 import type { MediaFailureCode } from '../../shared/media-manifest.js';
 
 /**
@@ -7,11 +7,17 @@ import type { MediaFailureCode } from '../../shared/media-manifest.js';
  */
 export class MediaFailure extends Error {
   override name = 'MediaFailure';
-  constructor(
-    readonly code: MediaFailureCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: MediaFailureCode;
+  constructor(code: MediaFailureCode, message: string, options?: ErrorOptions) {
     super(message, options);
+    this.code = code;
   }
+}
+
+/**
+ * The deployment, not the input, cannot run the job (a tool or library that does not load): the job ends with the
+ * `WorkerMisconfigured` manifest (preflight.ts), since a retry would meet the same deployment.
+ */
+export class WorkerMisconfigured extends Error {
+  override name = 'WorkerMisconfigured';
 }

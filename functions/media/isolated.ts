@@ -2,9 +2,10 @@
  * Rendering an image in a child process (image-child.ts) under a deadline that really stops the work: at the
  * deadline the child is killed (SIGKILL), which ends libvips' native threads too; the job records `RenderTimeout`.
  * A child that dies of a signal we did not send crashed on the file's bytes (a decoder bug, memory blown by the
- * file): permanent, `CorruptMedia`. A child that exits without answering, or cannot start, is the deployment's
- * trouble: thrown, so FC retries. A renderer that answered serves the next render (one waits at most); one that was
- * killed or died is replaced.
+ * file): permanent, `CorruptMedia`. A child that exits without answering, or cannot start, is the instance's
+ * trouble: thrown, so FC retries. A child that answers that sharp does not load is the deployment's:
+ * `WorkerMisconfigured`, which ends the job with a `failed` manifest at once (app.ts). A renderer that answered
+ * serves the next render (one waits at most); one that was killed or died is replaced.
  *
  * The child is the bundle's `image-child.js` beside `index.js` (npm run build), or, running from source, the
  * TypeScript file run through tsx — the same loader the dev stack and the tests use.
@@ -12,7 +13,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { MediaFailureCode } from '../../shared/media-manifest.js';
-import { MediaFailure } from './failure.js';
+import { MediaFailure, WorkerMisconfigured } from './failure.js';
 import type { ImageInfo, ImageOptions, RenderedImage, ThumbnailSpec } from './image.js';
 
 export interface ImageChildRequest {
@@ -25,6 +26,8 @@ export type ImageChildReply =
   | { ok: true; rendered: { input: ImageInfo; outputs: RenderedImage[] } }
   /** A `MediaFailure`, with what the decoder said (`cause`) for the log. */
   | { ok: false; failure: { code: MediaFailureCode; message: string; cause?: string } }
+  /** sharp does not load in this deployment: no image can render, now or on a retry. */
+  | { ok: false; misconfigured: string }
   /** Anything else: the instance's trouble. */
   | { ok: false; error: string };
 
@@ -73,6 +76,7 @@ function keepRenderer(child: ChildProcess): void {
 
 function failureOf(answer: Exclude<ImageChildReply, { ok: true }>): Error {
   if ('error' in answer) return new Error(answer.error);
+  if ('misconfigured' in answer) return new WorkerMisconfigured(answer.misconfigured);
   const { code, message, cause } = answer.failure;
   return new MediaFailure(code, message, cause ? { cause: new Error(cause) } : undefined);
 }

@@ -12,7 +12,7 @@
  * attempts, which bounds retries of a job that keeps dying.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { compileSchema } from '../../shared/schema.js';
+import { compileSchema, parseStored } from '../../shared/schema.js';
 import type { MediaStore } from './store.js';
 
 const LeaseRecordSchema = Type.Object({
@@ -60,21 +60,12 @@ export const leaseKey = (prefix: string, generation: number) => `${prefix}lease-
 
 const LEASE_TYPE = 'application/json';
 
-function parseLease(body: Buffer): LeaseRecord | null {
-  try {
-    const checked = leaseValidator.validate(JSON.parse(body.toString('utf8')));
-    return checked.ok ? checked.value : null;
-  } catch {
-    return null;
-  }
-}
-
 export async function acquireLease(store: MediaStore, options: LeaseOptions): Promise<LeaseResult> {
   for (let generation = 0; generation < options.maxAttempts; generation++) {
     const key = leaseKey(options.prefix, generation);
     const existing = await store.read(key);
     if (existing) {
-      const record = parseLease(existing);
+      const record = parseStored(leaseValidator, existing);
       // A previous run of this same FC request (FC runs one attempt of a request at a time, so it is dead) or an
       // expired/released/unreadable lease: take over with the next generation.
       const live = record !== null && options.now() < record.expiresAt && record.holder !== options.holder;

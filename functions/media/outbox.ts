@@ -13,6 +13,7 @@
 
 import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import type { Logger } from '../../shared/log.js';
+import { parseStored } from '../../shared/schema.js';
 import {
   type DeadLetter,
   type DeliveredMarker,
@@ -48,15 +49,6 @@ export type DeliveryResult =
   | { outcome: 'rejected'; webhookId: string; reason: string };
 
 const JSON_TYPE = 'application/json';
-
-function parseRecord(body: Buffer): OutboxRecord | null {
-  try {
-    const checked = outboxRecordValidator.validate(JSON.parse(body.toString('utf8')));
-    return checked.ok ? checked.value : null;
-  } catch {
-    return null;
-  }
-}
 
 /** A record must hold a valid event whose object version gives exactly its id (no signing of arbitrary text). */
 function recordProblem(record: OutboxRecord): string | null {
@@ -141,7 +133,9 @@ export function createOutbox(
       const keys = outboxKeys(config.derivedPrefix, message.id);
       const record = outboxRecord(message, deps.now());
       const created = await deps.store.create(keys.record, json(record), { contentType: JSON_TYPE });
-      const stored = created ? record : parseRecord((await deps.store.read(keys.record)) ?? Buffer.alloc(0));
+      const stored = created
+        ? record
+        : parseStored(outboxRecordValidator, (await deps.store.read(keys.record)) ?? Buffer.alloc(0));
       return attempt(stored ?? record, 1);
     },
 
@@ -161,7 +155,7 @@ export function createOutbox(
         await deps.store.create(keys.record, json(record), { contentType: JSON_TYPE });
       } else {
         const body = await deps.store.read(keys.record);
-        record = body ? parseRecord(body) : null;
+        record = body ? parseStored(outboxRecordValidator, body) : null;
         if (!record) {
           deps.log.error(
             { webhookId: id, recordKey: keys.record },

@@ -1,6 +1,7 @@
 /**
  * A misconfigured worker is not a transient error. Its tools are checked before its first job (ffmpeg and ffprobe
- * found and running); when they, or the settings, are broken, each job ends at once with a `failed` manifest coded
+ * found and running); sharp, which only the image renderer loads, reports itself on the first render (isolated.ts).
+ * When a tool, sharp or the settings are broken, each job ends at once with a `failed` manifest coded
  * `WorkerMisconfigured` and one error log line naming the setting — no retry, no billed minutes of FC retrying a
  * job that cannot succeed, and no client waiting out its timeout.
  */

@@ -6,12 +6,13 @@
  * HTTP functions carry nothing but their bundle.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctions, type FunctionReport, runtimeClosure, summaryLine } from '../../scripts/build.js';
+import type { MediaJob } from '../../shared/media-job.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import {
   BUCKET,
@@ -191,6 +192,50 @@ describe('npm run build', () => {
     const cleanEnv = (extra: Record<string, string> = {}) =>
       Object.entries(extra).map(([name, value]) => `${name}=${value}`);
 
+    /** The package in `dir` runs `jobs` one after another in a clean environment, as FC would invoke it. */
+    async function runJobs(
+      dir: string,
+      jobs: MediaJob[],
+      logLevel = 'silent',
+    ): Promise<{ results: Array<{ outcome: string; manifestKey: string }>; log: string[] }> {
+      const settings = cleanEnv({
+        UPCALL_BUCKET: BUCKET,
+        UPCALL_REGION: media.cloud.info.region,
+        UPCALL_OSS_ENDPOINT: media.cloud.info.oss.endpoint,
+        UPCALL_FC_ENDPOINT: media.cloud.info.fc.endpoint,
+        UPCALL_TICKET_KEYS: TICKET_KEYS,
+        UPCALL_LOG_LEVEL: logLevel,
+      });
+      const script = `
+        const [dir, jobs, credentials] = process.argv.slice(1);
+        const { handler } = require(dir + '/index.js');
+        (async () => {
+          const results = [];
+          for (const job of JSON.parse(jobs)) {
+            results.push(await handler(Buffer.from(JSON.stringify(job)), { requestId: 'r-' + results.length, credentials: JSON.parse(credentials) }));
+          }
+          process.stdout.write('\\n' + JSON.stringify(results) + '\\n');
+        })();`;
+      const { stdout } = await run(
+        '/usr/bin/env',
+        [
+          '-i',
+          ...settings,
+          process.execPath,
+          '-e',
+          script,
+          dir,
+          JSON.stringify(jobs),
+          JSON.stringify(media.cloud.info.rootCredentials),
+        ],
+        { cwd: dir, timeout: 90_000 },
+      );
+      const lines = stdout.split('\n').filter(Boolean);
+      const log = lines.filter((line) => line.startsWith('{"level":'));
+      const results = lines.find((line) => !log.includes(line)) ?? '[]';
+      return { results: JSON.parse(results) as Array<{ outcome: string; manifestKey: string }>, log };
+    }
+
     it('has libx264, the AAC encoder and an HEVC decoder', async () => {
       const { stdout: encoders } = await run('/usr/bin/env', [
         '-i',
@@ -235,39 +280,7 @@ describe('npm run build', () => {
         await uploadForJob(media, 'uploads/u1/clip.mp4', clip, 'video/mp4', config),
         await uploadForJob(media, 'uploads/u1/photo.jpg', image, 'image/jpeg', config),
       ];
-      const settings = cleanEnv({
-        UPCALL_BUCKET: BUCKET,
-        UPCALL_REGION: media.cloud.info.region,
-        UPCALL_OSS_ENDPOINT: media.cloud.info.oss.endpoint,
-        UPCALL_FC_ENDPOINT: media.cloud.info.fc.endpoint,
-        UPCALL_TICKET_KEYS: TICKET_KEYS,
-        UPCALL_LOG_LEVEL: 'silent',
-      });
-      const script = `
-        const [dir, jobs, credentials] = process.argv.slice(1);
-        const { handler } = require(dir + '/index.js');
-        (async () => {
-          const results = [];
-          for (const job of JSON.parse(jobs)) {
-            results.push(await handler(Buffer.from(JSON.stringify(job)), { requestId: 'r-' + results.length, credentials: JSON.parse(credentials) }));
-          }
-          process.stdout.write(JSON.stringify(results));
-        })();`;
-      const { stdout } = await run(
-        '/usr/bin/env',
-        [
-          '-i',
-          ...settings,
-          process.execPath,
-          '-e',
-          script,
-          copy,
-          JSON.stringify(jobs),
-          JSON.stringify(media.cloud.info.rootCredentials),
-        ],
-        { cwd: copy, timeout: 90_000 },
-      );
-      const results = JSON.parse(stdout) as Array<{ outcome: string; manifestKey: string }>;
+      const { results } = await runJobs(copy, jobs);
       expect(results.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded']);
       const manifests = await Promise.all(
         results.map(
@@ -281,6 +294,46 @@ describe('npm run build', () => {
       expect(photo?.status).toBe('succeeded');
       expect(JSON.stringify(photo?.outputs)).toContain('thumb-');
     }, 120_000);
+
+    it.each([
+      ['broken (its native addon is not a library)', 'broken'],
+      ['missing (left out of the package)', 'missing'],
+    ] as const)(
+      'with sharp %s, an image job ends at once in a WorkerMisconfigured manifest',
+      async (_what, how) => {
+        const broken = join(isolated, `media-sharp-${how}`);
+        await cp(join(outRoot, 'media'), broken, { recursive: true });
+        if (how === 'broken') {
+          const lib = join(broken, 'node_modules/@img/sharp-linux-x64/lib');
+          for (const addon of await readdir(lib)) await writeFile(join(lib, addon), 'not an ELF file');
+        } else {
+          await rm(join(broken, 'node_modules/sharp'), { recursive: true });
+        }
+        const png = await (await import('sharp'))
+          .default({ create: { width: 8, height: 8, channels: 3, background: '#208040' } })
+          .png()
+          .toBuffer();
+        const job = await uploadForJob(
+          media,
+          `uploads/u1/sharp-${how}.png`,
+          png,
+          'image/png',
+          workerConfig(),
+        );
+        const { results, log } = await runJobs(broken, [job], 'error');
+        // A result, not a throw: FC records success and retries nothing.
+        expect(results).toMatchObject([{ outcome: 'failed' }]);
+        const manifest = JSON.parse(
+          (await media.oss.get(results[0]?.manifestKey ?? '')).content.toString('utf8'),
+        ) as MediaManifest;
+        expect(manifest).toMatchObject({ status: 'failed', attempt: 1, outputs: [] });
+        expect(manifest.error?.code).toBe('WorkerMisconfigured');
+        expect(log).toHaveLength(1);
+        expect(log[0]).toContain('sharp does not load');
+        await rm(broken, { recursive: true, force: true });
+      },
+      60_000,
+    );
   });
 
   it('keeps the HTTP functions to their bundle, each under 1.5 MB', () => {

@@ -78,23 +78,14 @@ async function expectFailedFast(name: string, job: MediaJob, setting: string, va
 }
 
 describe('a misconfigured media worker', () => {
-  it('without a working ffmpeg: the job fails at once, the log names FFMPEG_PATH', async () => {
-    const job = await runOnWorker(
-      'media-no-ffmpeg',
-      { FFMPEG_PATH: '/nonexistent/ffmpeg' },
-      'uploads/u1/no-ffmpeg.png',
-    );
-    await expectFailedFast('media-no-ffmpeg', job, 'FFMPEG_PATH', '/nonexistent/ffmpeg');
-  });
-
-  it('with an ffprobe that does not run: the job fails at once, the log names FFPROBE_PATH', async () => {
+  it.each([
+    // A path to nothing, as a mistyped setting gives.
+    ['without a working ffmpeg', 'FFMPEG_PATH', '/nonexistent/ffmpeg', 'media-no-ffmpeg'],
     // An executable that exits non-zero whatever it is asked, as a wrong or broken binary would.
-    const job = await runOnWorker(
-      'media-bad-ffprobe',
-      { FFPROBE_PATH: '/bin/false' },
-      'uploads/u1/bad-probe.png',
-    );
-    await expectFailedFast('media-bad-ffprobe', job, 'FFPROBE_PATH', '/bin/false');
+    ['with an ffprobe that does not run', 'FFPROBE_PATH', '/bin/false', 'media-bad-ffprobe'],
+  ])('%s: the job fails at once, the log names %s', async (_what, setting, value, name) => {
+    const job = await runOnWorker(name, { [setting]: value }, `uploads/u1/${name}.png`);
+    await expectFailedFast(name, job, setting, value);
   });
 
   it('with an invalid setting: start-up names it, and the job still ends in a failed manifest', async () => {
