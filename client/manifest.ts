@@ -10,6 +10,7 @@ import type { CredentialsGrant as Grant } from './grant.js';
 import { presignedGet } from './oss-sign.js';
 import { ossError } from './oss-xml.js';
 import { sleep } from './retry.js';
+import { OSS_READ_HEADERS } from './transport.js';
 
 export interface OutputWithUrl extends MediaOutput {
   /** A presigned GET URL, valid until `urlsExpireAt`. */
@@ -49,7 +50,7 @@ async function readManifest(
   if (response.status === 404) return undefined;
   const text = await response.text();
   if (response.status !== 200) {
-    const error = ossError(text, response.headers.get('x-oss-request-id'));
+    const error = ossError(text, response.headers.get(OSS_READ_HEADERS.requestId));
     throw new UploadError(
       'OssRefused',
       `reading ${key}: OSS answered ${response.status} ${error.code}: ${error.message}`,

@@ -3,8 +3,17 @@
  * (`transport-xhr.ts`) and Node uses node:http (`node.ts`). Everything above this interface is the same code.
  */
 
+/** Every method the library sends: a bucket's CORS rule must allow each for browsers (deploy/oss/cors.xml). */
+export const REQUEST_METHODS = ['GET', 'PUT', 'POST', 'DELETE'] as const;
+
+/**
+ * The OSS response headers the library reads that CORS does not expose by itself: a bucket's CORS rule must expose
+ * them (deploy/oss/cors.xml), or a page sees null — multipart uploads cannot complete without the parts' ETags.
+ */
+export const OSS_READ_HEADERS = { etag: 'etag', requestId: 'x-oss-request-id' } as const;
+
 export interface TransportRequest {
-  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  method: (typeof REQUEST_METHODS)[number];
   url: string;
   headers: Record<string, string>;
   body?: Blob | Uint8Array | string | FormData;

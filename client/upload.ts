@@ -35,7 +35,12 @@ import {
 import { escapeXml, ossError, xmlBlocks, xmlText } from './oss-xml.js';
 import { ProgressMeter, type UploadProgress } from './progress.js';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
-import type { Transport, TransportRequest, TransportResponse } from './transport.js';
+import {
+  OSS_READ_HEADERS,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+} from './transport.js';
 
 const MIB = 1024 * 1024;
 /** OSS: at most 10 000 parts, each but the last at least 100 KiB. */
@@ -326,7 +331,7 @@ export class Upload {
   }
 
   private refusal(response: TransportResponse, what: string): UploadError {
-    const error = ossError(response.text, response.header('x-oss-request-id'));
+    const error = ossError(response.text, response.header(OSS_READ_HEADERS.requestId));
     const detail = {
       status: response.status,
       code: error.code,
@@ -617,7 +622,7 @@ export class Upload {
       bytes,
     );
     if (response.status !== 200) throw this.refusal(response, `uploading part ${part.number} of ${this.key}`);
-    const etag = response.header('etag');
+    const etag = response.header(OSS_READ_HEADERS.etag);
     if (!etag) {
       throw new UploadError(
         'OssRefused',

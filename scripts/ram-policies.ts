@@ -9,16 +9,16 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadSettings } from '../shared/config.js';
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const RAM_TEMPLATE_DIR = join(REPO_ROOT, 'deploy', 'ram');
 
-export interface RamValues {
+export type RamValues = {
   ACCOUNT_ID: string;
   REGION: string;
   BUCKET: string;
   UPLOADS_PREFIX: string;
   DERIVED_PREFIX: string;
-}
+};
 
 /** The placeholder values for one deployment, from the deployment's environment. Throws ConfigError naming each bad one. */
 export function ramValuesFromEnv(env: NodeJS.ProcessEnv): RamValues {
@@ -50,11 +50,14 @@ function loadDeploySettings(env: NodeJS.ProcessEnv) {
   );
 }
 
-/** Fill a template's `${NAME}` placeholders; an unknown placeholder is an error, never left in a policy. */
-export function renderRamTemplate(template: string, values: RamValues): string {
+/**
+ * Fill a template's `${NAME}` placeholders (deploy/ram/*.json, deploy/oss/*.xml); an unknown placeholder is an error,
+ * never left in a document.
+ */
+export function renderTemplate(template: string, values: Readonly<Record<string, string>>): string {
   return template.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
     if (!Object.hasOwn(values, name)) throw new Error(`unknown placeholder \${${name}}`);
-    return values[name as keyof RamValues];
+    return values[name] as string;
   });
 }
 
@@ -69,7 +72,7 @@ export function ramTemplateFiles(): string[] {
 export function renderRamPolicies(values: RamValues, outDir: string): string[] {
   mkdirSync(outDir, { recursive: true });
   return ramTemplateFiles().map((file) => {
-    const rendered = renderRamTemplate(readFileSync(join(RAM_TEMPLATE_DIR, file), 'utf8'), values);
+    const rendered = renderTemplate(readFileSync(join(RAM_TEMPLATE_DIR, file), 'utf8'), values);
     JSON.parse(rendered); // a value that broke the JSON (it cannot, given the settings' patterns) fails here
     const target = join(outDir, file);
     writeFileSync(target, rendered);

@@ -82,6 +82,8 @@ export type CallbackForm = Static<typeof CallbackFormSchema>;
  * which a trigger-path media job waits for instead of the whole callback window.
  */
 export const UPLOAD_STATUS_TAG = 'upcall-status';
+/** The status of a refused upload, which the bucket's lifecycle rule expires (deploy/oss/lifecycle.xml). */
+export const UPLOAD_STATUS_REJECTED = 'rejected';
 export const UPLOAD_REASON_TAG = 'upcall-reason';
 
 /** The custom variables upcall sends with every upload. */

@@ -12,6 +12,7 @@ import {
   parseCallbackBody,
   plannedJobs,
   UPLOAD_REASON_TAG,
+  UPLOAD_STATUS_REJECTED,
   UPLOAD_STATUS_TAG,
   type UploadNotice,
 } from '../../shared/callback-contract.js';
@@ -90,7 +91,7 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
     log: Logger,
   ): Promise<never> {
     if (tagObject) {
-      const tags = { [UPLOAD_STATUS_TAG]: 'rejected', [UPLOAD_REASON_TAG]: refusal.code };
+      const tags = { [UPLOAD_STATUS_TAG]: UPLOAD_STATUS_REJECTED, [UPLOAD_REASON_TAG]: refusal.code };
       try {
         await tagObject.store.tag(tagObject.key, tags, tagObject.remainingMs());
       } catch (error) {

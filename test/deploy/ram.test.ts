@@ -12,7 +12,7 @@ import {
   type RamValues,
   ramTemplateFiles,
   ramValuesFromEnv,
-  renderRamTemplate,
+  renderTemplate,
 } from '../../scripts/ram-policies.js';
 import { ConfigError } from '../../shared/config.js';
 import { DEPLOY_ENV, previewSYaml, type RenderedSYaml, TEST_ACCOUNT_ID } from '../helpers/serverless-devs.js';
@@ -29,7 +29,7 @@ describe('deploy/ram', () => {
   let values: RamValues;
   let sYaml: RenderedSYaml;
   const rendered = (file: string) =>
-    renderRamTemplate(readFileSync(join(RAM_TEMPLATE_DIR, file), 'utf8'), values);
+    renderTemplate(readFileSync(join(RAM_TEMPLATE_DIR, file), 'utf8'), values);
   const policy = (file: string): RamPolicy => {
     const parsed = parseRamPolicy(rendered(file));
     if (!parsed.ok) throw new Error(`${file}: ${parsed.message}`);
@@ -64,6 +64,7 @@ describe('deploy/ram', () => {
         'uploader.policy.json',
         'oss-trigger.trust.json',
         'oss-trigger.policy.json',
+        'deployer.policy.json',
       ]),
     );
     for (const file of files) {
@@ -72,7 +73,7 @@ describe('deploy/ram', () => {
       expect((JSON.parse(text) as { Version: unknown }).Version, file).toBe('1');
       if (file.endsWith('.policy.json')) expect(parseRamPolicy(text).ok, file).toBe(true);
     }
-    expect(() => renderRamTemplate('{"Resource": "${ACCOUNT}"}', values)).toThrow(/ACCOUNT/);
+    expect(() => renderTemplate('{"Resource": "${ACCOUNT}"}', values)).toThrow(/ACCOUNT/);
   });
 
   it('lets FC assume the functions’ roles, OSS the trigger’s, and only the token function’s role the uploader', () => {
@@ -198,6 +199,66 @@ describe('deploy/ram', () => {
     );
     const trigger = props('media').triggers?.find((t) => t.triggerType === 'oss');
     expect(trigger?.invocationRole).toBe(`acs:ram::${TEST_ACCOUNT_ID}:role/aliyunosseventnotificationrole`);
+  });
+
+  it('lets the deploying user manage exactly the functions, triggers and roles s.yaml names, and their log store', () => {
+    const deployer = policy('deployer.policy.json');
+    const functions = Object.values(sYaml.resources).map((resource) => resource.props);
+    // Every role s.yaml hands FC: the functions' execution roles and the OSS trigger's invocation role.
+    const passed = new Set<string>();
+    for (const fn of functions) {
+      const arn = fcFunction(fn.functionName);
+      for (const verb of ['Get', 'Create', 'Update', 'Delete']) {
+        expect(policyAllows(deployer, `fc:${verb}Function`, arn), `${verb} ${fn.functionName}`).toBe(true);
+        expect(policyAllows(deployer, `fc:${verb}Function`, fcFunction(`other-${fn.functionName}`))).toBe(
+          false,
+        );
+      }
+      expect(policyAllows(deployer, 'fc:InvokeFunction', arn), 'deploying is not invoking').toBe(false);
+      for (const trigger of fn.triggers ?? []) {
+        const triggerArn = `${arn}/triggers/${String(trigger.triggerName)}`;
+        for (const verb of ['Get', 'Create', 'Update', 'Delete']) {
+          expect(policyAllows(deployer, `fc:${verb}Trigger`, triggerArn), triggerArn).toBe(true);
+        }
+        if (trigger.invocationRole) passed.add(String(trigger.invocationRole));
+        if (trigger.triggerType === 'oss') {
+          // sourceArn acs:oss:<region>:<account>:<bucket>: FC registers the bucket's event notification.
+          const bucket = String(trigger.sourceArn).split(':').at(-1);
+          expect(bucket).toBe(values.BUCKET);
+          const notification = 'oss:PutBucketEventNotification';
+          expect(policyAllows(deployer, notification, `acs:oss:*:*:${bucket}`)).toBe(true);
+          expect(policyAllows(deployer, notification, 'acs:oss:*:*:someone-elses-bucket')).toBe(false);
+          expect(policyAllows(deployer, 'oss:PutObject', `acs:oss:*:*:${bucket}/x`)).toBe(false);
+        }
+      }
+      if (fn.asyncInvokeConfig) {
+        // FC documents PutFunctionAsyncInvokeConfig without resource-level authorisation: Resource "*".
+        expect(policyAllows(deployer, 'fc:PutFunctionAsyncInvokeConfig', '*')).toBe(true);
+      }
+      // A layer would need fc:GetLayerVersion here; the media package carries its own ffmpeg instead.
+      expect(fn.layers, `${fn.functionName} layers`).toBeUndefined();
+      passed.add(fn.role);
+      // logConfig auto: fc3 creates (once) the project <account>-<region>-logproject and a log store per function.
+      expect(fn.logConfig).toBe('auto');
+    }
+    const passRoleResources = deployer.statements
+      .filter((s) => s.actions.includes('ram:PassRole'))
+      .flatMap((s) => s.resources);
+    expect(new Set(passRoleResources)).toEqual(passed);
+    expect(policyAllows(deployer, 'ram:PassRole', `acs:ram::${TEST_ACCOUNT_ID}:role/admin`)).toBe(false);
+    expect(policyAllows(deployer, 'ram:CreateRole', '*')).toBe(false);
+
+    const project = `acs:log:${values.REGION}:${values.ACCOUNT_ID}:project/${values.ACCOUNT_ID}-${values.REGION}-logproject`;
+    expect(policyAllows(deployer, 'log:CreateProject', project)).toBe(true);
+    expect(
+      policyAllows(deployer, 'log:CreateLogStore', `${project}/logstore/fc-v3-upcall-token-logstore`),
+    ).toBe(true);
+    expect(policyAllows(deployer, 'log:CreateIndex', `${project}/logstore/fc-v3-upcall-token-logstore`)).toBe(
+      true,
+    );
+    expect(policyAllows(deployer, 'log:DeleteProject', project)).toBe(false);
+    expect(policyAllows(deployer, 'log:CreateProject', `${project}-other`)).toBe(false);
+    expect(policyAllows(deployer, 'log:GetLogStoreLogs', `${project}/logstore/x`)).toBe(false);
   });
 
   it("names each function's role after its policy file, and renders the prefixes s.yaml deploys", () => {
