@@ -24,6 +24,11 @@ export const MediaJobSchema = Type.Object(
     taskId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' }),
     /** Epoch ms. */
     requestedAt: Type.Integer(),
+    /**
+     * Set only by the media function on a trigger-path job it re-queued to look for the callback's verdict again:
+     * how many such checks it has queued (functions/media/verdict.ts).
+     */
+    verdictCheck: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   },
   { additionalProperties: false },
 );

@@ -25,7 +25,7 @@ import { createOutbox, type DeliveryResult, type Outbox } from './outbox.js';
 import { checkMediaTools, failMisconfigured } from './preflight.js';
 import { createOssMediaStore, type MediaStore, type OssMediaStoreOptions } from './store.js';
 import { handleObjectCreated, type TriggerOutcome } from './trigger.js';
-import type { VerdictDeps } from './verdict.js';
+import type { VetoDeps } from './verdict.js';
 
 export type MediaHandlerResult =
   | JobResult
@@ -48,13 +48,14 @@ function jobWebhooks(
   settings: MediaConfig,
   outbox: Outbox | undefined,
   store: MediaStore,
+  requeue: Requeue,
 ): Pick<MediaWorkerDeps, 'announce' | 'verdict'> {
   if (!settings.webhooks || !outbox) return {};
   const { webhooks } = settings;
   const mediaHookOn = webhooks.urls.media !== null;
   const uploadHook = webhooks.urls.upload;
   const ask =
-    (url: string): VerdictDeps['askApplication'] =>
+    (url: string): VetoDeps['askApplication'] =>
     async (job) => {
       const stored = await store.head(job.key);
       if (!stored || stored.etag !== job.etag) return { kind: 'refused', reason: 'the upload was replaced' };
@@ -83,13 +84,19 @@ function jobWebhooks(
       if (!mediaHookOn || manifest.error?.code === 'UploadRejected') return;
       await outbox.publish(mediaResultMessage(manifest));
     },
-    verdict: {
-      awaitUploadVerdict: uploadHook !== null,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      ...(uploadHook !== null ? { askApplication: ask(uploadHook) } : {}),
-    },
+    ...(uploadHook !== null
+      ? {
+          verdict: {
+            recheck: requeue,
+            askApplication: ask(uploadHook),
+          },
+        }
+      : {}),
   };
 }
+
+/** Queue an event for this function again, later: FC's delayed async invoke under a task id of its own. */
+type Requeue = (event: unknown, taskId: string, delaySeconds: number) => Promise<DispatchOutcome>;
 
 type StoreLocation = Pick<MediaConfig, 'ossEndpoint' | 'region' | 'bucket'>;
 
@@ -153,21 +160,27 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
     }
     const settings = ready.app;
     const store = storeAt(settings, credentials);
+    const requeue: Requeue = (event, taskId, delaySeconds) =>
+      invokeAsync({
+        fc: { endpoint: settings.fcEndpoint, credentials },
+        functionName: settings.mediaFunctionName,
+        taskId,
+        event,
+        delaySeconds,
+      });
     const outbox = settings.webhooks
       ? createOutbox(
           { derivedPrefix: settings.plan.derivedPrefix, webhooks: settings.webhooks },
           {
             store,
             send: (target, message, timeoutMs) => sendWebhook(target, message, { timeoutMs }),
-            // A retry is this function again, later: FC's delayed async invoke under the attempt's own task id.
+            // A retry is this function again, later, under the attempt's own task id.
             schedule: (delivery, delaySeconds) =>
-              invokeAsync({
-                fc: { endpoint: settings.fcEndpoint, credentials },
-                functionName: settings.mediaFunctionName,
-                taskId: deliveryTaskId(delivery.deliver.webhookId, delivery.deliver.attempt),
-                event: delivery,
+              requeue(
+                delivery,
+                deliveryTaskId(delivery.deliver.webhookId, delivery.deliver.attempt),
                 delaySeconds,
-              }),
+              ),
             now: Date.now,
             log: requestLog,
           },
@@ -202,7 +215,7 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
         return { outcome: 'trigger', events };
       }
       case 'job': {
-        const webhooks = jobWebhooks(settings, outbox, store);
+        const webhooks = jobWebhooks(settings, outbox, store, requeue);
         const broken = await checkTools(settings).then(
           () => undefined,
           (error: Error) => error,

@@ -10,7 +10,8 @@
  *  4. Manifest first: a version whose manifest exists is done (`already-done`); its webhook is repeated, since the
  *     previous run may have died between the manifest and the outbox (the outbox keeps one record per event).
  *  5. The verdict (verdict.ts): an upload refused (by its own verdict, or by the application's veto, which a trigger-path
- *     job asks for itself when no callback settled it) ends in an `UploadRejected` manifest, unprocessed.
+ *     job asks for itself when no callback settled it) ends in an `UploadRejected` manifest, unprocessed; a
+ *     trigger-path job that must wait for the callback's verdict re-queues itself for later and ends.
  *  6. The lease (lease.ts): one create-if-absent write per generation. An expired or released lease, or one left by
  *     an earlier attempt of this same FC request (FC retries a request under its id, one attempt at a time, so that
  *     attempt is dead), is taken over with the next generation; after `MAX_ATTEMPTS` generations the job ends
@@ -30,6 +31,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import type { Logger } from '../../shared/log.js';
 import { type MediaJob, planMediaJob } from '../../shared/media-job.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
@@ -40,7 +42,7 @@ import { acquireLease } from './lease.js';
 import { buildManifest, readManifest, writeManifest } from './manifest.js';
 import { renderJob } from './render.js';
 import type { MediaStore } from './store.js';
-import { uploadVerdict, type VerdictDeps } from './verdict.js';
+import { uploadVerdict, type VetoDeps } from './verdict.js';
 
 export interface MediaWorkerDeps {
   store: MediaStore;
@@ -56,8 +58,8 @@ export interface MediaWorkerDeps {
    * (which finds the manifest, guard 4) repeats it.
    */
   announce?: (manifest: MediaManifest) => Promise<void>;
-  /** Whether a trigger-path job waits for the callback's verdict (the upload hook is on), how it sleeps and asks. */
-  verdict?: Pick<VerdictDeps, 'awaitUploadVerdict' | 'sleep' | 'askApplication'>;
+  /** How a trigger-path job waits for the verdict when the application can veto uploads (the upload hook is on). */
+  verdict?: VetoDeps;
   /** How a run watching another run's lease waits (guard 6); a timer by default. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -74,7 +76,16 @@ export type JobResult =
   /** The content type gets no job (the job was planned with other settings, or by hand). */
   | { outcome: 'not-media'; taskId: string }
   /** The job does not describe an object version this function serves; retrying cannot change that. */
-  | { outcome: 'rejected'; taskId: string; reason: string };
+  | { outcome: 'rejected'; taskId: string; reason: string }
+  /** No verdict on the upload yet: the job is queued again, to look for it later (verdict.ts). */
+  | {
+      outcome: 'verdict-pending';
+      taskId: string;
+      recheckTaskId: string;
+      delaySeconds: number;
+      /** `already-queued`: another run of this same check queued the next one (FC retried it). */
+      queued: DispatchOutcome;
+    };
 
 /**
  * Runs that may end without a manifest (killed, or failed transiently) before the job is declared stuck: above FC's
@@ -168,11 +179,13 @@ export async function runMediaJob(
     store: deps.store,
     now: deps.now,
     log,
-    awaitUploadVerdict: deps.verdict?.awaitUploadVerdict ?? false,
-    sleep: deps.verdict?.sleep ?? (async () => {}),
-    ...(deps.verdict?.askApplication ? { askApplication: deps.verdict.askApplication } : {}),
+    ...(deps.verdict ? { veto: deps.verdict } : {}),
   });
-  if (verdict.refused) {
+  if (verdict.kind === 'recheck') {
+    const { taskId: recheckTaskId, delaySeconds, queued } = verdict;
+    return { outcome: 'verdict-pending', taskId: plan.taskId, recheckTaskId, delaySeconds, queued };
+  }
+  if (verdict.kind === 'refused') {
     const failure = new MediaFailure('UploadRejected', `the upload was refused: ${verdict.reason}`);
     await writeManifest(deps.store, plan, buildManifest(job, plan, 1, timings(), failure));
     log.warn({ reason: verdict.reason }, 'upload was refused; not processed');

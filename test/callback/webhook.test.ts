@@ -21,6 +21,8 @@ import {
 let w: WebhookCloud;
 let failPolicy: Awaited<ReturnType<WebhookCloud['startCallback']>>;
 let acceptPolicy: Awaited<ReturnType<WebhookCloud['startCallback']>>;
+/** Waits for an application slower than the others' timeout: its answer comes while a trigger-path job waits. */
+let slowHook: Awaited<ReturnType<WebhookCloud['startCallback']>>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -32,6 +34,7 @@ beforeAll(async () => {
     UPCALL_UPLOAD_HOOK_TIMEOUT_MS: '800',
     UPCALL_UPLOAD_HOOK_FAILURE_POLICY: 'accept',
   });
+  slowHook = await w.startCallback({ UPCALL_UPLOAD_HOOK_TIMEOUT_MS: '3000' });
 });
 afterAll(() => w?.close());
 
@@ -54,9 +57,7 @@ async function upload(key: string, url: string) {
   return { ...outcome, elapsedMs: Date.now() - started };
 }
 
-const taskIdOf = async (key: string) =>
-  planMediaJob({ ...(await w.versionOf(key)), contentType: 'image/png' }, MEDIA_PLAN)?.taskId;
-const jobsFor = (taskId: string | undefined) =>
+const jobsFor = (taskId: string) =>
   w.cloud.fc.invocations(MEDIA_FUNCTION).filter((record) => record.taskId === taskId);
 
 describe('the upload hook', () => {
@@ -88,7 +89,7 @@ describe('the upload hook', () => {
 
     // Hook first, then the job: one job, and its result follows as media.ready.
     await w.cloud.fc.idle();
-    expect(jobsFor(await taskIdOf(key))).toHaveLength(1);
+    expect(jobsFor(await w.taskIdOf(key))).toHaveLength(1);
     const ready = w.receiver.events.find((e) => e.event.type === 'media.ready' && e.event.data.key === key);
     expect(ready?.id).toBe(webhookId('media', await w.versionOf(key)));
   });
@@ -128,7 +129,7 @@ describe('the upload hook', () => {
     const id = webhookId('upload', await w.versionOf(key));
     expect(w.deliveriesOf(id).map((d) => d.status)).toEqual([422, 422]);
     await w.cloud.fc.idle();
-    expect(jobsFor(await taskIdOf(key))).toEqual([]);
+    expect(jobsFor(await w.taskIdOf(key))).toEqual([]);
     expect(w.receiver.events.some((e) => e.id === id)).toBe(false);
   });
 
@@ -149,7 +150,7 @@ describe('the upload hook', () => {
     expect((await w.root().getObjectTagging(key)).tag).toEqual({});
     await w.cloud.fc.idle();
     // No job from the callback: the OSS trigger (not connected here) is what processes such an upload.
-    expect(jobsFor(await taskIdOf(key))).toEqual([]);
+    expect(jobsFor(await w.taskIdOf(key))).toEqual([]);
   });
 
   it('accept policy: a slow application is told later, once; the upload is accepted with app: null', async () => {
@@ -168,7 +169,7 @@ describe('the upload hook', () => {
     // Delivered again by the media function (attempt 2) with the same id; processed once.
     expect(w.deliveriesOf(id).length).toBeGreaterThanOrEqual(2);
     expect(w.receiver.events.filter((e) => e.id === id)).toHaveLength(1);
-    expect(jobsFor(await taskIdOf(key))).toHaveLength(1);
+    expect(jobsFor(await w.taskIdOf(key))).toHaveLength(1);
     const delivered = await w.root().head(`derived/_outbox/delivered/${id}.json`);
     expect(delivered.status).toBe(200);
   });
@@ -190,17 +191,21 @@ describe('the upload hook', () => {
     if (dead.ok) expect(dead.value).toMatchObject({ webhookId: id, type: 'upload.completed', attempts: 3 });
   });
 
-  it('a veto also stops the OSS trigger path: its job waits out the callback window and processes nothing', async () => {
+  it('a veto arriving while the trigger-path job waits is honoured: the job re-checks until it is on the object', async () => {
     const disconnect = w.connectTrigger();
     try {
       const key = 'uploads/alice/vetoed-trigger.png';
-      w.script(key, () => ({ status: 403, body: { message: 'no' } }));
-      const result = await upload(key, failPolicy.url);
+      // The application takes its time, so the OSS trigger's job (queued at once) runs before the verdict exists.
+      w.script(key, async () => {
+        await sleep(1500);
+        return { status: 403, body: { message: 'no' } };
+      });
+      const result = await upload(key, slowHook.url);
       expect(result.ok).toBe(false);
       await w.cloud.fc.idle();
-      const runs = jobsFor(await taskIdOf(key));
-      expect(runs).toHaveLength(1);
-      expect(runs[0]?.result).toMatchObject({ outcome: 'failed' });
+      const checks = w.checksOf(await w.taskIdOf(key));
+      expect(checks[0]?.result).toMatchObject({ outcome: 'verdict-pending' });
+      expect(checks.at(-1)?.result).toMatchObject({ outcome: 'failed' });
       const manifestKey =
         planMediaJob({ ...(await w.versionOf(key)), contentType: 'image/png' }, MEDIA_PLAN)?.manifestKey ??
         '';
@@ -211,8 +216,11 @@ describe('the upload hook', () => {
         error: { code: 'UploadRejected' },
       });
       expect(manifest.outputs).toEqual([]);
+      // Asked once, by the callback: the job took the callback's answer instead of asking again at the window's end.
+      const version = await w.versionOf(key);
+      expect(w.deliveriesOf(webhookId('upload', version)).map((d) => d.status)).toEqual([403]);
       // The application vetoed it and never hears about it again.
-      expect(w.deliveriesOf(webhookId('media', await w.versionOf(key)))).toEqual([]);
+      expect(w.deliveriesOf(webhookId('media', version))).toEqual([]);
     } finally {
       disconnect();
     }
@@ -235,7 +243,10 @@ describe('the upload hook', () => {
         const version = await w.versionOf(key);
         const asked = w.receiver.deliveries.filter((d) => d.id === webhookId('upload', version));
         expect(asked.map((d) => d.type)).toEqual(['upload.completed']);
-        expect(jobsFor(await taskIdOf(key))[0]?.result).toMatchObject({ outcome });
+        // The job looked for a callback's verdict until the window closed, then asked the application itself.
+        const checks = w.checksOf(await w.taskIdOf(key));
+        expect(checks[0]?.result).toMatchObject({ outcome: 'verdict-pending' });
+        expect(checks.at(-1)?.result).toMatchObject({ outcome });
         expect((await w.root().getObjectTagging(key)).tag['upcall-status']).toBe(status);
       } finally {
         disconnect();

@@ -16,8 +16,9 @@ import {
   type ReceiverAnswer,
   startExampleReceiver,
 } from '../../local/example-receiver.js';
+import type { InvocationRecord } from '../../local/fc/functions.js';
 import { connectOssTrigger } from '../../local/fc/oss-trigger.js';
-import type { MediaPlanSettings } from '../../shared/media-job.js';
+import { type MediaPlanSettings, planMediaJob } from '../../shared/media-job.js';
 import { parseTicketKeyring } from '../../shared/upload-ticket.js';
 import type { WebhookEvent } from '../../shared/webhook-events.js';
 import { type CallbackServer, startCallbackServer } from './callback-server.js';
@@ -60,6 +61,13 @@ export interface WebhookCloud {
   versionOf(key: string): Promise<{ bucket: string; key: string; etag: string }>;
   /** Every delivery attempt of the webhook with this id, in order. */
   deliveriesOf(id: string): ExampleReceiver['deliveries'];
+  /** The FC task id of the job of an image stored at `key`. */
+  taskIdOf(key: string): Promise<string>;
+  /**
+   * A job's runs in the media function, in order: under its task id, then its verdict re-checks (`<task id>-v<n>`,
+   * functions/media/verdict.ts).
+   */
+  checksOf(taskId: string): InvocationRecord[];
   close(): Promise<void>;
 }
 
@@ -106,6 +114,12 @@ export async function startWebhookCloud(): Promise<WebhookCloud> {
     UPCALL_TICKET_KEYS: TICKET_KEYS,
   };
 
+  const versionOf = async (key: string) => {
+    const head = await rootOssClient(cloud, BUCKET).head(key);
+    const etag = String((head.res.headers as Record<string, string>).etag).replaceAll('"', '');
+    return { bucket: BUCKET, key, etag };
+  };
+
   return {
     cloud,
     receiver,
@@ -129,12 +143,17 @@ export async function startWebhookCloud(): Promise<WebhookCloud> {
     uploader: (user) => userOssClient(cloud, BUCKET, user),
     root: () => rootOssClient(cloud, BUCKET),
     ticketFor: (user) => userTicket(keyring, user, { maxBytes: 5_000_000, contentTypes: ['image/*'] }),
-    async versionOf(key) {
-      const head = await rootOssClient(cloud, BUCKET).head(key);
-      const etag = String((head.res.headers as Record<string, string>).etag).replaceAll('"', '');
-      return { bucket: BUCKET, key, etag };
-    },
+    versionOf,
     deliveriesOf: (id) => receiver.deliveries.filter((delivery) => delivery.id === id),
+    async taskIdOf(key) {
+      const plan = planMediaJob({ ...(await versionOf(key)), contentType: 'image/png' }, MEDIA_PLAN);
+      if (!plan) throw new Error('an image gets a job');
+      return plan.taskId;
+    },
+    checksOf: (taskId) =>
+      cloud.fc
+        .invocations(MEDIA_FUNCTION)
+        .filter((run) => run.taskId === taskId || run.taskId?.startsWith(`${taskId}-v`)),
     async close() {
       await Promise.all(callbacks.map((callback) => callback.close()));
       await receiver.close();
