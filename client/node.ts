@@ -13,21 +13,9 @@ import { basename, join, resolve } from 'node:path';
 import { type CheckpointStore, isCheckpoint } from './checkpoint.js';
 import { NetworkError } from './errors.js';
 import type { Transport } from './transport.js';
-import {
-  createUpload as createWith,
-  type Upload,
-  type UploadOptions,
-  type UploadResult,
-  type UploadSource,
-} from './upload.js';
+import { type PlatformUploadOptions, platformUpload, type Upload, type UploadSource } from './upload.js';
 
-export type { Checkpoint, CheckpointStore } from './checkpoint.js';
-export { memoryCheckpoints } from './checkpoint.js';
-export { UploadError, type UploadErrorCode, type UploadErrorDetail } from './errors.js';
-export { createLimiter, type Limiter } from './limiter.js';
-export type { JobOutputs, OutputWithUrl } from './manifest.js';
-export type { UploadProgress } from './progress.js';
-export type { Upload, UploadResult, UploadSource, UploadState } from './upload.js';
+export * from './api.js';
 
 /** Bodies go out in chunks of this size, so progress moves while a part is being sent. */
 const CHUNK_BYTES = 64 * 1024;
@@ -121,19 +109,9 @@ export function fileCheckpoints(dir = join(homedir(), '.upcall', 'checkpoints'))
   };
 }
 
-export type NodeUploadOptions = Omit<UploadOptions, 'transport'> & { transport?: UploadOptions['transport'] };
+export type NodeUploadOptions = PlatformUploadOptions;
 
-export function createUpload(file: UploadSource, options: NodeUploadOptions): Upload {
-  return createWith(file, {
-    ...options,
-    transport: options.transport ?? nodeTransport,
-    checkpoints: options.checkpoints ?? fileCheckpoints(),
-  });
-}
-
-export function upload(file: UploadSource, options: NodeUploadOptions): Promise<UploadResult> {
-  return createUpload(file, options).done;
-}
+export const { createUpload, upload } = platformUpload(nodeTransport, () => fileCheckpoints());
 
 /** Upload a file by path; the checkpoint id is the real path, size and modification time. */
 export async function createPathUpload(

@@ -19,6 +19,7 @@
  * Pause aborts the requests in flight and keeps the checkpoint; resume is a new run of the same protocol.
  */
 import type { CallbackAnswer } from '../shared/callback-contract.js';
+import { suggestedKey } from '../shared/object-key.js';
 import type { FormGrant } from '../shared/token-contract.js';
 import { type Checkpoint, type CheckpointStore, fileFingerprint } from './checkpoint.js';
 import { abortError, isAbort, NetworkError, UploadError } from './errors.js';
@@ -375,7 +376,7 @@ export class Upload {
     // The form's policy allows any key under the prefix; it suggests `<uuid>/<name>`.
     const key = this.options.objectName
       ? `${grant.keyPrefix}${this.options.objectName}`
-      : (form.fields.key ?? objectKey(grant.keyPrefix, this.fileName));
+      : (form.fields.key ?? suggestedKey(grant.keyPrefix, this.fileName));
     this.key = key;
     const data = new FormData();
     for (const [name, value] of Object.entries({ ...form.fields, key })) data.append(name, value);
@@ -540,7 +541,7 @@ export class Upload {
     const grant = await this.grants.current(signal);
     const key = this.options.objectName
       ? `${grant.keyPrefix}${this.options.objectName}`
-      : objectKey(grant.keyPrefix, this.fileName);
+      : suggestedKey(grant.keyPrefix, this.fileName);
     this.key = key;
     const response = await this.send(
       'InitiateMultipartUpload',
@@ -658,17 +659,6 @@ export class Upload {
   }
 }
 
-/** `<prefix><uuid>/<name>`, the name kept to `A-Z a-z 0-9 . _ -` like the token function's form keys. */
-function objectKey(keyPrefix: string, fileName: string | undefined): string {
-  const id = crypto.randomUUID();
-  if (!fileName) return `${keyPrefix}${id}`;
-  const safe = fileName
-    .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^[._]+/, '')
-    .slice(-100);
-  return `${keyPrefix}${id}/${safe || 'file'}`;
-}
-
 const lowerCase = (headers: Record<string, string>) =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 
@@ -688,4 +678,24 @@ async function formBody(
 /** Start an upload; see `Upload` for pause/resume/cancel. */
 export function createUpload(file: UploadSource, options: UploadOptions): Upload {
   return new Upload(file, options);
+}
+
+/** An entry point's options: its platform's transport unless the caller brings one. */
+export type PlatformUploadOptions = Omit<UploadOptions, 'transport'> & {
+  transport?: UploadOptions['transport'];
+};
+
+/** An entry point's `createUpload` and `upload`: its platform's transport, and its checkpoint store by default. */
+export function platformUpload(transport: Transport, defaultCheckpoints: () => CheckpointStore | false) {
+  const create = (file: UploadSource, options: PlatformUploadOptions): Upload =>
+    createUpload(file, {
+      ...options,
+      transport: options.transport ?? transport,
+      checkpoints: options.checkpoints ?? defaultCheckpoints(),
+    });
+  return {
+    createUpload: create,
+    upload: (file: UploadSource, options: PlatformUploadOptions): Promise<UploadResult> =>
+      create(file, options).done,
+  };
 }

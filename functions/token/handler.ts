@@ -20,6 +20,7 @@ import {
   jsonResponse,
   type RoleCredentials,
 } from '../../shared/http/edge.js';
+import { suggestedKey } from '../../shared/object-key.js';
 import { createOssRestClient, OssRequestError } from '../../shared/oss-rest.js';
 import { edgeCredentials } from '../../shared/role-credentials.js';
 import { compileSchema, formatIssues } from '../../shared/schema.js';
@@ -42,7 +43,7 @@ import {
 import { contentTypeAllowed, issueUploadTicket, verifyUploadTicket } from '../../shared/upload-ticket.js';
 import { callerToken, createAuthenticator } from './auth.js';
 import type { TokenConfig } from './config.js';
-import { buildPostForm, suggestedKey } from './post-policy.js';
+import { buildPostForm } from './post-policy.js';
 import { MAX_KEY_PREFIX_BYTES, roleSessionName, userKeySegment } from './prefix.js';
 import {
   PART_URL_LIFETIME_SECONDS,

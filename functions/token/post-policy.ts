@@ -4,7 +4,6 @@
  * object metadata the same way, and also the key prefix, the size range, the content type and the signing fields themselves.
  * Signed with shared/oss-v4.ts (ali-oss's `signPostObjectPolicyV4` needs a whole client instance).
  */
-import { randomUUID } from 'node:crypto';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import { bucketAddress, postPolicyFields, signPostPolicyV4 } from '../../shared/oss-v4.js';
 
@@ -43,17 +42,6 @@ export interface PostForm {
   fields: Record<string, string>;
   /** When the policy expires (ISO 8601). */
   expiration: string;
-}
-
-/** A key under the prefix for a new upload: unique, ending in the file name made key-safe when there is one. */
-export function suggestedKey(keyPrefix: string, fileName?: string): string {
-  const id = randomUUID();
-  if (!fileName) return `${keyPrefix}${id}`;
-  const safe = fileName
-    .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^[._]+/, '')
-    .slice(-100);
-  return `${keyPrefix}${id}/${safe || 'file'}`;
 }
 
 export function buildPostForm(input: PostFormInput): PostForm {

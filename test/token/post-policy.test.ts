@@ -1,6 +1,7 @@
 /** The PostObject V4 form the token function signs (post-policy.ts). */
 import { describe, expect, it } from 'vitest';
-import { buildPostForm, suggestedKey } from '../../functions/token/post-policy.js';
+import { buildPostForm } from '../../functions/token/post-policy.js';
+import { suggestedKey } from '../../shared/object-key.js';
 import { signPostPolicyV4 } from '../../shared/oss-v4.js';
 
 describe('PostObject V4 form', () => {
