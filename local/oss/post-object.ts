@@ -11,20 +11,14 @@ import type { Principal } from './auth-input.js';
 import { type CallbackRequest, parseCallbackParam } from './callback-param.js';
 import type { OssServices } from './context.js';
 import { invalidArgument, OssError } from './errors.js';
-import {
-  contentTypeFor,
-  quotedEtag,
-  storedContentHeaders,
-  taggingHeader,
-  uploadResultHeaders,
-  userMetadata,
-} from './object-headers.js';
+import { quotedEtag, uploadResultHeaders } from './object-headers.js';
 import { authorize, requiredPermissions, tagsAtUpload as tagsAtUploadOf } from './permissions.js';
 import { authenticatePost } from './post-auth.js';
 import { checkPolicyFields, checkPolicyLength, type PostPolicy } from './post-policy.js';
 import { type OssResponse, xmlResponse } from './response.js';
 import { discardStaged, MAX_SINGLE_UPLOAD_BYTES, type StagedData, stageStream } from './staging.js';
 import { finishUpload } from './upload-callback.js';
+import { commitUpload, describedObject, forbidsOverwrite } from './write-object.js';
 
 export interface PostContext {
   bucket: string;
@@ -148,29 +142,16 @@ export async function postObject(
 ): Promise<OssResponse> {
   const { fields, prepared, staged } = await receiveForm(message, services, context);
   const { key, policy, callback, principal } = prepared;
-  let record: ReturnType<typeof services.store.commit>;
+  const formFields = Object.fromEntries(fields);
+  let described: ReturnType<typeof describedObject>;
   try {
     if (policy) checkPolicyLength(policy, staged.size);
-    record = services.store.commit(
-      context.bucket,
-      {
-        key,
-        contentType: contentTypeFor(key, fields.get('content-type')),
-        contentHeaders: storedContentHeaders(Object.fromEntries(fields)),
-        userMeta: userMetadata(Object.fromEntries(fields)),
-        tags: taggingHeader(fields.get('x-oss-tagging')),
-        etag: staged.md5.toString('hex').toUpperCase(),
-        contentMd5: staged.md5.toString('base64'),
-        lastModified: new Date().toISOString(),
-        objectType: 'Normal',
-      },
-      staged,
-      fields.get('x-oss-forbid-overwrite')?.toLowerCase() === 'true' ? { ec: '0026-00000201' } : undefined,
-    );
+    described = describedObject(key, formFields);
   } catch (error) {
     discardStaged(staged);
     throw error;
   }
+  const record = commitUpload(services, context.bucket, described, staged, forbidsOverwrite(formFields));
   const headers = uploadResultHeaders(record);
   const status = fields.get('success_action_status');
   const plain: OssResponse =

@@ -49,6 +49,27 @@ function commitStaged(
   }
 }
 
+/**
+ * Store a staged single upload (PutObject, PostObject) as a Normal object: `described` by its request headers (or
+ * form fields), its ETag the MD5 of its bytes.
+ */
+export function commitUpload(
+  services: OssServices,
+  bucket: string,
+  described: ReturnType<typeof describedObject>,
+  staged: StagedData,
+  forbid: boolean,
+): ObjectRecord {
+  const fields: NewObject = {
+    ...described,
+    etag: staged.md5.toString('hex').toUpperCase(),
+    contentMd5: staged.md5.toString('base64'),
+    lastModified: new Date().toISOString(),
+    objectType: 'Normal',
+  };
+  return commitStaged(services, bucket, fields, staged, forbid);
+}
+
 export async function putObject(request: OssRequest, services: OssServices): Promise<OssResponse> {
   // Everything that can be refused from the headers is refused before a byte is stored.
   const callback = callbackFromRequest(
@@ -64,19 +85,7 @@ export async function putObject(request: OssRequest, services: OssServices): Pro
     discardStaged(staged);
     throw new OssError(400, 'InvalidDigest', 'The Content-MD5 you specified did not match what we received.');
   }
-  const record = commitStaged(
-    services,
-    request.bucket,
-    {
-      ...described,
-      etag: staged.md5.toString('hex').toUpperCase(),
-      contentMd5,
-      lastModified: new Date().toISOString(),
-      objectType: 'Normal',
-    },
-    staged,
-    forbidsOverwrite(request.headers),
-  );
+  const record = commitUpload(services, request.bucket, described, staged, forbidsOverwrite(request.headers));
   return finishUpload(
     {
       bucket: request.bucket,
