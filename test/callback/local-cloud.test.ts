@@ -6,12 +6,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type OSS from 'ali-oss';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 import { CALLBACK_BODY_TEMPLATE } from '../../shared/callback-contract.js';
 import { parseTicketKeyring } from '../../shared/upload-ticket.js';
 import { type CallbackServer, startCallbackServer } from '../helpers/callback-server.js';
+import { solidPng } from '../helpers/media.js';
 import { rootOssClient, userOssClient } from '../helpers/oss-clients.js';
 import { ticketedUpload, userTicket } from '../helpers/upload-tickets.js';
 
@@ -41,9 +41,7 @@ const ticketFor = (user: string) =>
 const asGranted = (ticket: string, url = callback.url) => ticketedUpload(ticket, url);
 
 async function png(width: number, height: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 90 } } })
-    .png()
-    .toBuffer();
+  return solidPng(width, height, { r: 200, g: 40, b: 90 });
 }
 
 async function tagsOf(key: string): Promise<Record<string, string>> {

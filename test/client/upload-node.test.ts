@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createPathUpload,
   fileCheckpoints,
@@ -17,16 +17,10 @@ import {
   UploadError,
   type UploadProgress,
 } from '../../client/node.js';
-import { type E2eStack, startE2eStack } from '../helpers/dev-stack.js';
+import { useE2eStack } from '../helpers/dev-stack.js';
 import { noisePng as noiseImage } from '../helpers/media.js';
 
-let e2e: E2eStack;
-beforeAll(async () => {
-  e2e = await startE2eStack();
-});
-afterAll(async () => {
-  await e2e?.close();
-});
+const e2e = useE2eStack();
 
 /** A noise PNG written to `path`; returns its size. */
 async function noisePng(path: string, side: number): Promise<number> {

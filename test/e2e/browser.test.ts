@@ -7,11 +7,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page, type Route } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import { type E2eStack, startE2eStack } from '../helpers/dev-stack.js';
-import { generateVideo, noisePng } from '../helpers/media.js';
+import { generateVideo, noisePng, solidPng } from '../helpers/media.js';
 import { readJson } from '../helpers/oss-clients.js';
 
 let e2e: E2eStack;
@@ -128,10 +127,7 @@ async function uploadsOf(user: string) {
   );
 }
 
-const png = (width: number, height: number, background = '#e0662a') =>
-  sharp({ create: { width, height, channels: 3, background } })
-    .png()
-    .toBuffer();
+const png = (width: number, height: number, background = '#e0662a') => solidPng(width, height, background);
 
 describe('the demo page in chromium', () => {
   it('uploads a small image with the signed form, with progress, and shows its thumbnail', async () => {

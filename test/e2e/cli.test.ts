@@ -8,22 +8,18 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES, runUpload } from '../../cli/upload-command.js';
 import { createMediaHandler } from '../../functions/media/app.js';
 import type { CallbackAnswer } from '../../shared/callback-contract.js';
 import { type MediaManifest, SOURCE_ETAG_HEADER } from '../../shared/media-manifest.js';
-import { type E2eStack, startE2eStack } from '../helpers/dev-stack.js';
+import { useE2eStack } from '../helpers/dev-stack.js';
 import { generateVideo } from '../helpers/media.js';
 import { startNpmScript } from '../helpers/npm-script.js';
 import { readJson } from '../helpers/oss-clients.js';
 
-let e2e: E2eStack;
-
-beforeAll(async () => {
-  e2e = await startE2eStack();
-});
-afterAll(() => e2e?.close());
+const e2e = useE2eStack();
+beforeAll(async () => {});
 
 interface JsonResult {
   bucket: string;

@@ -10,6 +10,13 @@ import { locateMediaTools, type MediaTools, runTool } from '../../functions/medi
 export const RED = { r: 255, g: 0, b: 0 };
 export const BLUE = { r: 0, g: 0, b: 255 };
 
+/** A PNG all of one colour. */
+export function solidPng(width: number, height: number, background: string | typeof RED): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background } })
+    .png()
+    .toBuffer();
+}
+
 /** A square PNG of noise stored uncompressed (about 3 bytes a pixel): large, yet a real image to thumbnail. */
 export function noisePng(side: number): Promise<Buffer> {
   return sharp({
@@ -30,10 +37,7 @@ export function noisePng(side: number): Promise<Buffer> {
  * clockwise): upright it is 200×400 with blue on the left and red on the right.
  */
 export async function jpegWithOrientation6(): Promise<Buffer> {
-  const half = (colour: typeof RED) =>
-    sharp({ create: { width: 400, height: 100, channels: 3, background: colour } })
-      .png()
-      .toBuffer();
+  const half = (colour: typeof RED) => solidPng(400, 100, colour);
   return sharp({ create: { width: 400, height: 200, channels: 3, background: RED } })
     .composite([{ input: await half(BLUE), top: 100, left: 0 }])
     .jpeg({ quality: 95 })
@@ -61,11 +65,7 @@ export function translucentPng(): Promise<Buffer> {
 /** Three 80×60 frames (red, green, blue), 100 ms each, looping. */
 export async function animatedGif(): Promise<Buffer> {
   const frames = await Promise.all(
-    ['red', 'green', 'blue'].map((background) =>
-      sharp({ create: { width: 80, height: 60, channels: 3, background } })
-        .png()
-        .toBuffer(),
-    ),
+    ['red', 'green', 'blue'].map((background) => solidPng(80, 60, background)),
   );
   return sharp(frames, { join: { animated: true } })
     .gif({ delay: [100, 100, 100], loop: 0 })
@@ -73,9 +73,7 @@ export async function animatedGif(): Promise<Buffer> {
 }
 
 export function onePixelPng(): Promise<Buffer> {
-  return sharp({ create: { width: 1, height: 1, channels: 3, background: BLUE } })
-    .png()
-    .toBuffer();
+  return solidPng(1, 1, BLUE);
 }
 
 /** A valid 1×1 PNG whose header claims 100000×100000 pixels (10 gigapixels): a decompression bomb. */

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { expect } from 'vitest';
 import { type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
-import { BLUE, pixelAt, RED } from './media.js';
+import { BLUE, pixelAt, RED, solidPng } from './media.js';
 
 const run = promisify(execFile);
 
@@ -21,9 +21,7 @@ const run = promisify(execFile);
  * display) and Display P3: upright it is height×width, blue on the left and red on the right.
  */
 export async function sidewaysJpeg(width: number, height: number): Promise<Buffer> {
-  const lower = await sharp({ create: { width, height: height / 2, channels: 3, background: BLUE } })
-    .png()
-    .toBuffer();
+  const lower = await solidPng(width, height / 2, BLUE);
   return sharp({ create: { width, height, channels: 3, background: RED } })
     .composite([{ input: lower, top: height / 2, left: 0 }])
     .withIccProfile('p3')

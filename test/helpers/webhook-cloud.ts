@@ -8,7 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type OSS from 'ali-oss';
-import sharp from 'sharp';
 import { createMediaHandler } from '../../functions/media/app.js';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 import {
@@ -22,6 +21,7 @@ import { type MediaPlanSettings, planMediaJob } from '../../shared/media-job.js'
 import { parseTicketKeyring } from '../../shared/upload-ticket.js';
 import type { WebhookEvent } from '../../shared/webhook-events.js';
 import { type CallbackServer, startCallbackServer } from './callback-server.js';
+import { solidPng } from './media.js';
 import { mediaTrigger } from './media-trigger.js';
 import { type RootOssClient, rootOssClient, userOssClient } from './oss-clients.js';
 import { userTicket } from './upload-tickets.js';
@@ -72,9 +72,7 @@ export interface WebhookCloud {
 }
 
 export function png(size: number): Promise<Buffer> {
-  return sharp({ create: { width: size, height: size, channels: 3, background: { r: 20, g: 120, b: 200 } } })
-    .png()
-    .toBuffer();
+  return solidPng(size, size, { r: 20, g: 120, b: 200 });
 }
 
 const keyOf = (event: WebhookEvent) =>

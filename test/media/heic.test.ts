@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ImageOptions, renderThumbnails, type ThumbnailSpec } from '../../functions/media/image.js';
-import { BLUE, failureOf, pixelAt, RED } from '../helpers/media.js';
+import { BLUE, failureOf, pixelAt, RED, solidPng } from '../helpers/media.js';
 import {
   expectUpright,
   heifEnc,
@@ -73,11 +73,7 @@ describe('HEIC stills (libheif in WebAssembly, then sharp)', () => {
   });
 
   it('decodes the primary image of a multi-image file, even when it is not the first', async () => {
-    const still = (width: number, height: number, background: typeof RED) =>
-      sharp({ create: { width, height, channels: 3, background } })
-        .png()
-        .toBuffer();
-    const burst = await heifEnc([await still(64, 48, RED), await still(80, 60, BLUE)]);
+    const burst = await heifEnc([await solidPng(64, 48, RED), await solidPng(80, 60, BLUE)]);
     expect((await sharp(burst).metadata()).pages).toBe(2);
     // heif-enc stores each picture as a coded tile (items 1, 3) under a grid image (items 2, 4); 2 is the primary.
 

@@ -6,10 +6,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallbackAnswer } from '../../shared/callback-contract.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
-import { type E2eStack, startE2eStack, waitForObject } from '../helpers/dev-stack.js';
+import { useE2eStack, waitForObject } from '../helpers/dev-stack.js';
 import { pixelAt, testTools } from '../helpers/media.js';
 import { readJson } from '../helpers/oss-clients.js';
 import {
@@ -21,11 +21,7 @@ import {
   withIrot,
 } from '../helpers/phone-media.js';
 
-let e2e: E2eStack;
-beforeAll(async () => {
-  e2e = await startE2eStack();
-});
-afterAll(() => e2e?.close());
+const e2e = useE2eStack();
 
 /** Upload as a user would: `npm run upload` (the CLI, in-process) as `alice`; the callback's answer it printed. */
 async function phoneUpload(name: string, body: Buffer, contentType: string): Promise<CallbackAnswer> {

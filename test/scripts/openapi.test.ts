@@ -10,28 +10,26 @@ import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createUpload, memoryCheckpoints } from '../../client/node.js';
 import { openApiText, TOKEN_ERROR_CODES } from '../../scripts/openapi.js';
-import { type E2eStack, startE2eStack } from '../helpers/dev-stack.js';
+import { useE2eStack } from '../helpers/dev-stack.js';
+import { solidPng } from '../helpers/media.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const addFormats = addFormatsModule.default;
 
 let document: Record<string, unknown>;
 let ajv: Ajv2020;
-let e2e: E2eStack;
 
+const e2e = useE2eStack();
 beforeAll(async () => {
   document = JSON.parse(await readFile(join(ROOT, 'openapi.json'), 'utf8'));
   // strict: the OpenAPI document around the schemas has keys JSON Schema does not know.
   ajv = new Ajv2020({ allErrors: true, strict: false });
   addFormats(ajv);
   ajv.addSchema(document, 'openapi.json');
-  e2e = await startE2eStack();
 });
-afterAll(() => e2e?.close());
 
 const pointer = (...path: string[]) =>
   `openapi.json#/${path.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
@@ -177,9 +175,7 @@ describe('openapi.json', () => {
       answerErrors('post', 400, { error: { code: 'TokenInvalid', message: '', requestId: '' } }),
     ).not.toEqual([]);
 
-    const image = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#08f' } })
-      .png()
-      .toBuffer();
+    const image = await solidPng(40, 30, '#08f');
     const upload = createUpload(new Blob([image], { type: 'image/png' }), {
       tokenUrl: e2e.stack.info.token.url,
       authorization: () => `Bearer ${jwt}`,

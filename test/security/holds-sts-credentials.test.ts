@@ -5,24 +5,20 @@
  * since these uploads send no callback); everything else is tagged `rejected` with the reason and never processed;
  * upcall's tags are upcall's alone.
  */
-import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import type { FormGrant, TokenResponse } from '../../shared/token-contract.js';
 import { grantClient, requestToken } from '../helpers/ali-oss-app.js';
-import { type E2eStack, startE2eStack, waitForObject } from '../helpers/dev-stack.js';
+import { useE2eStack, waitForObject } from '../helpers/dev-stack.js';
+import { solidPng } from '../helpers/media.js';
 import { readJson } from '../helpers/oss-clients.js';
 
-let e2e: E2eStack;
 let png: Buffer;
 
+const e2e = useE2eStack({ triggerDelayMs: 0 });
 beforeAll(async () => {
-  e2e = await startE2eStack({ triggerDelayMs: 0 });
-  png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#cc3366' } })
-    .png()
-    .toBuffer();
+  png = await solidPng(40, 30, '#cc3366');
 });
-afterAll(() => e2e?.close());
 
 /** Mallory's grant for one small PNG: the limits every attack below tries to get around. */
 async function smallPngGrant(): Promise<TokenResponse> {

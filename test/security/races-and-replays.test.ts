@@ -7,26 +7,22 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../cli/upload-command.js';
 import { closeServer } from '../../local/listen.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import type { TokenResponse } from '../../shared/token-contract.js';
 import { grantClient, requestToken } from '../helpers/ali-oss-app.js';
-import { type E2eStack, startE2eStack, waitForObject } from '../helpers/dev-stack.js';
+import { useE2eStack, waitForObject } from '../helpers/dev-stack.js';
+import { solidPng } from '../helpers/media.js';
 import { readJson } from '../helpers/oss-clients.js';
 
-let e2e: E2eStack;
 let png: Buffer;
 
+const e2e = useE2eStack({ triggerDelayMs: 0 });
 beforeAll(async () => {
-  e2e = await startE2eStack({ triggerDelayMs: 0 });
-  png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#3366cc' } })
-    .png()
-    .toBuffer();
+  png = await solidPng(96, 64, '#3366cc');
 });
-afterAll(() => e2e?.close());
 
 const grantFor = async (user: string, wanted: object): Promise<TokenResponse> =>
   requestToken(e2e.stack.info.token.url, await e2e.stack.userToken(user), wanted);

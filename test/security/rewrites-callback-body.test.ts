@@ -5,27 +5,23 @@
  * HeadObject; a callback that is not about the stored version, or not the owner's, changes nothing and learns
  * nothing; and the object is judged by its own ticket whatever the callback said.
  */
-import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCallbackSigningKey } from '../../local/oss/callback-signing.js';
 import { signedCallbackRequest, type UploadVariables } from '../../local/oss/signed-callback.js';
 import { CALLBACK_BODY_TEMPLATE, TICKET_VARIABLE } from '../../shared/callback-contract.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import type { TokenResponse } from '../../shared/token-contract.js';
 import { grantClient, requestToken } from '../helpers/ali-oss-app.js';
-import { type E2eStack, startE2eStack, waitForObject } from '../helpers/dev-stack.js';
+import { useE2eStack, waitForObject } from '../helpers/dev-stack.js';
+import { solidPng } from '../helpers/media.js';
 import { readJson } from '../helpers/oss-clients.js';
 
-let e2e: E2eStack;
 let png: Buffer;
 
+const e2e = useE2eStack();
 beforeAll(async () => {
-  e2e = await startE2eStack();
-  png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#3366cc' } })
-    .png()
-    .toBuffer();
+  png = await solidPng(96, 64, '#3366cc');
 });
-afterAll(() => e2e?.close());
 
 const grantFor = async (user: string): Promise<TokenResponse> =>
   requestToken(e2e.stack.info.token.url, await e2e.stack.userToken(user), { contentType: 'image/png' });

@@ -6,7 +6,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type CallbackAnswer, TICKET_METADATA_HEADER } from '../../shared/callback-contract.js';
 import { compileSchema } from '../../shared/schema.js';
 import {
@@ -20,13 +20,9 @@ import {
   PutGrantSchema,
   type SignedRequest,
 } from '../../shared/token-contract.js';
-import { type E2eStack, startE2eStack, waitForObject } from '../helpers/dev-stack.js';
+import { useE2eStack, waitForObject } from '../helpers/dev-stack.js';
 
-let e2e: E2eStack;
-beforeAll(async () => {
-  e2e = await startE2eStack();
-});
-afterAll(() => e2e?.close());
+const e2e = useE2eStack();
 
 async function post(user: string, body: object): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(e2e.stack.info.token.url, {

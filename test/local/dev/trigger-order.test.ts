@@ -5,10 +5,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MediaManifest } from '../../../shared/media-manifest.js';
-import { type E2eStack, startE2eStack } from '../../helpers/dev-stack.js';
+import { type E2eStack, useE2eStack } from '../../helpers/dev-stack.js';
+import { solidPng } from '../../helpers/media.js';
 
 interface JsonResult {
   key: string;
@@ -17,9 +17,7 @@ interface JsonResult {
 
 async function uploadPng(e2e: E2eStack, name: string): Promise<JsonResult> {
   const path = join(e2e.dataDir, name);
-  const png = await sharp({ create: { width: 48, height: 32, channels: 3, background: '#3478c8' } })
-    .png()
-    .toBuffer();
+  const png = await solidPng(48, 32, '#3478c8');
   await writeFile(path, png);
   const run = await e2e.upload([path, '--user', 'order', '--json']);
   expect(run.code, run.stderr).toBe(0);
@@ -27,11 +25,7 @@ async function uploadPng(e2e: E2eStack, name: string): Promise<JsonResult> {
 }
 
 describe('the dev stack with the default trigger delay', () => {
-  let e2e: E2eStack;
-  beforeAll(async () => {
-    e2e = await startE2eStack();
-  });
-  afterAll(() => e2e?.close());
+  const e2e = useE2eStack();
 
   it('processes sequential uploads by the callback path, as production does', async () => {
     const sources: string[] = [];
@@ -52,11 +46,7 @@ describe('the dev stack with the default trigger delay', () => {
 });
 
 describe('the dev stack with trigger delay 0 (the trigger-first race)', () => {
-  let e2e: E2eStack;
-  beforeAll(async () => {
-    e2e = await startE2eStack({ triggerDelayMs: 0 });
-  });
-  afterAll(() => e2e?.close());
+  const e2e = useE2eStack({ triggerDelayMs: 0 });
 
   it('processes each upload exactly once whichever path queues it first', async () => {
     for (let i = 0; i < 3; i++) {

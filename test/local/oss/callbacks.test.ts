@@ -22,6 +22,7 @@ import {
   startCallbackSink,
   startHarness,
 } from '../../helpers/local-oss.js';
+import { solidPng } from '../../helpers/media.js';
 
 const CALLBACK_TIMEOUT_MS = 400;
 
@@ -31,9 +32,7 @@ let png: Buffer;
 beforeAll(async () => {
   h = await startHarness({ callbackTimeoutMs: CALLBACK_TIMEOUT_MS });
   sink = await startCallbackSink();
-  png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a6' } })
-    .png()
-    .toBuffer();
+  png = await solidPng(40, 30, '#3a6');
 });
 afterEach(() => {
   sink.received.length = 0;
