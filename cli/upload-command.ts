@@ -6,52 +6,26 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import mime from 'mime';
 import {
   createPathUpload,
   fileCheckpoints,
   type JobOutputs,
   UploadError,
-  type UploadErrorCode,
   type UploadProgress,
 } from '../client/node.js';
 import { mintDevUserToken } from '../local/dev/dev-auth.js';
 import { readDevStackInfo } from '../local/dev/stack-info.js';
+import {
+  CLI_RETRY,
+  type CliIo,
+  EXIT_BY_CODE,
+  EXIT_CODES,
+  parseCommandLine,
+  positiveInteger,
+  UsageError,
+} from './common.js';
 
-type FailureStage =
-  | 'unexpected'
-  | 'token-unreachable'
-  | 'token-refused'
-  | 'upload'
-  | 'callback'
-  | 'manifest-timeout'
-  | 'processing-failed';
-
-export const EXIT_CODES: Record<'ok' | 'usage' | FailureStage, number> = {
-  ok: 0,
-  unexpected: 1,
-  usage: 2,
-  'token-unreachable': 3,
-  'token-refused': 4,
-  upload: 5,
-  callback: 6,
-  'manifest-timeout': 7,
-  'processing-failed': 8,
-};
-
-/** The library's error codes → the CLI's exit codes (documented in README "The upload CLI"). */
-const EXIT_BY_CODE: Record<UploadErrorCode, number> = {
-  TokenUnavailable: EXIT_CODES['token-unreachable'],
-  TokenRefused: EXIT_CODES['token-refused'],
-  OssRefused: EXIT_CODES.upload,
-  NetworkFailed: EXIT_CODES.upload,
-  CallbackRefused: EXIT_CODES.callback,
-  TimedOut: EXIT_CODES['manifest-timeout'],
-  ProcessingFailed: EXIT_CODES['processing-failed'],
-  InvalidFile: EXIT_CODES.usage,
-  Aborted: EXIT_CODES.unexpected,
-};
 const MIB = 1024 * 1024;
 
 export const USAGE = `Usage: npm run upload -- <file> [options]
@@ -81,28 +55,6 @@ or size not allowed); 5 upload or read refused by OSS, or OSS unreachable; 6 cal
 the object is stored); 7 no manifest in time; 8 processing failed.
 `;
 
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
-
-class UsageError extends Error {}
-
-/**
- * A person at a terminal waits for retries: fewer and shorter than the library's defaults (worst case ~4 s before
- * "cannot reach"), still enough to ride out a dropped connection.
- */
-const CLI_RETRY = { retries: 4, baseDelayMs: 250, maxDelayMs: 4000 };
-
-function positiveInteger(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`--${name} must be a positive integer`);
-  return parsed;
-}
-
 /** Object names stay within `A-Z a-z 0-9 . _ -`, like the form's suggested keys. */
 function keySafe(name: string): string {
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
@@ -123,24 +75,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-/** parseArgs's own messages quote unevenly and speak of its internals; these say what to type. */
-function parse(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
-  } catch (error) {
-    const { code, message } = error as { code?: string; message: string };
-    const option = /'(-[^' <]+)/.exec(message)?.[1];
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) throw new UsageError(`unknown option ${option}`);
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-      throw new UsageError(
-        message.includes('does not take')
-          ? `${option} takes no value`
-          : `${option} needs a value, as in ${option} VALUE`,
-      );
-    }
-    throw new UsageError(message);
-  }
-}
+const parse = (argv: string[]) => parseCommandLine(argv, OPTIONS);
 
 /** Why a file cannot be read, in words. */
 const UNREADABLE: Record<string, string> = {

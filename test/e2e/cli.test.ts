@@ -1,7 +1,8 @@
 /**
- * End to end with the upload CLI: the dev stack (token and callback over HTTP, media in the local FC with its OSS
- * trigger) driven by `npm run upload` — as a child process once, in-process otherwise — with real generated media.
- * Every case checks what landed in OSS and what the manifest says, not just the exit code.
+ * End to end with the client commands: the dev stack (token and callback over HTTP, media in the local FC with its
+ * OSS trigger) driven by `npm run upload` — as a child process once, in-process otherwise — with real generated
+ * media, and by `npm run smoke` as a child process, passing and stopping at a refused grant. Every case checks what
+ * landed in OSS and what the manifest says, not just the exit code.
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -9,7 +10,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_CODES, runUpload } from '../../cli/upload-command.js';
+import { EXIT_CODES } from '../../cli/common.js';
+import { runUpload } from '../../cli/upload-command.js';
 import { createMediaHandler } from '../../functions/media/app.js';
 import type { CallbackAnswer } from '../../shared/callback-contract.js';
 import { type MediaManifest, SOURCE_ETAG_HEADER } from '../../shared/media-manifest.js';
@@ -294,5 +296,59 @@ describe('npm run upload against the dev stack', () => {
       release();
       fc.register(name, media, { roleArn: e2e.stack.info.roles.media, maxAsyncRetryAttempts: 3 });
     }
+  });
+});
+
+interface SmokeResult {
+  ok: boolean;
+  steps: Array<{ step: string; ok: boolean; ms: number }>;
+  uploads?: Array<{ kind: string; key: string; manifestKey: string; outputs: number }>;
+  failedStep?: string;
+  error?: { code: string; status?: number; message: string };
+}
+
+/** `npm run smoke` as README "Deploy" runs it after a deploy: a child process, pointed at the dev stack's token function. */
+describe('npm run smoke against the dev stack', () => {
+  const { npm_config_loglevel: _inherited, ...parentEnv } = process.env;
+  const env = { ...parentEnv, UPCALL_TOKEN_URL: '', UPCALL_USER_JWT: '' };
+  const smoke = (jwt: string, ...more: string[]) =>
+    startNpmScript(['smoke', '--', '--token-url', e2e.stack.info.token.url, '--jwt', jwt, ...more], env);
+
+  it('uploads an image and a clip through the token function and finds both manifests succeeded (--json)', async () => {
+    const run = smoke(e2e.stack.info.devAuth.jwt, '--json', '--timeout-seconds', '120');
+    expect(await run.exited, run.stderr).toBe(EXIT_CODES.ok);
+    const result = JSON.parse(run.stdout) as SmokeResult;
+    expect(result.ok).toBe(true);
+    expect(result.steps.map((step) => [step.step, step.ok])).toEqual([
+      ['make media', true],
+      ['grant image', true],
+      ['upload image', true],
+      ['manifest image', true],
+      ['grant video', true],
+      ['upload video', true],
+      ['manifest video', true],
+    ]);
+    expect(result.uploads?.map((each) => each.kind)).toEqual(['image', 'video']);
+    for (const uploaded of result.uploads ?? []) {
+      expect(uploaded.key.startsWith(`uploads/${e2e.stack.info.devAuth.user}/`), uploaded.key).toBe(true);
+      const manifest = await readJson<MediaManifest>(e2e.root, uploaded.manifestKey);
+      expect(manifest).toMatchObject({ status: 'succeeded', kind: uploaded.kind, key: uploaded.key });
+      expect(manifest.outputs.length).toBe(uploaded.outputs);
+      expect(uploaded.outputs).toBeGreaterThan(0);
+    }
+    const roles = (
+      await readJson<MediaManifest>(e2e.root, result.uploads?.[1]?.manifestKey ?? '')
+    ).outputs.map((output) => output.role);
+    expect(roles).toContain('transcode');
+  });
+
+  it('stops at the first grant with a JWT the token function refuses, naming the step, with a non-zero exit', async () => {
+    const run = smoke('not.a-valid.jwt');
+    const code = await run.exited;
+    expect(code).toBe(EXIT_CODES['token-refused']);
+    expect(run.stderr).toMatch(/^smoke failed at step "grant image": HTTP 401 TokenRefused: /m);
+    expect(run.stdout).toMatch(/^ok {2}\s+make media\s/m);
+    expect(run.stdout).toMatch(/^FAIL\s+grant image\s/m);
+    expect(run.stdout).not.toContain('upload image');
   });
 });

@@ -8,7 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_CODES } from '../../cli/upload-command.js';
+import { EXIT_CODES } from '../../cli/common.js';
 import { closeServer } from '../../local/listen.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import type { TokenResponse } from '../../shared/token-contract.js';
