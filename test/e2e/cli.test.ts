@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../cli/common.js';
 import { runUpload } from '../../cli/upload-command.js';
 import { createMediaHandler } from '../../functions/media/app.js';
@@ -21,7 +21,6 @@ import { startNpmScript } from '../helpers/npm-script.js';
 import { readJson } from '../helpers/oss-clients.js';
 
 const e2e = useE2eStack();
-beforeAll(async () => {});
 
 interface JsonResult {
   bucket: string;
