@@ -25,11 +25,12 @@ export interface FunctionSize {
   diskGB: number;
 }
 
-/** Each function's size as s.yaml deploys it. */
-const SIZES: Record<'token' | 'callback' | 'media', FunctionSize> = {
+/** Each function's size as s.yaml deploys it: media twice, the image function also taking the OSS trigger. */
+export const SIZES: Record<'token' | 'callback' | 'mediaImage' | 'mediaVideo', FunctionSize> = {
   token: { vcpu: 0.25, memoryGB: 0.25, diskGB: 0.5 },
   callback: { vcpu: 0.25, memoryGB: 0.25, diskGB: 0.5 },
-  media: { vcpu: 2, memoryGB: 4, diskGB: 10 },
+  mediaImage: { vcpu: 1, memoryGB: 2, diskGB: 0.5 },
+  mediaVideo: { vcpu: 2, memoryGB: 4, diskGB: 10 },
 };
 
 /** CU of one invocation lasting `seconds` on a function of `size`: the whole formula, for a reader to redo. */
@@ -94,13 +95,19 @@ function figures() {
   };
 }
 
-/** CU of one upload: token + callback (HTTP), and media's trigger invocation + the job. */
+/**
+ * CU of one upload: token + callback (HTTP), the OSS trigger's invocation (on the image function) + the job, on the
+ * function of its kind.
+ */
 function uploadCu(seconds: ReturnType<typeof figures>['seconds'], kind: 'image' | 'video') {
   return {
     token: invocationCu(SIZES.token, seconds.token),
     callback: invocationCu(SIZES.callback, seconds.callback),
-    trigger: invocationCu(SIZES.media, seconds.trigger),
-    job: invocationCu(SIZES.media, kind === 'image' ? seconds.imageJob : seconds.videoJob),
+    trigger: invocationCu(SIZES.mediaImage, seconds.trigger),
+    job:
+      kind === 'image'
+        ? invocationCu(SIZES.mediaImage, seconds.imageJob)
+        : invocationCu(SIZES.mediaVideo, seconds.videoJob),
   };
 }
 
@@ -122,7 +129,11 @@ export const costBench: Bench = {
       'mixed (10% video)': round(usdPerMillion(mixedCu), 2),
     };
     const rows = (['token', 'callback', 'trigger', 'job'] as const).map((part) => [
-      part === 'job' ? 'media job' : part === 'trigger' ? 'media (OSS trigger)' : part,
+      part === 'job'
+        ? 'media job (image / video function)'
+        : part === 'trigger'
+          ? 'media image (OSS trigger)'
+          : part,
       `${round((part === 'job' ? seconds.imageJob : seconds[part]) * 1000, 1)} ms`,
       round(image[part], 4),
       round(usdPerMillion(image[part]), 2),
@@ -131,7 +142,7 @@ export const costBench: Bench = {
     ]);
     const mediaShare = (image.trigger + image.job) / total(image);
     const markdown = [
-      'FC 3.0 bills compute units: **CU = 75/10,000 per invocation + seconds × (vCPU × 1 + memory GB × 0.15 + disk GB × 0.05)**, at USD 0.000020 per CU (tier 1, up to 100 million CU a month; Alibaba Cloud, Function Compute 3.0 "Pay-as-you-go", prices since 2024-08-27, read 2026-12-03). Sizes as s.yaml deploys them: token and callback 0.25 vCPU / 0.25 GB / 0.5 GB disk, media 2 vCPU / 4 GB / 10 GB disk (the full configured disk is counted: an upper bound). Seconds are this machine\'s measurements from the other benches, each HTTP call at least its CPU-seconds ÷ its vCPU share:',
+      'FC 3.0 bills compute units: **CU = 75/10,000 per invocation + seconds × (vCPU × 1 + memory GB × 0.15 + disk GB × 0.05)**, at USD 0.000020 per CU (tier 1, up to 100 million CU a month; Alibaba Cloud, Function Compute 3.0 "Pay-as-you-go", prices since 2024-08-27, read 2026-12-03). Sizes as s.yaml deploys them: token and callback 0.25 vCPU / 0.25 GB / 0.5 GB disk; media as two functions of one code, the image one (image jobs and the OSS trigger) 1 vCPU / 2 GB / 0.5 GB disk, the video one 2 vCPU / 4 GB / 10 GB disk (the full configured disk is counted: an upper bound). Seconds are this machine\'s measurements from the other benches, each HTTP call at least its CPU-seconds ÷ its vCPU share:',
       '',
       table(
         ['Input', 'Measured'],
@@ -167,7 +178,7 @@ export const costBench: Bench = {
         rows,
       ),
       '',
-      `**USD per 1 million uploads: ${costs['image-only']} image-only; ${costs['mixed (10% video)']} mixed (9 photos : 1 clip).** Media is ${round(mediaShare * 100, 0)}% of an image upload's FC cost. Not included: STS (AssumeRole is free); OSS requests and storage (a PUT and a few HEAD/GET per upload — see OSS's request prices for your region); traffic (uploads into OSS are free, the functions use the internal endpoint). Billed duration on FC may be rounded up and FC's vCPU is not this machine's core: redo the formula with your own durations.`,
+      `**USD per 1 million uploads: ${costs['image-only']} image-only; ${costs['mixed (10% video)']} mixed (9 photos : 1 clip).** Media is ${round(mediaShare * 100, 0)}% of an image upload's FC cost. Not included: STS (AssumeRole is free); OSS requests and storage (a PUT and a few HEAD/GET per upload — see OSS's request prices for your region); traffic (uploads into OSS are free, the functions use the internal endpoint). Billed duration on FC may be rounded up and FC's vCPU is not this machine's core — the image job was measured with this machine's 2 cores free to it, and may run longer on the image function's 1 vCPU: redo the formula with your own durations.`,
     ].join('\n');
     return {
       summary: { costUsdPerMillionUploads: costs },

@@ -25,6 +25,12 @@ const OPTIONAL_HTTP_URL = '^(https?://[^\\s]+)?$';
 /** A KMS secret's name (letters, digits, `_/+=.@-`) or its ARN; empty when unused. */
 const SECRET_NAME = '^(acs:kms:[a-z0-9-]+:[0-9]+:secret/)?[A-Za-z0-9_/+=.@-]{0,192}$';
 const PREFIX = "^([A-Za-z0-9!_.*'()-]+/)*$";
+/** The name of the media function for one kind of job (FC's function name rule; s.yaml's name by default). */
+const mediaFunctionName = (kind: 'image' | 'video', description: string) =>
+  setting(
+    Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]{0,63}$', default: `upcall-media-${kind}` }),
+    description,
+  );
 
 export const SETTINGS = {
   UPCALL_REGION: setting(
@@ -121,9 +127,13 @@ export const SETTINGS = {
     Type.Integer({ minimum: 500, maximum: 4500, default: 3500 }),
     'Hard deadline for answering OSS (which waits 5 s, once); past it the callback answers 503 instead of hanging.',
   ),
-  UPCALL_MEDIA_FUNCTION_NAME: setting(
-    Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]{0,63}$', default: 'upcall-media' }),
-    'Name of the media function that jobs are dispatched to (FC async InvokeFunction).',
+  UPCALL_MEDIA_IMAGE_FUNCTION_NAME: mediaFunctionName(
+    'image',
+    "Media function sized for images: image jobs, the OSS trigger's events and webhook deliveries are queued on it (FC async InvokeFunction).",
+  ),
+  UPCALL_MEDIA_VIDEO_FUNCTION_NAME: mediaFunctionName(
+    'video',
+    'Media function sized for video (ffmpeg): video jobs are queued on it. The same code as the image function.',
   ),
   UPCALL_FC_ENDPOINT: setting(
     Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
@@ -143,7 +153,7 @@ export const SETTINGS = {
   ),
   UPCALL_MEDIA_TIMEOUT_SECONDS: setting(
     Type.Integer({ minimum: 1, maximum: 86400, default: 3600 }),
-    'Media function: its FC `timeout` (keep equal to s.yaml). A job holds its lease this long, so a run killed at its timeout is retried at once.',
+    "Media functions: the function's own FC `timeout` (s.yaml sets each one's from its `timeout`). A job holds its lease this long, so a run killed at its timeout is retried at once.",
   ),
   UPCALL_IMAGE_MAX_BYTES: setting(
     Type.Integer({ minimum: 1, maximum: 1073741824, default: 52428800 }),

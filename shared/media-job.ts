@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { ConfigError, loadSettings, parseSetting } from './config.js';
+import { ConfigError, loadSettings, parseSetting, type Settings } from './config.js';
 import { PROCESSED_IMAGE_TYPES } from './media-types.js';
 import { compileSchema, formatIssues } from './schema.js';
 
@@ -118,6 +118,20 @@ export function mediaKindOf(contentType: string): MediaKind | null {
   if (IMAGE_TYPES.has(type)) return 'image';
   if (type.startsWith('video/')) return 'video';
   return null;
+}
+
+/**
+ * The media functions by the kind of job they run: one code package deployed twice, sized apart (s.yaml), so image
+ * jobs do not pay for video's CPU, memory and disk. A job goes by its plan's kind, which comes from the stored
+ * content type, so the callback and the trigger path send an object version to the same function under the same task
+ * id, and FC's task de-duplication still queues it once.
+ */
+export type MediaFunctions = Record<MediaKind, string>;
+
+export function mediaFunctions(
+  s: Settings<'UPCALL_MEDIA_IMAGE_FUNCTION_NAME' | 'UPCALL_MEDIA_VIDEO_FUNCTION_NAME'>,
+): MediaFunctions {
+  return { image: s.UPCALL_MEDIA_IMAGE_FUNCTION_NAME, video: s.UPCALL_MEDIA_VIDEO_FUNCTION_NAME };
 }
 
 /** FC async task id for an object version: deterministic, so a repeated dispatch is refused with 409. */

@@ -16,7 +16,7 @@ const key = 'uploads/alice/photo.jpg';
 const cloud = await startLocalCloud({ dataDir, buckets: [bucket] });
 let mediaEvents = 0;
 cloud.fc.register(
-  'upcall-media',
+  'upcall-media-image',
   async () => {
     mediaEvents += 1;
   },

@@ -42,7 +42,7 @@ const server = createServer((req, res) => {
       await call(
         fc,
         'POST',
-        '/2023-03-30/functions/upcall-media/invocations',
+        '/2023-03-30/functions/upcall-media-image/invocations',
         {
           'x-fc-async-task-id': `floor-${++taskNumber % 1000}`,
           'content-length': String(job.length),

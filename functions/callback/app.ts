@@ -33,7 +33,7 @@ export function createCallbackDeps(config: CallbackConfig, env: NodeJS.ProcessEn
     dispatch(job, fromContext, timeoutMs) {
       return dispatchMediaJob({
         fc: { endpoint: config.fcEndpoint, credentials: credentialsFor(fromContext), timeoutMs },
-        functionName: config.mediaFunctionName,
+        functionName: config.mediaFunctions[job.kind],
         job,
       });
     },
@@ -52,11 +52,11 @@ function uploadHookDeps(
   return {
     uploadHook: {
       send: (message, timeoutMs) => sendWebhook(hook, message, { timeoutMs }),
-      // Deferred deliveries are the media function's work: it owns the outbox and the retries.
+      // Deferred deliveries are the media functions' work (they own the outbox and the retries): the image one's.
       enqueue: (delivery, fromContext, timeoutMs) =>
         invokeAsync({
           fc: { endpoint: config.fcEndpoint, credentials: credentialsFor(fromContext), timeoutMs },
-          functionName: config.mediaFunctionName,
+          functionName: config.mediaFunctions.image,
           taskId: deliveryTaskId(delivery.deliver.webhookId, delivery.deliver.attempt),
           event: delivery,
         }),

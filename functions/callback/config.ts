@@ -4,7 +4,12 @@ import { createPublicKey } from 'node:crypto';
 import type { TrustedCallbackKey } from '../../shared/callback-signature.js';
 import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
 import { fcEndpoint } from '../../shared/fc-async-invoke.js';
-import { loadMediaPlanSettings, type MediaPlanSettings } from '../../shared/media-job.js';
+import {
+  loadMediaPlanSettings,
+  type MediaFunctions,
+  type MediaPlanSettings,
+  mediaFunctions,
+} from '../../shared/media-job.js';
 import type { TicketKeyring } from '../../shared/upload-ticket.js';
 import { verdictSettings } from '../../shared/upload-verdict.js';
 import { checkWebhookSecret } from '../../shared/webhook-send.js';
@@ -18,7 +23,8 @@ export const CALLBACK_SETTINGS = [
   'UPCALL_CALLBACK_TRUSTED_KEY_URL_PREFIX',
   'UPCALL_CALLBACK_TRUSTED_KEY_PEM',
   'UPCALL_CALLBACK_DEADLINE_MS',
-  'UPCALL_MEDIA_FUNCTION_NAME',
+  'UPCALL_MEDIA_IMAGE_FUNCTION_NAME',
+  'UPCALL_MEDIA_VIDEO_FUNCTION_NAME',
   'UPCALL_FC_ENDPOINT',
   'UPCALL_DERIVED_PREFIX',
   'UPCALL_THUMBNAIL_SIZES',
@@ -47,7 +53,8 @@ export interface CallbackConfig {
   /** Extra pinned callback keys (the local cloud's); empty in production. */
   trustedKeys: TrustedCallbackKey[];
   deadlineMs: number;
-  mediaFunctionName: string;
+  /** Where media jobs (by kind) and deferred webhook deliveries (the image function) are queued. */
+  mediaFunctions: MediaFunctions;
   /** FC API endpoint for dispatching media jobs. */
   fcEndpoint: string;
   plan: MediaPlanSettings;
@@ -78,7 +85,7 @@ export function loadCallbackConfig(env: NodeJS.ProcessEnv): CallbackConfig {
             },
           ],
     deadlineMs: s.UPCALL_CALLBACK_DEADLINE_MS,
-    mediaFunctionName: s.UPCALL_MEDIA_FUNCTION_NAME,
+    mediaFunctions: mediaFunctions(s),
     fcEndpoint: parseSetting('UPCALL_FC_ENDPOINT', () =>
       fcEndpoint(s.UPCALL_FC_ENDPOINT, s.UPCALL_REGION, env),
     ),

@@ -48,7 +48,7 @@ function jobWebhooks(
   settings: MediaConfig,
   outbox: Outbox | undefined,
   store: MediaStore,
-  requeue: Requeue,
+  queueLater: QueueLater,
 ): Pick<MediaWorkerDeps, 'announce' | 'verdict'> {
   if (!settings.webhooks || !outbox) return {};
   const { webhooks } = settings;
@@ -87,7 +87,9 @@ function jobWebhooks(
     ...(uploadHook !== null
       ? {
           verdict: {
-            recheck: requeue,
+            // The job's own function again: the one its kind is routed to, which is running it now.
+            recheck: (job, taskId, delaySeconds) =>
+              queueLater(settings.mediaFunctions[job.kind], job, taskId, delaySeconds),
             askApplication: ask(uploadHook),
           },
         }
@@ -95,8 +97,13 @@ function jobWebhooks(
   };
 }
 
-/** Queue an event for this function again, later: FC's delayed async invoke under a task id of its own. */
-type Requeue = (event: unknown, taskId: string, delaySeconds: number) => Promise<DispatchOutcome>;
+/** Queue an event for a media function, later: FC's delayed async invoke under a task id of its own. */
+type QueueLater = (
+  functionName: string,
+  event: unknown,
+  taskId: string,
+  delaySeconds: number,
+) => Promise<DispatchOutcome>;
 
 type StoreLocation = Pick<MediaConfig, 'ossEndpoint' | 'region' | 'bucket'>;
 
@@ -160,10 +167,10 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
     }
     const settings = ready.app;
     const store = storeAt(settings, credentials);
-    const requeue: Requeue = (event, taskId, delaySeconds) =>
+    const queueLater: QueueLater = (functionName, event, taskId, delaySeconds) =>
       invokeAsync({
         fc: { endpoint: settings.fcEndpoint, credentials },
-        functionName: settings.mediaFunctionName,
+        functionName,
         taskId,
         event,
         delaySeconds,
@@ -174,9 +181,11 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
           {
             store,
             send: (target, message, timeoutMs) => sendWebhook(target, message, { timeoutMs }),
-            // A retry is this function again, later, under the attempt's own task id.
+            // A retry runs on the image function (an HTTP request needs no video-sized instance), later, under
+            // the attempt's own task id.
             schedule: (delivery, delaySeconds) =>
-              requeue(
+              queueLater(
+                settings.mediaFunctions.image,
                 delivery,
                 deliveryTaskId(delivery.deliver.webhookId, delivery.deliver.attempt),
                 delaySeconds,
@@ -203,7 +212,7 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
           ((job: MediaJob, roleCredentials: RoleCredentials) =>
             dispatchMediaJob({
               fc: { endpoint: settings.fcEndpoint, credentials: roleCredentials },
-              functionName: settings.mediaFunctionName,
+              functionName: settings.mediaFunctions[job.kind],
               job,
             }));
         const events = await handleObjectCreated(decoded.event, settings, {
@@ -215,7 +224,7 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
         return { outcome: 'trigger', events };
       }
       case 'job': {
-        const webhooks = jobWebhooks(settings, outbox, store, requeue);
+        const webhooks = jobWebhooks(settings, outbox, store, queueLater);
         const broken = await checkTools(settings).then(
           () => undefined,
           (error: Error) => error,

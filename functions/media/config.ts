@@ -1,7 +1,12 @@
 /** The media function's settings: which ones it reads, and their validated, typed form. */
 import { ConfigError, loadSettings, ossEndpoint, parseSetting, type Settings } from '../../shared/config.js';
 import { fcEndpoint } from '../../shared/fc-async-invoke.js';
-import { loadMediaPlanSettings, type MediaPlanSettings } from '../../shared/media-job.js';
+import {
+  loadMediaPlanSettings,
+  type MediaFunctions,
+  type MediaPlanSettings,
+  mediaFunctions,
+} from '../../shared/media-job.js';
 import type { TicketKeyring } from '../../shared/upload-ticket.js';
 import { verdictSettings } from '../../shared/upload-verdict.js';
 import { checkWebhookSecret } from '../../shared/webhook-send.js';
@@ -12,7 +17,8 @@ export const MEDIA_SETTINGS = [
   'UPCALL_OSS_ENDPOINT',
   'UPCALL_UPLOADS_PREFIX',
   'UPCALL_TICKET_KEYS',
-  'UPCALL_MEDIA_FUNCTION_NAME',
+  'UPCALL_MEDIA_IMAGE_FUNCTION_NAME',
+  'UPCALL_MEDIA_VIDEO_FUNCTION_NAME',
   'UPCALL_FC_ENDPOINT',
   'UPCALL_MEDIA_TIMEOUT_SECONDS',
   'UPCALL_IMAGE_MAX_BYTES',
@@ -73,7 +79,11 @@ export interface MediaWebhookConfig {
 export interface MediaConfig extends MediaWorkerConfig, TriggerConfig {
   region: string;
   ossEndpoint: string;
-  mediaFunctionName: string;
+  /**
+   * Where jobs are queued by kind (the trigger path's dispatch, a verdict re-check) and webhook deliveries with their
+   * retries (the image function: an HTTP request needs no video-sized instance).
+   */
+  mediaFunctions: MediaFunctions;
   /** FC API endpoint the trigger path dispatches jobs through. */
   fcEndpoint: string;
   /** Explicit tool paths; empty means "look in the usual places". */
@@ -90,7 +100,7 @@ export function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
     region: s.UPCALL_REGION,
     ossEndpoint: ossEndpoint(s.UPCALL_OSS_ENDPOINT, s.UPCALL_REGION),
     plan: loadMediaPlanSettings(env),
-    mediaFunctionName: s.UPCALL_MEDIA_FUNCTION_NAME,
+    mediaFunctions: mediaFunctions(s),
     fcEndpoint: parseSetting('UPCALL_FC_ENDPOINT', () =>
       fcEndpoint(s.UPCALL_FC_ENDPOINT, s.UPCALL_REGION, env),
     ),

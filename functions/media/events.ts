@@ -1,6 +1,6 @@
 /**
  * The media function's events, decoded in one place. Three kinds arrive as a Buffer of JSON: a media job (`MediaJob`,
- * from the callback function or this function's own trigger path), an OSS trigger event (`{"events":[…]}`, FC's
+ * from the callback function or the image function's trigger path), an OSS trigger event (`{"events":[…]}`, FC's
  * format), and a webhook delivery (`{"deliver":…}`, queued by outbox.ts). The kinds are told apart by their one
  * distinguishing top-level field, then validated against their schema; anything else is `invalid`, with the reason.
  */

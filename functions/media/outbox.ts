@@ -5,9 +5,10 @@
  * record plus the last error) when every attempt failed. The media role may read and write the derived prefix but
  * not delete, so "moving" to dead/ is that copy; a record with neither marker is pending.
  *
- * Retries ride on FC's async invoke: a failed attempt n queues attempt n+1 for this same function with FC's
- * `x-fc-async-delay` (the schedule's n-th delay, ≤ 3600 s) under the task id `<id>-<n+1>`, which FC accepts once — so
- * two runs failing the same attempt queue one retry. If even queueing fails, the caller throws and FC's own retry of
+ * Retries ride on FC's async invoke: a failed attempt n queues attempt n+1 for the image media function (an HTTP
+ * request needs no video-sized instance; both media functions run the same code) with FC's `x-fc-async-delay` (the
+ * schedule's n-th delay, ≤ 3600 s) under the task id `<id>-<n+1>`, which FC accepts once — so two runs failing the
+ * same attempt queue one retry. If even queueing fails, the caller throws and FC's own retry of
  * the invocation repeats the attempt. Every attempt sends the record's exact payload under the same `webhook-id`.
  */
 
@@ -33,7 +34,7 @@ import type { MediaStore } from './store.js';
 export interface OutboxDeps {
   store: MediaStore;
   send(target: WebhookTarget, message: WebhookMessage, timeoutMs: number): Promise<WebhookOutcome>;
-  /** Queue a later attempt (FC async invoke of this function, delayed). */
+  /** Queue a later attempt (FC async invoke of the image media function, delayed). */
   schedule(delivery: WebhookDelivery, delaySeconds: number): Promise<DispatchOutcome>;
   now(): number;
   log: Logger;

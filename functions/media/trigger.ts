@@ -4,9 +4,10 @@
  * HeadObject (the event has no content type), reaches the object's verdict exactly as the callback does
  * (shared/upload-verdict.ts: the ticket stored with the object, its size and type) and records a refusal as the
  * callback would (`upcall-status=rejected` + reason, nothing processed); an accepted version gets the job the
- * callback would plan, skipped when its manifest exists, and otherwise dispatched to this function through
- * FC's async invoke under the same task id the callback uses — FC refuses a task id it has seen (409), so whichever
- * path comes second is a no-op, and the job's lease covers what the task id cannot (e.g. async task mode off).
+ * callback would plan, skipped when its manifest exists, and otherwise dispatched through FC's async invoke to the
+ * function the callback picks for it (its kind's: the stored content type, which both paths read from HeadObject)
+ * under the same task id the callback uses — FC refuses a task id it has seen (409), so whichever path comes
+ * second is a no-op, and the job's lease covers what the task id cannot (e.g. async task mode off).
  * Dispatching instead of processing inline keeps one code path for the job (retries, failure destination, timeouts).
  *
  * Event shape: FC's "OSS trigger" event format (a Buffer of `{"events":[…]}`), as documented for FC 3.0.

@@ -1,6 +1,6 @@
 /**
  * `npm run dev`: the whole pipeline on one machine until Ctrl-C / SIGTERM — local cloud, token and callback functions
- * over HTTP, the media function behind the local FC with its OSS trigger, and the browser demo. Settings come from
+ * over HTTP, the two media functions (image, video) behind the local FC with the OSS trigger, and the browser demo. Settings come from
  * the environment (`UPCALL_LOCAL_*`, `UPCALL_DEV_*`, `UPCALL_REGION`, `UPCALL_BUCKET`, and any function setting);
  * `<data dir>/stack.json` gets everything a script needs.
  */

@@ -1,7 +1,7 @@
 /**
  * The whole pipeline on one machine: the local cloud, the token and callback functions served over HTTP through the
- * same edge adapter FC's HTTP trigger is replaced by (with their roles' temporary credentials), the media function
- * in the local FC under its role with the OSS trigger s.yaml deploys, and the browser demo. `npm run dev` runs it;
+ * same edge adapter FC's HTTP trigger is replaced by (with their roles' temporary credentials), the image and video
+ * media functions in the local FC under their role with the OSS trigger s.yaml deploys, and the browser demo. `npm run dev` runs it;
  * tests start it with ports 0.
  */
 import { randomBytes } from 'node:crypto';
@@ -70,7 +70,7 @@ export interface DevStack {
   close(): Promise<void>;
 }
 
-/** s.yaml's media function: FC retries a failed async run 3 times; the OSS trigger watches these events. */
+/** s.yaml's media functions: FC retries a failed async run 3 times; the OSS trigger watches these events. */
 const MEDIA_MAX_ASYNC_RETRY_ATTEMPTS = 3;
 /** The dev token written to stack.json lasts a working day. */
 const STACK_TOKEN_TTL_SECONDS = 24 * 3600;
@@ -171,12 +171,15 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     callback.attach(
       functionListener(callbackApp, 'callback', session(cloudInfo.roles.callback, 'fc-upcall-callback')),
     );
-    cloud.fc.register(mediaConfig.mediaFunctionName, createMediaHandler(env), {
-      roleArn: cloudInfo.roles.media,
-      maxAsyncRetryAttempts: MEDIA_MAX_ASYNC_RETRY_ATTEMPTS,
-    });
+    // Both media functions, as s.yaml deploys them: one code, each its own instance of it; the trigger on the image one.
+    for (const functionName of new Set(Object.values(mediaConfig.mediaFunctions))) {
+      cloud.fc.register(functionName, createMediaHandler(env), {
+        roleArn: cloudInfo.roles.media,
+        maxAsyncRetryAttempts: MEDIA_MAX_ASYNC_RETRY_ATTEMPTS,
+      });
+    }
     connectOssTrigger(cloud.oss, cloud.fc, {
-      functionName: mediaConfig.mediaFunctionName,
+      functionName: mediaConfig.mediaFunctions.image,
       bucket,
       prefix: mediaConfig.uploadsPrefix,
       events: TRIGGER_EVENTS,

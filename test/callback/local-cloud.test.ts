@@ -51,13 +51,16 @@ async function tagsOf(key: string): Promise<Record<string, string>> {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'upcall-'));
   cloud = await startLocalCloud({ dataDir, buckets: [BUCKET] });
-  cloud.fc.register(
-    'upcall-media',
-    async (event) => {
-      mediaEvents.push(JSON.parse(event.toString()));
-    },
-    { roleArn: cloud.info.roles.media },
-  );
+  // Both media functions the callback queues on by default (images, videos), recording what they are sent.
+  for (const name of ['upcall-media-image', 'upcall-media-video']) {
+    cloud.fc.register(
+      name,
+      async (event) => {
+        mediaEvents.push(JSON.parse(event.toString()));
+      },
+      { roleArn: cloud.info.roles.media },
+    );
+  }
   callback = await startCallback(cloud.info.fc.endpoint);
 });
 
@@ -89,7 +92,7 @@ describe('callback function through the local cloud', () => {
     expect(answer.jobs).toHaveLength(1);
     await cloud.fc.idle();
     expect(
-      cloud.fc.invocations('upcall-media').filter((i) => i.taskId === answer.jobs[0]?.taskId),
+      cloud.fc.invocations('upcall-media-image').filter((i) => i.taskId === answer.jobs[0]?.taskId),
     ).toHaveLength(1);
   });
 
@@ -114,7 +117,7 @@ describe('callback function through the local cloud', () => {
     } as OSS.PutObjectOptions);
     const original = callback.captured[before]!;
     await cloud.fc.idle();
-    const invocationsBefore = cloud.fc.invocations('upcall-media').length;
+    const invocationsBefore = cloud.fc.invocations('upcall-media-image').length;
     const replay = async () => {
       const response = await fetch(`${new URL(callback.url).origin}${original.path}`, {
         method: 'POST',
@@ -133,7 +136,7 @@ describe('callback function through the local cloud', () => {
     expect(second).toEqual(first);
     await cloud.fc.idle();
     // FC refused the repeated task id: no new invocation.
-    expect(cloud.fc.invocations('upcall-media')).toHaveLength(invocationsBefore);
+    expect(cloud.fc.invocations('upcall-media-image')).toHaveLength(invocationsBefore);
   });
 
   type Forgery = Parameters<typeof ticketedUpload>[2];

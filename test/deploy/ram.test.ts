@@ -15,7 +15,14 @@ import {
   renderTemplate,
 } from '../../scripts/ram-policies.js';
 import { ConfigError } from '../../shared/config.js';
-import { DEPLOY_ENV, previewSYaml, type RenderedSYaml, TEST_ACCOUNT_ID } from '../helpers/serverless-devs.js';
+import {
+  DEPLOY_ENV,
+  MEDIA_RESOURCES,
+  previewSYaml,
+  RESOURCE_PACKAGES,
+  type RenderedSYaml,
+  TEST_ACCOUNT_ID,
+} from '../helpers/serverless-devs.js';
 
 const ENV = { ...DEPLOY_ENV, DEPLOY_ACCOUNT_ID: TEST_ACCOUNT_ID };
 
@@ -43,6 +50,17 @@ describe('deploy/ram', () => {
     const found = sYaml.resources[resource]?.props;
     if (!found) throw new Error(`s.yaml has no ${resource}`);
     return found;
+  };
+
+  /** A role that may queue work on exactly the two media functions s.yaml deploys (each also under a qualifier). */
+  const expectInvokesExactlyMedia = (granted: RamPolicy, who: string) => {
+    for (const resource of Object.keys(RESOURCE_PACKAGES)) {
+      const arn = fcFunction(props(resource).functionName);
+      const media = (MEDIA_RESOURCES as readonly string[]).includes(resource);
+      expect(policyAllows(granted, 'fc:InvokeFunction', arn), `${who} → ${resource}`).toBe(media);
+      expect(policyAllows(granted, 'fc:InvokeFunction', `${arn}/LATEST`), `${who} → ${resource}`).toBe(media);
+    }
+    expect(policyAllows(granted, 'fc:InvokeFunction', fcFunction('upcall-media-other'))).toBe(false);
   };
 
   beforeAll(async () => {
@@ -129,7 +147,7 @@ describe('deploy/ram', () => {
     expect(policyAllows(token, 'oss:PutObject', object('elsewhere/a.jpg'))).toBe(false);
   });
 
-  it('lets the callback head and tag uploads and queue jobs on media, nothing else', () => {
+  it('lets the callback head and tag uploads and queue jobs on both media functions, nothing else', () => {
     const callback = policy('callback-fn.policy.json');
     const upload = object(`${values.UPLOADS_PREFIX}u1/photo.jpg`);
     expect(policyAllows(callback, 'oss:GetObject', upload)).toBe(true); // HeadObject is authorised as GetObject
@@ -140,12 +158,10 @@ describe('deploy/ram', () => {
     for (const action of ['oss:PutObject', 'oss:DeleteObject', 'oss:GetObjectTagging']) {
       expect(policyAllows(callback, action, upload), action).toBe(false);
     }
-    const mediaName = String(props('callback').environmentVariables.UPCALL_MEDIA_FUNCTION_NAME);
-    expect(policyAllows(callback, 'fc:InvokeFunction', fcFunction(mediaName))).toBe(true);
-    expect(policyAllows(callback, 'fc:InvokeFunction', fcFunction(props('token').functionName))).toBe(false);
+    expectInvokesExactlyMedia(callback, 'callback');
   });
 
-  it('lets media read sources (and their tags) and outputs, write only outputs, re-dispatch to itself, report failures', () => {
+  it('lets media read sources (and their tags) and outputs, write only outputs, queue on both media functions, report failures', () => {
     const media = policy('media-fn.policy.json');
     const source = object(`${values.UPLOADS_PREFIX}u1/clip.mp4`);
     const output = object(`${values.DERIVED_PREFIX}u1/clip.mp4/ABC/720p.mp4`);
@@ -156,12 +172,15 @@ describe('deploy/ram', () => {
     expect(policyAllows(media, 'oss:PutObject', output)).toBe(true); // includes multipart parts
     expect(policyAllows(media, 'oss:PutObject', source)).toBe(false); // never touches what users uploaded
     expect(policyAllows(media, 'oss:DeleteObject', output)).toBe(false); // leases are never deleted
-    expect(policyAllows(media, 'fc:InvokeFunction', fcFunction(props('media').functionName))).toBe(true);
-    expect(policyAllows(media, 'fc:InvokeFunction', fcFunction(props('callback').functionName))).toBe(false);
-    // s.yaml's onFailure destination `acs:mns:<region>::/queues/<q>/messages` is this RAM resource.
-    const destination = (
-      props('media').asyncInvokeConfig as { destinationConfig: { onFailure: { destination: string } } }
-    ).destinationConfig.onFailure.destination;
+    for (const resource of MEDIA_RESOURCES) expectInvokesExactlyMedia(media, resource);
+    // s.yaml's onFailure destination `acs:mns:<region>::/queues/<q>/messages` is this RAM resource (both functions').
+    const destinations = MEDIA_RESOURCES.map(
+      (resource) =>
+        (props(resource).asyncInvokeConfig as { destinationConfig: { onFailure: { destination: string } } })
+          .destinationConfig.onFailure.destination,
+    );
+    expect(new Set(destinations).size).toBe(1);
+    const destination = destinations[0] ?? '';
     const queue = /^acs:mns:([^:]+)::(\/queues\/[^/]+\/messages)$/.exec(destination);
     expect(queue).not.toBeNull();
     const queueResource = `acs:mns:${queue![1]}:${values.ACCOUNT_ID}:${queue![2]}`;
@@ -176,11 +195,12 @@ describe('deploy/ram', () => {
     const own: Record<string, string[]> = {
       token: ['upcall-ticket-keys', 'upcall-jwt-secret'],
       callback: ['upcall-ticket-keys', 'upcall-webhook-secret'],
-      media: ['upcall-ticket-keys', 'upcall-webhook-secret'],
+      mediaImage: ['upcall-ticket-keys', 'upcall-webhook-secret'],
+      mediaVideo: ['upcall-ticket-keys', 'upcall-webhook-secret'],
     };
     const all = ['upcall-ticket-keys', 'upcall-jwt-secret', 'upcall-webhook-secret', 'someone-elses'];
     for (const [resource, names] of Object.entries(own)) {
-      const granted = policy(`${resource}-fn.policy.json`);
+      const granted = policy(`${RESOURCE_PACKAGES[resource]}-fn.policy.json`);
       for (const name of all) {
         expect(policyAllows(granted, 'kms:GetSecretValue', secret(name)), `${resource} ${name}`).toBe(
           names.includes(name),
@@ -191,13 +211,13 @@ describe('deploy/ram', () => {
     expect(props('token').environmentVariables.UPCALL_JWT_SECRET_NAME).toBe('upcall-jwt-secret');
   });
 
-  it('lets the OSS trigger invoke media only, as the role s.yaml names', () => {
+  it('lets the OSS trigger invoke the image function only, as the role s.yaml names', () => {
     const ossTrigger = policy('oss-trigger.policy.json');
-    expect(policyAllows(ossTrigger, 'fc:InvokeFunction', fcFunction(props('media').functionName))).toBe(true);
-    expect(policyAllows(ossTrigger, 'fc:InvokeFunction', fcFunction(props('token').functionName))).toBe(
-      false,
-    );
-    const trigger = props('media').triggers?.find((t) => t.triggerType === 'oss');
+    for (const [resource, invoked] of Object.entries({ mediaImage: true, mediaVideo: false, token: false })) {
+      const arn = fcFunction(props(resource).functionName);
+      expect(policyAllows(ossTrigger, 'fc:InvokeFunction', arn), resource).toBe(invoked);
+    }
+    const trigger = props('mediaImage').triggers?.find((t) => t.triggerType === 'oss');
     expect(trigger?.invocationRole).toBe(`acs:ram::${TEST_ACCOUNT_ID}:role/aliyunosseventnotificationrole`);
   });
 
@@ -262,9 +282,9 @@ describe('deploy/ram', () => {
   });
 
   it("names each function's role after its policy file, and renders the prefixes s.yaml deploys", () => {
-    for (const resource of ['token', 'callback', 'media']) {
-      expect(props(resource).role).toBe(`acs:ram::${TEST_ACCOUNT_ID}:role/upcall-${resource}-fn`);
-      expect(ramTemplateFiles()).toContain(`${resource}-fn.policy.json`);
+    for (const [resource, role] of Object.entries(RESOURCE_PACKAGES)) {
+      expect(props(resource).role).toBe(`acs:ram::${TEST_ACCOUNT_ID}:role/upcall-${role}-fn`);
+      expect(ramTemplateFiles()).toContain(`${role}-fn.policy.json`);
     }
     expect(values.UPLOADS_PREFIX).toBe(sYaml.vars.uploadsPrefix);
     expect(values.DERIVED_PREFIX).toBe(sYaml.vars.derivedPrefix);

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SIZES as COST_MODEL_SIZES } from '../../bench/cost.js';
 import { CALLBACK_SETTINGS, loadCallbackConfig } from '../../functions/callback/config.js';
 import { loadMediaConfig, MEDIA_SETTINGS } from '../../functions/media/config.js';
 import { TRIGGER_EVENTS } from '../../functions/media/trigger.js';
@@ -17,9 +18,11 @@ import fc3 from '../fixtures/fc3-props.json' with { type: 'json' };
 import {
   DEPLOY_ENV,
   type FcFunctionProps,
+  MEDIA_RESOURCES,
   type PreviewResult,
   previewSYaml,
   REPO_ROOT,
+  RESOURCE_PACKAGES,
   type RenderedSYaml,
   TEST_ACCOUNT_ID,
 } from '../helpers/serverless-devs.js';
@@ -29,7 +32,7 @@ const OVERRIDES = {
   UPCALL_REGION: 'eu-central-1',
   UPCALL_UPLOADS_PREFIX: 'incoming/',
   UPCALL_DERIVED_PREFIX: 'processed/',
-  UPCALL_MEDIA_TIMEOUT_SECONDS: '1800',
+  DEPLOY_MEDIA_VIDEO_TIMEOUT_SECONDS: '1800',
   UPCALL_OSS_ENDPOINT: 'https://oss-eu-central-1.aliyuncs.com',
   DEPLOY_TOKEN_ROLE_ARN: 'acs:ram::1234567890123456:role/my-token-role',
   DEPLOY_MEDIA_FAILURE_DESTINATION: 'acs:mns:eu-central-1::/queues/my-failures/messages',
@@ -39,12 +42,14 @@ const OVERRIDES = {
 const CODE_SETTINGS: Record<string, readonly SettingName[]> = {
   token: TOKEN_SETTINGS,
   callback: CALLBACK_SETTINGS,
-  media: MEDIA_SETTINGS,
+  mediaImage: MEDIA_SETTINGS,
+  mediaVideo: MEDIA_SETTINGS,
 };
 const CONFIG_LOADERS: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
   token: loadTokenConfig,
   callback: loadCallbackConfig,
-  media: loadMediaConfig,
+  mediaImage: loadMediaConfig,
+  mediaVideo: loadMediaConfig,
 };
 /** Read by shared code in every function (shared/log.ts, shared/kms-secrets.ts) rather than by its config loader. */
 const READ_BY_SHARED_CODE: SettingName[] = [
@@ -124,13 +129,13 @@ describe('s.yaml', () => {
     [, , withoutBucket, withSecretsSet] = results;
   });
 
-  it('renders offline with `s preview` into three fc3 functions, built before every deploy', () => {
+  it('renders offline with `s preview` into four fc3 functions of three packages, built before every deploy', () => {
     expect(defaults.edition).toBe('3.0.0');
-    expect(Object.keys(defaults.resources).sort()).toEqual(['callback', 'media', 'token']);
+    expect(Object.keys(defaults.resources).sort()).toEqual(Object.keys(RESOURCE_PACKAGES).sort());
     for (const [name, resource] of Object.entries(defaults.resources)) {
       expect(resource.component).toBe('fc3');
-      // The build writes dist/<name>/ (scripts/build.ts); the global pre-deploy action runs it.
-      expect(resource.props.code).toBe(`./dist/${name}`);
+      // The build writes dist/<package>/ (scripts/build.ts); the global pre-deploy action runs it.
+      expect(resource.props.code).toBe(`./dist/${RESOURCE_PACKAGES[name]}`);
       expect(resource.props.handler).toBe('index.handler');
     }
     expect(defaults.actions?.['pre-deploy']).toEqual([{ run: 'npm run build', path: './' }]);
@@ -254,14 +259,14 @@ describe('s.yaml', () => {
     ] as const) {
       const region = 'UPCALL_REGION' in env ? env.UPCALL_REGION : 'cn-hangzhou';
       const uploads = 'UPCALL_UPLOADS_PREFIX' in env ? env.UPCALL_UPLOADS_PREFIX : 'uploads/';
-      for (const name of ['token', 'callback', 'media']) {
+      for (const name of Object.keys(RESOURCE_PACKAGES)) {
         const props = fn(doc, name);
         expect(props.region).toBe(region);
         expect(props.environmentVariables.UPCALL_REGION).toBe(region);
         expect(props.environmentVariables.UPCALL_BUCKET).toBe(env.UPCALL_BUCKET);
         expect(props.environmentVariables.UPCALL_UPLOADS_PREFIX).toBe(uploads);
       }
-      const media = fn(doc, 'media');
+      const media = fn(doc, 'mediaImage');
       const trigger = media.triggers?.find((t) => t.triggerType === 'oss');
       expect((trigger!.triggerConfig as { filter: { key: { prefix: string } } }).filter.key.prefix).toBe(
         uploads,
@@ -269,26 +274,36 @@ describe('s.yaml', () => {
       // Outputs must never land where the trigger looks.
       const derived = String(media.environmentVariables.UPCALL_DERIVED_PREFIX);
       expect(derived.startsWith(uploads) || uploads.startsWith(derived)).toBe(false);
-      // No layer: FC's official FFmpeg layer does not support nodejs20; ffmpeg ships in the code package instead.
-      expect(media.layers ?? []).toEqual([]);
-      // The media function holds a job's lease for exactly its FC timeout.
-      expect(String(media.timeout)).toBe(media.environmentVariables.UPCALL_MEDIA_TIMEOUT_SECONDS);
-      // The callback dispatches to the function s.yaml deploys as media.
-      expect(fn(doc, 'callback').environmentVariables.UPCALL_MEDIA_FUNCTION_NAME).toBe(media.functionName);
-      expect(media.environmentVariables.UPCALL_MEDIA_FUNCTION_NAME).toBe(media.functionName);
+      // Jobs are queued, by kind, on the functions s.yaml deploys: by the callback and by either media function.
+      const names = {
+        UPCALL_MEDIA_IMAGE_FUNCTION_NAME: fn(doc, 'mediaImage').functionName,
+        UPCALL_MEDIA_VIDEO_FUNCTION_NAME: fn(doc, 'mediaVideo').functionName,
+      };
+      for (const name of ['callback', ...MEDIA_RESOURCES]) {
+        expect(fn(doc, name).environmentVariables, name).toMatchObject(names);
+      }
+      for (const name of MEDIA_RESOURCES) {
+        const props = fn(doc, name);
+        // No layer: FC's official FFmpeg layer does not support nodejs20; ffmpeg ships in the code package instead.
+        expect(props.layers ?? []).toEqual([]);
+        // Each media function holds a job's lease for exactly its own FC timeout.
+        expect(String(props.timeout), name).toBe(props.environmentVariables.UPCALL_MEDIA_TIMEOUT_SECONDS);
+      }
     }
-    expect(fn(overridden, 'media').timeout).toBe(1800);
+    expect(fn(overridden, 'mediaVideo').timeout).toBe(1800);
     expect(fn(defaults, 'callback').environmentVariables.UPCALL_OSS_ENDPOINT).toBe(
       'https://oss-cn-hangzhou-internal.aliyuncs.com',
     );
-    expect(fn(overridden, 'media').environmentVariables.UPCALL_OSS_ENDPOINT).toBe(
+    expect(fn(overridden, 'mediaVideo').environmentVariables.UPCALL_OSS_ENDPOINT).toBe(
       OVERRIDES.UPCALL_OSS_ENDPOINT,
     );
     expect(fn(overridden, 'token').role).toBe(OVERRIDES.DEPLOY_TOKEN_ROLE_ARN);
-    const destination = (
-      fn(overridden, 'media').asyncInvokeConfig as { destinationConfig: { onFailure: unknown } }
-    ).destinationConfig.onFailure;
-    expect(destination).toEqual({ destination: OVERRIDES.DEPLOY_MEDIA_FAILURE_DESTINATION });
+    for (const name of MEDIA_RESOURCES) {
+      const destination = (
+        fn(overridden, name).asyncInvokeConfig as { destinationConfig: { onFailure: unknown } }
+      ).destinationConfig.onFailure;
+      expect(destination).toEqual({ destination: OVERRIDES.DEPLOY_MEDIA_FAILURE_DESTINATION });
+    }
   });
 
   it('serves token and callback over anonymous HTTP triggers with the methods their clients use', () => {
@@ -305,18 +320,25 @@ describe('s.yaml', () => {
     expect(http('callback')).toMatchObject({ authType: 'anonymous', methods: ['POST'] });
   });
 
-  it('runs media asynchronously in task mode with retries, a failure destination and the uploads trigger', () => {
-    const media = fn(defaults, 'media');
-    expect(media.asyncInvokeConfig).toMatchObject({
-      asyncTask: true,
-      destinationConfig: {
-        onFailure: { destination: 'acs:mns:cn-hangzhou::/queues/upcall-media-failures/messages' },
-      },
-    });
-    expect(
-      (media.asyncInvokeConfig as { maxAsyncRetryAttempts: number }).maxAsyncRetryAttempts,
-    ).toBeGreaterThan(0);
-    const triggers = media.triggers ?? [];
+  it('runs both media functions asynchronously in task mode with retries and a failure destination', () => {
+    for (const name of MEDIA_RESOURCES) {
+      const media = fn(defaults, name);
+      expect(media.asyncInvokeConfig, name).toMatchObject({
+        asyncTask: true,
+        destinationConfig: {
+          onFailure: { destination: 'acs:mns:cn-hangzhou::/queues/upcall-media-failures/messages' },
+        },
+      });
+      expect(
+        (media.asyncInvokeConfig as { maxAsyncRetryAttempts: number }).maxAsyncRetryAttempts,
+        name,
+      ).toBeGreaterThan(0);
+    }
+  });
+
+  it('attaches the uploads trigger to the image function only', () => {
+    expect(fn(defaults, 'mediaVideo').triggers ?? []).toEqual([]);
+    const triggers = fn(defaults, 'mediaImage').triggers ?? [];
     expect(triggers).toHaveLength(1);
     expect(triggers[0]).toMatchObject({
       triggerType: 'oss',
@@ -330,17 +352,28 @@ describe('s.yaml', () => {
   });
 
   it('sizes each function for its work, with FC timeouts above the deadlines the code keeps', () => {
-    const [token, callback, media] = ['token', 'callback', 'media'].map((name) => fn(defaults, name));
-    if (!token || !callback || !media) throw new Error('missing function');
-    expect(media.memorySize).toBeGreaterThanOrEqual(8 * token.memorySize);
-    expect(media.cpu).toBeGreaterThanOrEqual(4 * token.cpu);
-    expect(media.diskSize).toBe(10240);
+    const [token, callback, image, video] = ['token', 'callback', ...MEDIA_RESOURCES].map((name) =>
+      fn(defaults, name),
+    );
+    if (!token || !callback || !image || !video) throw new Error('missing function');
+    // Video: ffmpeg on 2 vCPU, 4 GB and the 10 GB disk for transcodes; images: 1 vCPU, 2 GB, FC's smallest disk.
+    expect(video).toMatchObject({ cpu: 2, memorySize: 4096, diskSize: 10240 });
+    expect(image).toMatchObject({ cpu: 1, memorySize: 2048, diskSize: 512 });
+    expect(image.memorySize).toBeGreaterThanOrEqual(8 * token.memorySize);
     // The callback answers OSS by its own deadline (≤ 4.5 s by schema); FC must never cut it off first.
     const deadlineMax = (SETTINGS.UPCALL_CALLBACK_DEADLINE_MS.schema as { maximum: number }).maximum;
     expect(callback.timeout * 1000).toBeGreaterThan(deadlineMax);
-    expect(media.timeout).toBeGreaterThan(callback.timeout);
-    for (const props of [token, callback, media]) {
+    // An image renders within UPCALL_IMAGE_TIMEOUT_SECONDS; the function also downloads, uploads, and keeps 20 s back.
+    const imageRender = (SETTINGS.UPCALL_IMAGE_TIMEOUT_SECONDS.schema as { default: number }).default;
+    expect(image.timeout).toBeGreaterThan(imageRender + 60);
+    expect(video.timeout).toBeGreaterThan(image.timeout);
+    for (const props of [token, callback, image, video]) {
       expect(props.role).toMatch(new RegExp(`^acs:ram::${TEST_ACCOUNT_ID}:role/upcall-[a-z]+-fn$`));
+    }
+    // The cost model (npm run bench -- cost) prices each invocation at exactly these sizes.
+    for (const [name, size] of Object.entries(COST_MODEL_SIZES)) {
+      const { cpu, memorySize, diskSize } = fn(defaults, name);
+      expect({ vcpu: cpu, memoryGB: memorySize / 1024, diskGB: diskSize / 1024 }, name).toEqual(size);
     }
   });
 });

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../cli/common.js';
 import { runUpload } from '../../cli/upload-command.js';
 import { createMediaHandler } from '../../functions/media/app.js';
+import { loadMediaConfig } from '../../functions/media/config.js';
 import type { CallbackAnswer } from '../../shared/callback-contract.js';
 import { type MediaManifest, SOURCE_ETAG_HEADER } from '../../shared/media-manifest.js';
 import { useE2eStack } from '../helpers/dev-stack.js';
@@ -266,7 +267,7 @@ describe('npm run upload against the dev stack', () => {
 
   it('times out waiting for the manifest while the media worker is held, then the job still finishes', async () => {
     const { fc } = e2e.stack.cloud;
-    const name = String(e2e.stack.env.UPCALL_MEDIA_FUNCTION_NAME ?? 'upcall-media');
+    const name = loadMediaConfig(e2e.stack.env).mediaFunctions.image;
     const media = createMediaHandler(e2e.stack.env);
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {

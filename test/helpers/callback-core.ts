@@ -40,7 +40,7 @@ export function inMemoryCallback(): InMemoryCallback {
       uploadsPrefix: 'uploads/',
       ticketKeyring: keyring,
       trustedKeys: [{ urlPrefix: 'http://127.0.0.1:9100/_local/', publicKeyPem: key.publicKeyPem }],
-      mediaFunctionName: 'upcall-media',
+      mediaFunctions: { image: 'upcall-media-image', video: 'upcall-media-video' },
       fcEndpoint: 'http://127.0.0.1:2',
       plan: {
         derivedPrefix: 'derived/',

@@ -13,7 +13,7 @@ import {
 } from '../../functions/media/store.js';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 import { createLogger } from '../../shared/log.js';
-import { type MediaJob, planMediaJob } from '../../shared/media-job.js';
+import { type MediaFunctions, type MediaJob, planMediaJob } from '../../shared/media-job.js';
 import { type MediaManifest, mediaManifestValidator } from '../../shared/media-manifest.js';
 import { createOssClient } from '../../shared/oss-client.js';
 import { parseTicketKeyring } from '../../shared/upload-ticket.js';
@@ -64,8 +64,11 @@ export async function startMediaCloud(): Promise<MediaCloud> {
   };
 }
 
-/** The media function's settings on this cloud, as s.yaml would give them (small thumbnails, a one-minute timeout). */
-export function mediaFunctionEnv(media: MediaCloud, functionName: string): NodeJS.ProcessEnv {
+/**
+ * A media function's settings on this cloud, as s.yaml would give them (small thumbnails, a one-minute timeout), with
+ * the functions jobs are queued on by kind (one name for both: a function that runs every job).
+ */
+export function mediaFunctionEnv(media: MediaCloud, functions: MediaFunctions): NodeJS.ProcessEnv {
   const { info } = media.cloud;
   return {
     UPCALL_REGION: info.region,
@@ -73,7 +76,8 @@ export function mediaFunctionEnv(media: MediaCloud, functionName: string): NodeJ
     UPCALL_TICKET_KEYS: TICKET_KEYS,
     UPCALL_OSS_ENDPOINT: info.oss.endpoint,
     UPCALL_FC_ENDPOINT: info.fc.endpoint,
-    UPCALL_MEDIA_FUNCTION_NAME: functionName,
+    UPCALL_MEDIA_IMAGE_FUNCTION_NAME: functions.image,
+    UPCALL_MEDIA_VIDEO_FUNCTION_NAME: functions.video,
     UPCALL_THUMBNAIL_SIZES: '64x64,32x32',
     UPCALL_THUMBNAIL_FORMATS: 'webp,jpeg',
     UPCALL_MEDIA_TIMEOUT_SECONDS: '60',

@@ -15,6 +15,18 @@ const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const S_CLI = join(REPO_ROOT, 'node_modules', '@serverless-devs', 's', 'bin', 's');
 
+/**
+ * s.yaml's resources and the code package each deploys (`dist/<package>/`), whose name its execution role carries
+ * too (`upcall-<package>-fn`): media's package twice, sized apart for images and for video.
+ */
+export const RESOURCE_PACKAGES: Record<string, string> = {
+  token: 'token',
+  callback: 'callback',
+  mediaImage: 'media',
+  mediaVideo: 'media',
+};
+export const MEDIA_RESOURCES = ['mediaImage', 'mediaVideo'] as const;
+
 /** The account id of the made-up access, which `${config('AccountID')}` renders to. */
 export const TEST_ACCOUNT_ID = '1234567890123456';
 

@@ -27,7 +27,8 @@ import { type RootOssClient, rootOssClient, userOssClient } from './oss-clients.
 import { userTicket } from './upload-tickets.js';
 
 export const BUCKET = 'upcall-hooks';
-export const MEDIA_FUNCTION = 'upcall-media';
+/** The image media function: every job and delivery here is an image's (tickets allow `image/*` only). */
+export const MEDIA_FUNCTION = 'upcall-media-image';
 const TICKET_KEYS = `k1:${'h'.repeat(40)}`;
 const keyring = parseTicketKeyring(TICKET_KEYS);
 /** What the media function plans with here: UPCALL_THUMBNAIL_SIZES below, the default formats and derived prefix. */
@@ -102,7 +103,7 @@ export async function startWebhookCloud(): Promise<WebhookCloud> {
     UPCALL_REGION: cloud.info.region,
     UPCALL_OSS_ENDPOINT: cloud.info.oss.endpoint,
     UPCALL_FC_ENDPOINT: cloud.info.fc.endpoint,
-    UPCALL_MEDIA_FUNCTION_NAME: MEDIA_FUNCTION,
+    UPCALL_MEDIA_IMAGE_FUNCTION_NAME: MEDIA_FUNCTION,
     UPCALL_THUMBNAIL_SIZES: '32x32',
     UPCALL_MEDIA_TIMEOUT_SECONDS: '60',
     UPCALL_WEBHOOK_SECRET: secret,

@@ -1,19 +1,23 @@
 /**
- * The media function as deployed, on the local cloud: FC's handler registered in the local FC under its own role,
- * the OSS trigger wired to the uploads prefix, and jobs dispatched through FC's async invoke API with the real SDK.
+ * The media functions as deployed, on the local cloud: the same handler registered in the local FC twice — sized for
+ * images and for video in s.yaml — under the media role, the OSS trigger wired to the image function's uploads
+ * prefix, and jobs dispatched through FC's async invoke API by the callback's own dispatch and by the trigger path.
  */
-
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCallbackDeps } from '../../functions/callback/app.js';
+import { loadCallbackConfig } from '../../functions/callback/config.js';
 import { createMediaHandler, type MediaHandlerResult } from '../../functions/media/index.js';
 import type { TriggerOutcome } from '../../functions/media/trigger.js';
-import { connectOssTrigger, ossTriggerEvent } from '../../local/fc/oss-trigger.js';
+import { connectOssTrigger } from '../../local/fc/oss-trigger.js';
 import type { InvocationRecord } from '../../local/fc/server.js';
-import { dispatchMediaJob } from '../../shared/fc-async-invoke.js';
 import { planMediaJob } from '../../shared/media-job.js';
 import { mediaManifestValidator } from '../../shared/media-manifest.js';
-import { animatedGif } from '../helpers/media.js';
+import { animatedGif, generateVideo } from '../helpers/media.js';
 import {
   BUCKET,
+  type MediaCloud,
   mediaFunctionEnv,
   putUpload,
   startMediaCloud,
@@ -22,22 +26,26 @@ import {
 } from '../helpers/media-cloud.js';
 import { mediaTrigger } from '../helpers/media-trigger.js';
 import { readJson } from '../helpers/oss-clients.js';
-import { useForSuite } from '../helpers/suite.js';
 
-const FUNCTION = 'upcall-media';
-const media = useForSuite(startMediaCloud);
+const FUNCTIONS = { image: 'upcall-media-image', video: 'upcall-media-video' };
+const FUNCTION = FUNCTIONS.image;
+let media: MediaCloud;
 
-const env = () => mediaFunctionEnv(media, FUNCTION);
+const env = () => mediaFunctionEnv(media, FUNCTIONS);
 
 beforeAll(async () => {
+  media = await startMediaCloud();
   const { cloud } = media;
-  // The media role as the local cloud declares it (read uploads and tags, write outputs, dispatch its own jobs).
-  cloud.fc.register(FUNCTION, createMediaHandler(env()), {
-    roleArn: cloud.info.roles.media,
-    maxAsyncRetryAttempts: 1,
-  });
+  // The media role as the local cloud declares it (read uploads and tags, write outputs, dispatch jobs).
+  for (const name of Object.values(FUNCTIONS)) {
+    cloud.fc.register(name, createMediaHandler(env()), {
+      roleArn: cloud.info.roles.media,
+      maxAsyncRetryAttempts: 1,
+    });
+  }
   connectOssTrigger(cloud.oss, cloud.fc, mediaTrigger(FUNCTION, BUCKET));
 });
+afterAll(() => media.close());
 
 const config = () => workerConfig({ plan: { ...workerConfig().plan } });
 
@@ -47,8 +55,9 @@ function triggerEvents(record: InvocationRecord | undefined): TriggerOutcome[] {
   return result?.events ?? [];
 }
 
+/** Runs of a task id on either media function. */
 function invocationsOf(taskId: string) {
-  return media.cloud.fc.invocations(FUNCTION).filter((record) => record.taskId === taskId);
+  return media.cloud.fc.invocations().filter((record) => record.taskId === taskId);
 }
 
 async function manifestAt(key: string) {
@@ -57,42 +66,60 @@ async function manifestAt(key: string) {
   return checked.value;
 }
 
-describe('media function on the local cloud', () => {
-  it('callback and trigger both queue the same upload: processed once', async () => {
-    // The upload fires the OSS trigger; the callback function dispatches the same version meanwhile.
-    const job = await uploadForJob(media, 'uploads/u1/anim.gif', await animatedGif(), 'image/gif', config());
-    const { info } = media.cloud;
-    const fromCallback = await dispatchMediaJob({
-      fc: { endpoint: info.fc.endpoint, credentials: info.rootCredentials },
-      functionName: FUNCTION,
-      job,
-    });
-    await media.cloud.fc.idle();
+async function clip(): Promise<Buffer> {
+  const path = join(media.dataDir, 'flow-clip.mp4');
+  await generateVideo(path, { seconds: 1 });
+  return readFile(path);
+}
 
-    const runs = invocationsOf(job.taskId);
-    expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ status: 'succeeded', attempts: 1 });
-    expect(runs[0]?.result).toMatchObject({ outcome: 'succeeded' });
-    const trigger = media.cloud.fc
-      .invocations(FUNCTION)
-      .find((record) => (record.result as MediaHandlerResult | undefined)?.outcome === 'trigger');
-    const triggerOutcome = triggerEvents(trigger)[0]?.outcome;
-    // Whichever path came second was refused by FC's task-id de-duplication (409).
-    expect([fromCallback, triggerOutcome].sort()).toEqual(['already-queued', 'queued']);
+describe('media functions on the local cloud', () => {
+  it.each([
+    ['an image', 'image', 'uploads/u1/anim.gif', animatedGif, 'image/gif', 'image/webp'],
+    ['a video', 'video', 'uploads/u1/clip.mp4', clip, 'video/mp4', 'video/mp4'],
+  ] as const)(
+    'callback and trigger both queue %s on the %s function: one task, processed once',
+    async (_what, kind, key, source, contentType, output) => {
+      // The upload fires the OSS trigger (on the image function); the callback dispatches the same version meanwhile.
+      const job = await uploadForJob(media, key, await source(), contentType, config());
+      const callback = createCallbackDeps(loadCallbackConfig(env()), env());
+      const fromCallback = await callback.dispatch(job, media.cloud.info.rootCredentials, 10_000);
+      await media.cloud.fc.idle();
 
-    const plan = planMediaJob(job, config().plan);
-    const manifest = await manifestAt(plan?.manifestKey ?? '');
-    expect(manifest).toMatchObject({ status: 'succeeded', input: { format: 'gif', frames: 3 } });
-    expect(manifest.outputs.find((o) => o.contentType === 'image/webp')).toMatchObject({ frames: 3 });
-    expect(manifest.source).toBe(fromCallback === 'queued' ? 'callback' : 'trigger');
+      // Both paths routed the version by its stored content type to the same function under the same task id.
+      const runs = invocationsOf(job.taskId);
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({
+        functionName: FUNCTIONS[kind],
+        status: 'succeeded',
+        attempts: 1,
+        result: { outcome: 'succeeded' },
+      });
+      const trigger = media.cloud.fc
+        .invocations(FUNCTION)
+        .find(
+          (record) =>
+            (record.result as MediaHandlerResult | undefined)?.outcome === 'trigger' &&
+            triggerEvents(record)[0]?.key === key,
+        );
+      const triggerOutcome = triggerEvents(trigger)[0]?.outcome;
+      // Whichever path came second was refused by FC's task-id de-duplication (409).
+      expect([fromCallback, triggerOutcome].sort()).toEqual(['already-queued', 'queued']);
 
-    // A replayed trigger event after FC forgot the task id: the manifest stops it before any dispatch.
-    const replay = media.cloud.fc.invokeAsync(FUNCTION, trigger?.event ?? Buffer.alloc(0));
-    await media.cloud.fc.idle();
-    const replayed = media.cloud.fc.invocations(FUNCTION).find((r) => r.requestId === replay.requestId);
-    expect(replayed?.result).toMatchObject({ outcome: 'trigger', events: [{ outcome: 'already-done' }] });
-    expect(invocationsOf(job.taskId)).toHaveLength(1);
-  });
+      const plan = planMediaJob(job, config().plan);
+      const manifest = await manifestAt(plan?.manifestKey ?? '');
+      expect(manifest).toMatchObject({ status: 'succeeded', kind });
+      expect(manifest.outputs.map((o) => o.contentType)).toContain(output);
+      expect(manifest.source).toBe(fromCallback === 'queued' ? 'callback' : 'trigger');
+
+      // A replayed trigger event after FC forgot the task id: the manifest stops it before any dispatch.
+      const replay = media.cloud.fc.invokeAsync(FUNCTION, trigger?.event ?? Buffer.alloc(0));
+      await media.cloud.fc.idle();
+      const replayed = media.cloud.fc.invocations(FUNCTION).find((r) => r.requestId === replay.requestId);
+      expect(replayed?.result).toMatchObject({ outcome: 'trigger', events: [{ outcome: 'already-done' }] });
+      expect(invocationsOf(job.taskId)).toHaveLength(1);
+    },
+    60_000,
+  );
 
   it('a corrupt upload ends in a failed manifest, with no FC retry', async () => {
     const job = await uploadForJob(
@@ -116,23 +143,29 @@ describe('media function on the local cloud', () => {
     await media.cloud.fc.idle();
     const handler = createMediaHandler(env());
     const context = { requestId: 'direct-1', credentials: media.cloud.info.rootCredentials };
-    // FC's OSS event as the local FC builds it, under any name (a trigger set up with other events sends those).
-    const event = (key: string, eventName = 'ObjectCreated:PutObject') => {
-      const { events } = ossTriggerEvent(
-        {
-          eventName: 'ObjectCreated:PutObject',
-          bucket: BUCKET,
-          key,
-          etag: 'D41D8CD98F00B204E9800998ECF8427E',
-          size: 5,
-          eventTime: new Date().toISOString(),
-          requestId: 'x',
-          sourceIp: '127.0.0.1',
-        },
-        { region: 'cn-hangzhou', accountId: '1', ruleId: 'r' },
+    const event = (key: string, eventName = 'ObjectCreated:PutObject') =>
+      Buffer.from(
+        JSON.stringify({
+          events: [
+            {
+              eventName,
+              eventSource: 'acs:oss',
+              eventTime: new Date().toISOString(),
+              eventVersion: '1.0',
+              oss: {
+                bucket: { arn: `acs:oss:cn-hangzhou:1:${BUCKET}`, name: BUCKET, ownerIdentity: '1' },
+                object: { deltaSize: 5, eTag: 'D41D8CD98F00B204E9800998ECF8427E', key, size: 5 },
+                ossSchemaVersion: '1.0',
+                ruleId: 'r',
+              },
+              region: 'cn-hangzhou',
+              requestParameters: { sourceIPAddress: '127.0.0.1' },
+              responseElements: { requestId: 'x' },
+              userIdentity: { principalId: '1' },
+            },
+          ],
+        }),
       );
-      return Buffer.from(JSON.stringify({ events: events.map((record) => ({ ...record, eventName })) }));
-    };
     const notes = media.cloud.fc
       .invocations(FUNCTION)
       .find((record) => record.event.toString().includes('notes.txt'));

@@ -37,7 +37,7 @@ beforeAll(async () => {
 afterAll(() => media.close());
 
 const env = (name: string, overrides: Record<string, string>): NodeJS.ProcessEnv => ({
-  ...mediaFunctionEnv(media, name),
+  ...mediaFunctionEnv(media, { image: name, video: name }),
   UPCALL_LOG_LEVEL: 'info',
   ...overrides,
 });

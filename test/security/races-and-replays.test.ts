@@ -70,7 +70,7 @@ describe('an uploader who races the paths', () => {
       const manifest = await readJson<MediaManifest>(e2e.root, manifestKey);
       expect(manifest).toMatchObject({ status: 'succeeded', attempt: 1 });
       const runs = e2e.stack.cloud.fc
-        .invocations('upcall-media')
+        .invocations('upcall-media-image')
         .filter((record) => record.taskId === manifest.taskId && record.status === 'succeeded');
       expect(runs).toHaveLength(1);
     }

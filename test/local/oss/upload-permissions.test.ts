@@ -3,14 +3,28 @@
  * (PutObject header, PostObject field, InitiateMultipartUpload header, CopyObject), and PostObject has no
  * `callback-var` field — its custom variables are its `x:` fields.
  */
-
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TemporaryCredential } from '../../../local/credentials.js';
-import { BUCKET, ossError, REGION, startCallbackSink, startHarness } from '../../helpers/local-oss.js';
-import { useForSuite } from '../../helpers/suite.js';
+import {
+  BUCKET,
+  type CallbackSink,
+  type OssHarness,
+  ossError,
+  REGION,
+  startCallbackSink,
+  startHarness,
+} from '../../helpers/local-oss.js';
 
-const h = useForSuite(() => startHarness());
-const sink = useForSuite(startCallbackSink);
+let h: OssHarness;
+let sink: CallbackSink;
+beforeAll(async () => {
+  h = await startHarness();
+  sink = await startCallbackSink();
+});
+afterAll(async () => {
+  await sink.close();
+  await h.close();
+});
 
 const PREFIX = 'uploads/alice/';
 const uploaderOnly = (extra: string[] = []) =>
