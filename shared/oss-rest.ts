@@ -53,20 +53,23 @@ const escapeXml = (value: string) =>
 export function createOssRestClient(options: OssRestOptions) {
   const address = bucketAddress(options.endpoint, options.bucket);
 
+  /** One signed request on `key` of the bucket: no query, headers or body unless given. */
   async function send(
-    request: OssV4Request,
-    body: Buffer | undefined,
+    method: string,
+    key: string,
+    { query = [], headers = {}, body }: Partial<Pick<OssV4Request, 'query' | 'headers'>> & { body?: Buffer },
     timeoutMs: number,
   ): Promise<OutboundResponse> {
-    const headers = signOssV4(request, options.credentials, options.region, new Date());
-    const query = encodeQuery(request.query);
+    const request: OssV4Request = { method, bucket: options.bucket, key, query, headers };
+    const signed = signOssV4(request, options.credentials, options.region, new Date());
+    const encoded = encodeQuery(query);
     try {
       return await sendRequest({
         origin: address.origin,
         hostname: address.hostname,
-        method: request.method,
-        path: `${address.path(request.key)}${query ? `?${query}` : ''}`,
-        headers: { ...headers, host: address.host },
+        method,
+        path: `${address.path(key)}${encoded ? `?${encoded}` : ''}`,
+        headers: { ...signed, host: address.host },
         ...(body ? { body } : {}),
         timeoutMs,
       });
@@ -92,11 +95,7 @@ export function createOssRestClient(options: OssRestOptions) {
   return {
     /** HeadObject: the object's headers, or null when it does not exist. */
     async head(key: string, timeoutMs: number): Promise<OssHead | null> {
-      const answer = await send(
-        { method: 'HEAD', bucket: options.bucket, key, query: [], headers: {} },
-        undefined,
-        timeoutMs,
-      );
+      const answer = await send('HEAD', key, {}, timeoutMs);
       if (answer.status === 404) return null;
       if (answer.status !== 200) throw failure(`HeadObject ${key}`, answer);
       return { status: answer.status, headers: answer.headers };
@@ -114,14 +113,7 @@ export function createOssRestClient(options: OssRestOptions) {
         'content-type': 'application/xml',
         'content-md5': createHash('md5').update(body).digest('base64'),
       };
-      const request = {
-        method: 'PUT',
-        bucket: options.bucket,
-        key,
-        query: [['tagging', '']] as Array<[string, string]>,
-        headers,
-      };
-      const answer = await send(request, body, timeoutMs);
+      const answer = await send('PUT', key, { query: [['tagging', '']], headers, body }, timeoutMs);
       if (answer.status !== 200) throw failure(`PutObjectTagging ${key}`, answer);
     },
 
@@ -134,14 +126,7 @@ export function createOssRestClient(options: OssRestOptions) {
       headers: Record<string, string>,
       timeoutMs: number,
     ): Promise<string> {
-      const request = {
-        method: 'POST',
-        bucket: options.bucket,
-        key,
-        query: [['uploads', '']] as Array<[string, string]>,
-        headers,
-      };
-      const answer = await send(request, undefined, timeoutMs);
+      const answer = await send('POST', key, { query: [['uploads', '']], headers }, timeoutMs);
       if (answer.status !== 200) throw failure(`InitiateMultipartUpload ${key}`, answer);
       const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(answer.body.toString('utf8'))?.[1];
       if (!uploadId) {

@@ -260,12 +260,15 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeAp
     };
   }
 
-  async function grantForm(
-    userId: string,
-    wanted: TokenRequest & { contentType: string },
-    context: EdgeContext,
-  ): Promise<FormGrant> {
-    const target = await uploadTarget(userId, wanted);
+  /** One new object, as the form, PUT and multipart grants sign for it: its key and content type, and its ticket. */
+  interface NewUpload {
+    userId: string;
+    target: Awaited<ReturnType<typeof uploadTarget>>;
+    key: string;
+    contentType: string;
+  }
+
+  function grantForm({ userId, target, key, contentType }: NewUpload, context: EdgeContext): FormGrant {
     const { keyPrefix, limits } = target.fields;
     const form = buildPostForm({
       bucket: config.bucket,
@@ -273,9 +276,9 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeAp
       endpoint: config.publicEndpoint,
       credentials: functionCredentials(context),
       keyPrefix,
-      key: suggestedKey(keyPrefix, wanted.fileName),
+      key,
       maxBytes: limits.maxBytes,
-      contentType: wanted.contentType,
+      contentType,
       callback: callbackHeader,
       callbackVars: buildCallbackVars(target.ticket),
       objectMetadata: { [TICKET_METADATA_HEADER]: target.ticket },
@@ -286,16 +289,10 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeAp
   }
 
   /** A presigned PUT of one key: the content type, callback and ticket are inside its signature. */
-  async function grantPut(
-    userId: string,
-    wanted: TokenRequest & { contentType: string },
-    context: EdgeContext,
-  ): Promise<PutGrant> {
-    const target = await uploadTarget(userId, wanted);
+  function grantPut({ userId, target, key, contentType }: NewUpload, context: EdgeContext): PutGrant {
     const { keyPrefix } = target.fields;
-    const key = suggestedKey(keyPrefix, wanted.fileName);
     const headers = {
-      'content-type': wanted.contentType,
+      'content-type': contentType,
       ...callbackHeaders(target.ticket),
       [TICKET_METADATA_HEADER]: target.ticket,
     };
@@ -316,13 +313,10 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeAp
    * are fixed at the start, so the client's part URLs need no headers; the callback comes with the Complete.
    */
   async function grantMultipart(
-    userId: string,
-    wanted: TokenRequest & { contentType: string },
+    { userId, target, key, contentType }: NewUpload,
     context: EdgeContext,
   ): Promise<MultipartGrant> {
-    const target = await uploadTarget(userId, wanted);
     const { keyPrefix, limits } = target.fields;
-    const key = suggestedKey(keyPrefix, wanted.fileName);
     const oss = createOssRestClient({
       endpoint: config.ossEndpoint,
       region: config.region,
@@ -333,7 +327,7 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeAp
     try {
       uploadId = await oss.initiateMultipartUpload(
         key,
-        { 'content-type': wanted.contentType, [TICKET_METADATA_HEADER]: target.ticket },
+        { 'content-type': contentType, [TICKET_METADATA_HEADER]: target.ticket },
         OSS_TIMEOUT_MS,
       );
     } catch (error) {
@@ -426,10 +420,16 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeAp
     const { contentType } = wanted;
     // checkLimits made sure of it; narrowing for the compiler.
     if (contentType === undefined) throw new Error('contentType missing after checkLimits');
-    const typed = { ...wanted, contentType };
-    if (grant === 'form') return grantForm(userId, typed, context);
-    if (grant === 'put') return grantPut(userId, typed, context);
-    return grantMultipart(userId, typed, context);
+    const target = await uploadTarget(userId, wanted);
+    const upload = {
+      userId,
+      target,
+      key: suggestedKey(target.fields.keyPrefix, wanted.fileName),
+      contentType,
+    };
+    if (grant === 'form') return grantForm(upload, context);
+    if (grant === 'put') return grantPut(upload, context);
+    return grantMultipart(upload, context);
   }
 
   async function answer(request: EdgeRequest, context: EdgeContext, cors: Record<string, string>) {

@@ -4,11 +4,12 @@
  * deferred. Signatures are checked by the receiver with the standardwebhooks library on every request.
  */
 import type OSS from 'ali-oss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { planMediaJob } from '../../shared/media-job.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
 import { deadLetterPrefix, deadLetterValidator, webhookId } from '../../shared/webhook-events.js';
 import { readJson } from '../helpers/oss-clients.js';
+import { useForSuite } from '../helpers/suite.js';
 import { ticketedUpload, ticketMeta } from '../helpers/upload-tickets.js';
 import {
   MEDIA_FUNCTION,
@@ -18,7 +19,7 @@ import {
   type WebhookCloud,
 } from '../helpers/webhook-cloud.js';
 
-let w: WebhookCloud;
+const w = useForSuite(startWebhookCloud);
 let failPolicy: Awaited<ReturnType<WebhookCloud['startCallback']>>;
 let acceptPolicy: Awaited<ReturnType<WebhookCloud['startCallback']>>;
 /** Waits for an application slower than the others' timeout: its answer comes while a trigger-path job waits. */
@@ -27,7 +28,6 @@ let slowHook: Awaited<ReturnType<WebhookCloud['startCallback']>>;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  w = await startWebhookCloud();
   w.registerMedia({});
   failPolicy = await w.startCallback({ UPCALL_UPLOAD_HOOK_TIMEOUT_MS: '800' });
   acceptPolicy = await w.startCallback({
@@ -36,7 +36,6 @@ beforeAll(async () => {
   });
   slowHook = await w.startCallback({ UPCALL_UPLOAD_HOOK_TIMEOUT_MS: '3000' });
 });
-afterAll(() => w?.close());
 
 async function upload(key: string, url: string) {
   const started = Date.now();

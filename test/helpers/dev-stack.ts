@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll } from 'vitest';
 import { runUpload } from '../../cli/upload-command.js';
 import { type DevStack, startDevStack } from '../../local/dev/stack.js';
 import { createOssClient, type OssClient } from '../../shared/oss-client.js';
+import { useForSuite } from './suite.js';
 
 export interface E2eStack {
   stack: DevStack;
@@ -77,19 +77,9 @@ export async function startE2eStack(
   };
 }
 
-/**
- * The suite's stack: started before its first test, closed after its last. The object is filled in when the stack is
- * up, so tests read it as they would the stack itself.
- */
+/** The suite's stack, started before its first test and closed after its last. */
 export function useE2eStack(options?: Parameters<typeof startE2eStack>[0]): E2eStack {
-  const e2e = {} as E2eStack;
-  beforeAll(async () => {
-    Object.assign(e2e, await startE2eStack(options));
-  });
-  afterAll(async () => {
-    if ('stack' in e2e) await e2e.close();
-  });
-  return e2e;
+  return useForSuite(() => startE2eStack(options));
 }
 
 /** Poll until `key` exists (root key), or fail after `timeoutMs`. */

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { expect } from 'vitest';
 import { MediaFailure } from '../../functions/media/failure.js';
 import { locateMediaTools, type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
+import type { VideoOptions } from '../../functions/media/video.js';
 
 export const RED = { r: 255, g: 0, b: 0 };
 export const BLUE = { r: 0, g: 0, b: 255 };
@@ -106,6 +107,23 @@ let tools: Promise<MediaTools> | undefined;
 export function testTools(): Promise<MediaTools> {
   tools ??= locateMediaTools({ ffmpeg: '', ffprobe: '' }, process.env);
   return tools;
+}
+
+/** `renderVideo`'s options as tests use them: the worker's ffmpeg, up to 720 lines, a minute for clip and work. */
+export async function videoOptions(
+  workDir: string,
+  overrides: Partial<VideoOptions> = {},
+): Promise<VideoOptions> {
+  return {
+    tools: await testTools(),
+    maxLines: 720,
+    maxDurationMs: 60_000,
+    workDir,
+    format: 'mov',
+    deadline: Date.now() + 60_000,
+    now: Date.now,
+    ...overrides,
+  };
 }
 
 /**

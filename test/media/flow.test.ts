@@ -5,19 +5,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createCallbackDeps } from '../../functions/callback/app.js';
 import { loadCallbackConfig } from '../../functions/callback/config.js';
 import { createMediaHandler, type MediaHandlerResult } from '../../functions/media/index.js';
 import type { TriggerOutcome } from '../../functions/media/trigger.js';
-import { connectOssTrigger } from '../../local/fc/oss-trigger.js';
+import { connectOssTrigger, ossTriggerEvent } from '../../local/fc/oss-trigger.js';
 import type { InvocationRecord } from '../../local/fc/server.js';
 import { planMediaJob } from '../../shared/media-job.js';
 import { mediaManifestValidator } from '../../shared/media-manifest.js';
 import { animatedGif, generateVideo } from '../helpers/media.js';
 import {
   BUCKET,
-  type MediaCloud,
   mediaFunctionEnv,
   putUpload,
   startMediaCloud,
@@ -26,15 +25,15 @@ import {
 } from '../helpers/media-cloud.js';
 import { mediaTrigger } from '../helpers/media-trigger.js';
 import { readJson } from '../helpers/oss-clients.js';
+import { useForSuite } from '../helpers/suite.js';
 
 const FUNCTIONS = { image: 'upcall-media-image', video: 'upcall-media-video' };
 const FUNCTION = FUNCTIONS.image;
-let media: MediaCloud;
+const media = useForSuite(startMediaCloud);
 
 const env = () => mediaFunctionEnv(media, FUNCTIONS);
 
 beforeAll(async () => {
-  media = await startMediaCloud();
   const { cloud } = media;
   // The media role as the local cloud declares it (read uploads and tags, write outputs, dispatch jobs).
   for (const name of Object.values(FUNCTIONS)) {
@@ -45,7 +44,6 @@ beforeAll(async () => {
   }
   connectOssTrigger(cloud.oss, cloud.fc, mediaTrigger(FUNCTION, BUCKET));
 });
-afterAll(() => media.close());
 
 const config = () => workerConfig({ plan: { ...workerConfig().plan } });
 
@@ -143,29 +141,23 @@ describe('media functions on the local cloud', () => {
     await media.cloud.fc.idle();
     const handler = createMediaHandler(env());
     const context = { requestId: 'direct-1', credentials: media.cloud.info.rootCredentials };
-    const event = (key: string, eventName = 'ObjectCreated:PutObject') =>
-      Buffer.from(
-        JSON.stringify({
-          events: [
-            {
-              eventName,
-              eventSource: 'acs:oss',
-              eventTime: new Date().toISOString(),
-              eventVersion: '1.0',
-              oss: {
-                bucket: { arn: `acs:oss:cn-hangzhou:1:${BUCKET}`, name: BUCKET, ownerIdentity: '1' },
-                object: { deltaSize: 5, eTag: 'D41D8CD98F00B204E9800998ECF8427E', key, size: 5 },
-                ossSchemaVersion: '1.0',
-                ruleId: 'r',
-              },
-              region: 'cn-hangzhou',
-              requestParameters: { sourceIPAddress: '127.0.0.1' },
-              responseElements: { requestId: 'x' },
-              userIdentity: { principalId: '1' },
-            },
-          ],
-        }),
+    // FC's OSS event as the local FC builds it, under any name (a trigger set up with other events sends those).
+    const event = (key: string, eventName = 'ObjectCreated:PutObject') => {
+      const { events } = ossTriggerEvent(
+        {
+          eventName: 'ObjectCreated:PutObject',
+          bucket: BUCKET,
+          key,
+          etag: 'D41D8CD98F00B204E9800998ECF8427E',
+          size: 5,
+          eventTime: new Date().toISOString(),
+          requestId: 'x',
+          sourceIp: '127.0.0.1',
+        },
+        { region: 'cn-hangzhou', accountId: '1', ruleId: 'r' },
       );
+      return Buffer.from(JSON.stringify({ events: events.map((record) => ({ ...record, eventName })) }));
+    };
     const notes = media.cloud.fc
       .invocations(FUNCTION)
       .find((record) => record.event.toString().includes('notes.txt'));

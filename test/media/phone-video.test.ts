@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaFailure } from '../../functions/media/failure.js';
 import { type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
 import { renderVideo } from '../../functions/media/video.js';
-import { pixelAt, synthesize, testTools, topLevelBoxes } from '../helpers/media.js';
+import { failureOf, pixelAt, synthesize, testTools, topLevelBoxes, videoOptions } from '../helpers/media.js';
 import { type PhoneVideoOptions, phoneMov, shippedTools, UPRIGHT_HLG_CLIP } from '../helpers/phone-media.js';
 
 interface Probed {
@@ -62,6 +61,9 @@ function fixture(options: PhoneVideoOptions): Promise<string> {
   return made;
 }
 
+/** Most clips below: one second, 320×180 as stored. */
+const CLIP = { width: 320, height: 180, seconds: 1 };
+
 /** Encoding fixtures and transcoding twice is slow on a loaded 2-core machine. */
 const SLOW_MS = 120_000;
 
@@ -75,15 +77,10 @@ describe.each([
   async function render(options: PhoneVideoOptions) {
     const workDir = await mkdtemp(join(dir, 'work-'));
     const source = await fixture(options);
-    const rendered = await renderVideo(source, {
-      tools: await tools(),
-      maxLines: 720,
-      maxDurationMs: 60_000,
-      workDir,
-      format: 'mov',
-      deadline: Date.now() + 300_000,
-      now: Date.now,
-    });
+    const rendered = await renderVideo(
+      source,
+      await videoOptions(workDir, { tools: await tools(), deadline: Date.now() + 300_000 }),
+    );
     const poster = await readFile(rendered.poster.path);
     return { source, rendered, poster, output: await probe(rendered.transcode.path) };
   }
@@ -131,12 +128,12 @@ describe.each([
   it(
     'applies 180° and 270° too, on 8-bit HEVC',
     async () => {
-      const upsideDown = await render({ width: 320, height: 180, seconds: 1, rotate: 180, audio: false });
+      const upsideDown = await render({ ...CLIP, rotate: 180, audio: false });
       expect(upsideDown.rendered.transcode).toMatchObject({ width: 320, height: 180 });
       expect(grey(await pixelAt(upsideDown.poster, 160, 160))).toBeGreaterThan(150);
       expect(grey(await pixelAt(upsideDown.poster, 160, 20))).toBeLessThan(70);
 
-      const anticlockwise = await render({ width: 320, height: 180, seconds: 1, rotate: 270, audio: false });
+      const anticlockwise = await render({ ...CLIP, rotate: 270, audio: false });
       expect(anticlockwise.rendered.transcode).toMatchObject({ width: 180, height: 320 });
       expect(grey(await pixelAt(anticlockwise.poster, 30, 160))).toBeGreaterThan(150);
       expect(grey(await pixelAt(anticlockwise.poster, 150, 160))).toBeLessThan(70);
@@ -150,9 +147,7 @@ describe.each([
       // PQ code values 0.73 and 0.6 of full scale: about 800 and 250 cd/m², both over SDR's 100 (clipping makes both
       // white); no peak stated, so the 1000 cd/m² default applies.
       const { poster, output } = await render({
-        width: 320,
-        height: 180,
-        seconds: 1,
+        ...CLIP,
         tenBit: true,
         hdr: 'pq',
         halves: ['0xbababa', '0x999999'],
@@ -171,9 +166,7 @@ describe.each([
     'takes 10-bit SDR down to 8 bits with its levels kept',
     async () => {
       const { poster, output } = await render({
-        width: 320,
-        height: 180,
-        seconds: 1,
+        ...CLIP,
         tenBit: true,
         audio: false,
       });
@@ -200,7 +193,7 @@ describe.each([
   it(
     'makes a transcode and poster of a one-frame clip',
     async () => {
-      const { rendered } = await render({ width: 320, height: 180, seconds: 1, frames: 1, audio: false });
+      const { rendered } = await render({ ...CLIP, frames: 1, audio: false });
       expect(rendered.transcode.durationMs).toBeLessThan(200);
       expect((await readFile(rendered.poster.path)).length).toBeGreaterThan(0);
     },
@@ -213,17 +206,10 @@ describe.each([
       const workDir = await mkdtemp(join(dir, 'work-'));
       const source = join(workDir, 'voice.mov');
       await synthesize(['sine=duration=1'], ['-c:a', 'aac', '-f', 'mov', source], fixtureTools.ffmpeg);
-      const error = await renderVideo(source, {
-        tools: await tools(),
-        maxLines: 720,
-        maxDurationMs: 60_000,
-        workDir,
-        format: 'mov',
-        deadline: Date.now() + 60_000,
-        now: Date.now,
-      }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(MediaFailure);
-      expect((error as MediaFailure).code).toBe('NoVideoStream');
+      const failure = await failureOf(
+        renderVideo(source, await videoOptions(workDir, { tools: await tools() })),
+      );
+      expect(failure.code).toBe('NoVideoStream');
     },
     SLOW_MS,
   );

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTool } from '../../functions/media/ffmpeg.js';
 import { SNIFF_BYTES, sniff } from '../../functions/media/sniff.js';
 import { renderVideo } from '../../functions/media/video.js';
-import { animatedGif, testTools } from '../helpers/media.js';
+import { animatedGif, testTools, videoOptions } from '../helpers/media.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -69,15 +69,7 @@ describe('video containers, by magic number, read by the demuxer named', () => {
     const found = sniff((await readFile(path)).subarray(0, SNIFF_BYTES));
     expect(found).toMatchObject({ kind: 'video', format });
     const workDir = await mkdtemp(join(dir, 'work-'));
-    const rendered = await renderVideo(path, {
-      tools: await testTools(),
-      maxLines: 48,
-      maxDurationMs: 60_000,
-      workDir,
-      format,
-      deadline: Date.now() + 60_000,
-      now: Date.now,
-    });
+    const rendered = await renderVideo(path, await videoOptions(workDir, { maxLines: 48, format }));
     expect(rendered.transcode).toMatchObject({ width: 64, height: 48 });
   });
 });

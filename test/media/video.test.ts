@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaFailure } from '../../functions/media/failure.js';
 import { locateTool, type MediaTools, runTool, ToolError } from '../../functions/media/ffmpeg.js';
 import { renderVideo, type VideoOptions } from '../../functions/media/video.js';
-import { ffprobe, generateAudio, generateVideo, testTools, topLevelBoxes } from '../helpers/media.js';
+import {
+  ffprobe,
+  generateAudio,
+  generateVideo,
+  testTools,
+  topLevelBoxes,
+  videoOptions,
+} from '../helpers/media.js';
 
 describe('ffmpeg locator', () => {
   let dir: string;
@@ -52,16 +59,8 @@ describe('video pipeline (ffmpeg)', () => {
   let dir: string;
   let tools: MediaTools;
   const landscape = () => join(dir, 'landscape.mp4');
-  const options = (workDir: string, overrides: Partial<VideoOptions> = {}): VideoOptions => ({
-    tools,
-    maxLines: 120,
-    maxDurationMs: 60_000,
-    workDir,
-    format: 'mov',
-    deadline: Date.now() + 60_000,
-    now: Date.now,
-    ...overrides,
-  });
+  const options = (workDir: string, overrides: Partial<VideoOptions> = {}) =>
+    videoOptions(workDir, { tools, maxLines: 120, ...overrides });
   const workDir = async (name: string) => {
     const path = join(dir, name);
     await mkdir(path);
@@ -76,7 +75,7 @@ describe('video pipeline (ffmpeg)', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('transcodes a 3 s clip with audio to a playable faststart H.264/AAC MP4 and a poster', async () => {
-    const out = await renderVideo(landscape(), options(await workDir('a')));
+    const out = await renderVideo(landscape(), await options(await workDir('a')));
     expect(out.input).toMatchObject({ width: 320, height: 240, videoCodec: 'h264', audioCodec: 'aac' });
     expect(out.input.durationMs).toBeGreaterThan(2_800);
     expect(out.transcode).toMatchObject({ width: 160, height: 120 });
@@ -106,10 +105,10 @@ describe('video pipeline (ffmpeg)', () => {
   it('bounds the shorter side, so a portrait video keeps its quality; never enlarges', async () => {
     const portrait = join(dir, 'portrait.mp4');
     await generateVideo(portrait, { width: 240, height: 320, seconds: 1, audio: false });
-    const small = await renderVideo(portrait, options(await workDir('b')));
+    const small = await renderVideo(portrait, await options(await workDir('b')));
     expect(small.transcode).toMatchObject({ width: 120, height: 160 });
     expect(small.input.audioCodec).toBeUndefined();
-    const large = await renderVideo(portrait, options(await workDir('c'), { maxLines: 720 }));
+    const large = await renderVideo(portrait, await options(await workDir('c'), { maxLines: 720 }));
     expect(large.transcode).toMatchObject({ width: 240, height: 320 });
   });
 
@@ -121,12 +120,12 @@ describe('video pipeline (ffmpeg)', () => {
         () => 'resolved',
         (e: unknown) => (e instanceof MediaFailure ? e.code : String(e)),
       );
-    expect(await codeOf(renderVideo(audioOnly, options(await workDir('d'))))).toBe('NoVideoStream');
+    expect(await codeOf(renderVideo(audioOnly, await options(await workDir('d'))))).toBe('NoVideoStream');
     expect(
-      await codeOf(renderVideo(landscape(), options(await workDir('e'), { maxDurationMs: 1_000 }))),
+      await codeOf(renderVideo(landscape(), await options(await workDir('e'), { maxDurationMs: 1_000 }))),
     ).toBe('VideoTooLong');
     const garbage = join(dir, 'garbage.mp4');
     await writeFile(garbage, Buffer.alloc(4096, 7));
-    expect(await codeOf(renderVideo(garbage, options(await workDir('f'))))).toBe('UnsupportedMedia');
+    expect(await codeOf(renderVideo(garbage, await options(await workDir('f'))))).toBe('UnsupportedMedia');
   });
 });

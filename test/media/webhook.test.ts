@@ -3,7 +3,8 @@
  * invoke until the application answers 2xx — one webhook-id per object version whatever the retries and paths — and
  * what never gets through is kept under `_outbox/dead/`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DispatchError, dispatchMediaJob, invokeAsync } from '../../shared/fc-async-invoke.js';
 import { type MediaJob, planMediaJob } from '../../shared/media-job.js';
 import {
@@ -13,25 +14,17 @@ import {
   webhookId,
 } from '../../shared/webhook-events.js';
 import { readJson } from '../helpers/oss-clients.js';
+import { useForSuite } from '../helpers/suite.js';
 import { ticketMeta } from '../helpers/upload-tickets.js';
-import {
-  BUCKET,
-  MEDIA_FUNCTION,
-  MEDIA_PLAN,
-  png,
-  startWebhookCloud,
-  type WebhookCloud,
-} from '../helpers/webhook-cloud.js';
+import { BUCKET, MEDIA_FUNCTION, MEDIA_PLAN, png, startWebhookCloud } from '../helpers/webhook-cloud.js';
 
-let w: WebhookCloud;
+const w = useForSuite(startWebhookCloud);
 
 beforeAll(async () => {
-  w = await startWebhookCloud();
   // The media hook only: no upload hook, so trigger-path jobs start at once.
   w.registerMedia({ UPCALL_UPLOAD_HOOK_URL: '', UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS: '0,0,0' });
   w.connectTrigger();
 });
-afterAll(() => w?.close());
 
 /** Upload as the uploader would (the OSS trigger fires) and describe the job the callback would queue. */
 async function uploadWithTrigger(key: string, body: Buffer): Promise<MediaJob> {

@@ -12,11 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MediaWorkerConfig } from '../../functions/media/config.js';
-import { MediaFailure } from '../../functions/media/failure.js';
 import type { MediaTools } from '../../functions/media/ffmpeg.js';
 import type { MediaWorkerDeps } from '../../functions/media/job.js';
 import { renderVideo } from '../../functions/media/video.js';
-import { fakeTool, frameBombGif, generateVideo, jpegWithOrientation6, testTools } from '../helpers/media.js';
+import {
+  failureOf,
+  fakeTool,
+  frameBombGif,
+  generateVideo,
+  jpegWithOrientation6,
+  testTools,
+  videoOptions,
+} from '../helpers/media.js';
 import { storedManifest, uploadForJob, useMediaJobs, workerConfig } from '../helpers/media-cloud.js';
 
 const jobs = useMediaJobs('hostile-media-test');
@@ -125,17 +132,10 @@ describe('an uploader who stores a playlist or a reference file as a video (SSRF
       `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n${internalUrl}/seg.ts\n#EXT-X-ENDLIST\n`,
     );
     const workDir = await mkdtemp(join(jobs.scratchDir, 'work-'));
-    const error = await renderVideo(path, {
-      tools: await testTools(),
-      maxLines: 144,
-      maxDurationMs: 60_000,
-      workDir,
-      format: 'hls',
-      deadline: Date.now() + 60_000,
-      now: Date.now,
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(MediaFailure);
-    expect((error as MediaFailure).code).toBe('UnsupportedMedia');
+    const failure = await failureOf(
+      renderVideo(path, await videoOptions(workDir, { maxLines: 144, format: 'hls' })),
+    );
+    expect(failure.code).toBe('UnsupportedMedia');
     expect(connections).toBe(0);
   });
 });
@@ -177,34 +177,26 @@ describe('an uploader who crafts a file that crashes the tools', () => {
     return async () => ({ ...real, ffprobe: path });
   }
 
-  it('a crash of ffprobe on the bytes is a failed manifest on the first attempt, not retries', async () => {
-    const crashing = await fakeProbe('ffprobe-segv', 'kill -SEGV $$');
-    const path = join(jobs.scratchDir, 'crash.mp4');
-    await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
-    const manifest = await refused('uploads/u3/crash.mp4', await readFile(path), 'video/mp4', {
-      tools: crashing,
-    });
-    expect(manifest.error).toEqual({
-      code: 'UnsupportedMedia',
+  it.each([
+    {
+      name: 'a crash of ffprobe on the bytes is a failed manifest on the first attempt, not retries',
+      file: 'crash',
+      script: () => 'kill -SEGV $$',
       message: 'ffprobe could not read the file as video (it crashed: SIGSEGV)',
-    });
-  });
-
-  it('what the tool prints (paths, URLs, the endpoint) never reaches the manifest', async () => {
-    const { endpoint } = jobs.media.cloud.info.oss;
-    const chatty = await fakeProbe(
-      'ffprobe-chatty',
-      `echo "${endpoint}/bucket/key?x-oss-signature=abc&security-token=xyz: Server returned 403 Forbidden $0" >&2; exit 1`,
-    );
-    const path = join(jobs.scratchDir, 'chatty.mp4');
-    await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
-    const manifest = await refused('uploads/u3/chatty.mp4', await readFile(path), 'video/mp4', {
-      tools: chatty,
-    });
-    expect(manifest.error).toEqual({
-      code: 'UnsupportedMedia',
+    },
+    {
+      name: 'what the tool prints (paths, URLs, the endpoint) never reaches the manifest',
+      file: 'chatty',
+      script: (endpoint: string) =>
+        `echo "${endpoint}/bucket/key?x-oss-signature=abc&security-token=xyz: Server returned 403 Forbidden $0" >&2; exit 1`,
       message: 'ffprobe could not read the file as video',
-    });
+    },
+  ])('$name', async ({ file, script, message }) => {
+    const tools = await fakeProbe(`ffprobe-${file}`, script(jobs.media.cloud.info.oss.endpoint));
+    const path = join(jobs.scratchDir, `${file}.mp4`);
+    await generateVideo(path, { width: 64, height: 48, seconds: 1, audio: false });
+    const manifest = await refused(`uploads/u3/${file}.mp4`, await readFile(path), 'video/mp4', { tools });
+    expect(manifest.error).toEqual({ code: 'UnsupportedMedia', message });
   });
 });
 

@@ -105,6 +105,8 @@ const context = (credentials: RoleCredentials | null = FUNCTION_CREDENTIALS): Ed
 });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+/** A POST with this bearer token and no body. */
+const postWith = (token: string) => request('POST', { headers: bearer(token) });
 const text = (response: EdgeResponse) => Buffer.from(response.body).toString('utf8');
 // biome-ignore lint/suspicious/noExplicitAny: test reads of JSON bodies
 const json = (response: EdgeResponse): any => JSON.parse(text(response));
@@ -236,7 +238,7 @@ describe('token: caller authentication (HS256)', () => {
   it('tolerates a little clock skew on expiry', async () => {
     const { handler } = makeHandler();
     const token = await hs256({}, { expiresIn: Math.floor(Date.now() / 1000) - 10 });
-    expect((await handler(request('POST', { headers: bearer(token) }), context())).status).toBe(200);
+    expect((await handler(postWith(token), context())).status).toBe(200);
   });
 
   it('does not take the query parameter on POST (only the header-less mobile GET needs it)', async () => {
@@ -248,19 +250,16 @@ describe('token: caller authentication (HS256)', () => {
 
   it('reads the user id from the configured claim', async () => {
     const { handler } = makeHandler({ UPCALL_JWT_USER_CLAIM: 'uid' });
-    const ok = await handler(request('POST', { headers: bearer(await hs256({ uid: 42 })) }), context());
+    const ok = await handler(postWith(await hs256({ uid: 42 })), context());
     expect(json(ok).keyPrefix).toBe('uploads/42/');
-    const missing = await handler(request('POST', { headers: bearer(await hs256()) }), context());
+    const missing = await handler(postWith(await hs256()), context());
     expect(missing.status).toBe(401);
     expect(json(missing).error.code).toBe('TokenUserMissing');
   });
 
   it('refuses a user id that cannot become a key prefix', async () => {
     const { handler, sts } = makeHandler();
-    const response = await handler(
-      request('POST', { headers: bearer(await hs256({ sub: 'a\u0000b' })) }),
-      context(),
-    );
+    const response = await handler(postWith(await hs256({ sub: 'a\u0000b' })), context());
     expect(response.status).toBe(403);
     expect(json(response).error.code).toBe('UserIdUnusable');
     expect(sts.calls).toHaveLength(0);
@@ -316,7 +315,7 @@ describe('token: caller authentication (JWKS, RS256/ES256)', () => {
       await signed(rsa.privateKey, 'RS256', 'rsa-1'),
       await signed(ec.privateKey, 'ES256', 'ec-1'),
     ]) {
-      const response = await handler(request('POST', { headers: bearer(token) }), context());
+      const response = await handler(postWith(token), context());
       expect(response.status).toBe(200);
       expect(json(response).keyPrefix).toBe('uploads/carol/');
     }
@@ -332,7 +331,7 @@ describe('token: caller authentication (JWKS, RS256/ES256)', () => {
       [await hs256(), 'TokenInvalid'],
     ];
     for (const [token, code] of cases) {
-      const response = await handler(request('POST', { headers: bearer(token) }), context());
+      const response = await handler(postWith(token), context());
       expect(response.status).toBe(401);
       expect(json(response).error.code).toBe(code);
     }
@@ -340,10 +339,7 @@ describe('token: caller authentication (JWKS, RS256/ES256)', () => {
 
   it('answers 503 JwksUnavailable when the key set cannot be fetched', async () => {
     const handler = jwksHandler(jwksUrl.replace('jwks.json', 'missing.json'));
-    const response = await handler(
-      request('POST', { headers: bearer(await signed(rsa.privateKey, 'RS256', 'rsa-1')) }),
-      context(),
-    );
+    const response = await handler(postWith(await signed(rsa.privateKey, 'RS256', 'rsa-1')), context());
     expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
     expect(json(response).error.code).toBe('JwksUnavailable');
@@ -352,7 +348,7 @@ describe('token: caller authentication (JWKS, RS256/ES256)', () => {
   it('takes either kind of token when both a secret and a JWKS are configured', async () => {
     const { handler } = makeHandler({ UPCALL_JWKS_URL: jwksUrl });
     for (const token of [await hs256(), await signed(ec.privateKey, 'ES256', 'ec-1')]) {
-      expect((await handler(request('POST', { headers: bearer(token) }), context())).status).toBe(200);
+      expect((await handler(postWith(token), context())).status).toBe(200);
     }
   });
 });
@@ -360,10 +356,7 @@ describe('token: caller authentication (JWKS, RS256/ES256)', () => {
 describe('token: POST JSON API', () => {
   it('returns credentials, prefix, limits and the callback in every client shape', async () => {
     const { handler, sts } = makeHandler();
-    const response = await handler(
-      request('POST', { headers: bearer(await hs256({ sub: 'auth0|7' })) }),
-      context(),
-    );
+    const response = await handler(postWith(await hs256({ sub: 'auth0|7' })), context());
     expect(response.status).toBe(200);
     expect(response.headers['cache-control']).toBe('no-store');
     const body = json(response);
@@ -457,12 +450,10 @@ describe('token: POST JSON API', () => {
   it('uses the environment credentials when FC passes none, and says so when there are none', async () => {
     const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAIenv', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'env-secret' };
     const withEnv = makeHandler({}, env);
-    expect(
-      (await withEnv.handler(request('POST', { headers: bearer(await hs256()) }), context(null))).status,
-    ).toBe(200);
+    expect((await withEnv.handler(postWith(await hs256()), context(null))).status).toBe(200);
     expect(withEnv.sts.calls[0]?.caller).toEqual({ accessKeyId: 'LTAIenv', accessKeySecret: 'env-secret' });
     const none = makeHandler();
-    const response = await none.handler(request('POST', { headers: bearer(await hs256()) }), context(null));
+    const response = await none.handler(postWith(await hs256()), context(null));
     expect(response.status).toBe(500);
     expect(json(response).error.code).toBe('CredentialsMissing');
   });
@@ -493,7 +484,7 @@ describe('token: STS failures', () => {
     async ({ failure, status, code }) => {
       const { handler, sts } = makeHandler();
       sts.failures.push(failure);
-      const response = await handler(request('POST', { headers: bearer(await hs256()) }), context());
+      const response = await handler(postWith(await hs256()), context());
       expect(response.status).toBe(status);
       expect(json(response).error.code).toBe(code);
       expect(text(response)).not.toContain('secret internals');

@@ -3,12 +3,13 @@
  * the real `@alicloud/sts20150401` client against the STS stand-in, and the issued credentials and forms used by the
  * real ali-oss client and a real multipart POST against the OSS stand-in.
  */
+
 import { randomUUID } from 'node:crypto';
 import OSS from 'ali-oss';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TemporaryCredential } from '../../local/credentials.js';
-import { type LocalSts, startLocalSts } from '../../local/sts/server.js';
+import { startLocalSts } from '../../local/sts/server.js';
 import { encodeCallbackHeader, parseCallbackBody } from '../../shared/callback-contract.js';
 import type { RoleCredentials } from '../../shared/http/edge.js';
 import { compileSchema } from '../../shared/schema.js';
@@ -21,31 +22,27 @@ import {
 import { parseTicketKeyring, verifyUploadTicket } from '../../shared/upload-ticket.js';
 import {
   BUCKET,
-  type CallbackSink,
-  type OssHarness,
   ossError,
   parseErrorXml,
   REGION,
   startCallbackSink,
   startHarness,
 } from '../helpers/local-oss.js';
+import { useForSuite } from '../helpers/suite.js';
 
 const JWT_SECRET = 'token-test-secret-of-at-least-32-chars';
 const TICKET_KEYS = `k1:${'k'.repeat(40)}`;
 const EXPIRATION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
-let harness: OssHarness;
-let sts: LocalSts;
-let sink: CallbackSink;
+const harness = useForSuite(() => startHarness());
+const sink = useForSuite(startCallbackSink);
+const sts = useForSuite(() => startLocalSts({ account: harness.account }));
 let handler: typeof import('../../functions/token/index.js')['handler'];
 let functionCredentials: TemporaryCredential;
 let uploaderArn: string;
 let tokenRoleArn: string;
 
 beforeAll(async () => {
-  harness = await startHarness();
-  sink = await startCallbackSink();
-  sts = await startLocalSts({ account: harness.account });
   const { account } = harness;
   // The harness's role allows oss:* on the bucket; the token function narrows it per user with a session policy.
   uploaderArn = `acs:ram::${account.accountId}:role/uploader`;
@@ -89,11 +86,8 @@ beforeAll(async () => {
   ({ handler } = await import('../../functions/token/index.js'));
 });
 
-afterAll(async () => {
+afterAll(() => {
   vi.unstubAllEnvs();
-  await sts?.close();
-  await sink?.close();
-  await harness?.close();
 });
 
 const userToken = (sub: string) =>

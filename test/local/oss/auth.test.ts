@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BUCKET,
-  type OssHarness,
-  ossError,
-  REGION,
-  rawRequest,
-  startHarness,
-} from '../../helpers/local-oss.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUCKET, ossError, REGION, rawRequest, startHarness } from '../../helpers/local-oss.js';
+import { useForSuite } from '../../helpers/suite.js';
 
-let h: OssHarness;
+const h = useForSuite(() => startHarness());
 beforeAll(async () => {
-  h = await startHarness();
   await h.client().put('public/readme.txt', Buffer.from('signed read'));
-});
-afterAll(async () => {
-  await h.close();
 });
 
 describe('header signatures', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { crc64 } from '../../../local/oss/crc64.js';
 import type { ObjectCreatedEvent } from '../../../local/oss/server.js';
 import {
@@ -14,7 +14,6 @@ import {
   BUCKET,
   type CallbackSink,
   headersOf,
-  type OssHarness,
   ossError,
   parseErrorXml,
   REGION,
@@ -23,15 +22,14 @@ import {
   startHarness,
 } from '../../helpers/local-oss.js';
 import { solidPng } from '../../helpers/media.js';
+import { useForSuite } from '../../helpers/suite.js';
 
 const CALLBACK_TIMEOUT_MS = 400;
 
-let h: OssHarness;
-let sink: CallbackSink;
+const h = useForSuite(() => startHarness({ callbackTimeoutMs: CALLBACK_TIMEOUT_MS }));
+const sink = useForSuite(startCallbackSink);
 let png: Buffer;
 beforeAll(async () => {
-  h = await startHarness({ callbackTimeoutMs: CALLBACK_TIMEOUT_MS });
-  sink = await startCallbackSink();
   png = await solidPng(40, 30, '#3a6');
 });
 afterEach(() => {
@@ -41,10 +39,6 @@ afterEach(() => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
     res.end(reply);
   };
-});
-afterAll(async () => {
-  await sink.close();
-  await h.close();
 });
 
 const md5Hex = (data: Buffer) => createHash('md5').update(data).digest('hex').toUpperCase();

@@ -1,25 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crc64 } from '../../../local/oss/crc64.js';
 import type { ObjectCreatedEvent } from '../../../local/oss/server.js';
-import {
-  BUCKET,
-  headersOf,
-  type OssHarness,
-  OTHER_BUCKET,
-  ossError,
-  startHarness,
-} from '../../helpers/local-oss.js';
+import { BUCKET, headersOf, OTHER_BUCKET, ossError, startHarness } from '../../helpers/local-oss.js';
+import { useForSuite } from '../../helpers/suite.js';
 
 const md5Hex = (data: Buffer) => createHash('md5').update(data).digest('hex').toUpperCase();
 
-let h: OssHarness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
+const h = useForSuite(() => startHarness());
 
 describe('simple objects through ali-oss (virtual-hosted addressing)', () => {
   it('puts, heads, gets and deletes, with OSS ETag, CRC-64 and request id', async () => {

@@ -1,26 +1,20 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TemporaryCredential } from '../../../local/credentials.js';
 import type { ObjectCreatedEvent } from '../../../local/oss/server.js';
 import {
   BUCKET,
   headersOf,
-  type OssHarness,
   parseErrorXml,
   REGION,
   rawRequest,
   startHarness,
 } from '../../helpers/local-oss.js';
+import { useForSuite } from '../../helpers/suite.js';
 
 const APP_ORIGIN = 'http://app.example:5173';
 
-let h: OssHarness;
-beforeAll(async () => {
-  h = await startHarness({ corsAllowedOrigins: [APP_ORIGIN] });
-});
-afterAll(async () => {
-  await h.close();
-});
+const h = useForSuite(() => startHarness({ corsAllowedOrigins: [APP_ORIGIN] }));
 
 const isoBasic = (date: Date) =>
   date

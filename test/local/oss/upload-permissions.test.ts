@@ -3,28 +3,14 @@
  * (PutObject header, PostObject field, InitiateMultipartUpload header, CopyObject), and PostObject has no
  * `callback-var` field — its custom variables are its `x:` fields.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TemporaryCredential } from '../../../local/credentials.js';
-import {
-  BUCKET,
-  type CallbackSink,
-  type OssHarness,
-  ossError,
-  REGION,
-  startCallbackSink,
-  startHarness,
-} from '../../helpers/local-oss.js';
 
-let h: OssHarness;
-let sink: CallbackSink;
-beforeAll(async () => {
-  h = await startHarness();
-  sink = await startCallbackSink();
-});
-afterAll(async () => {
-  await sink.close();
-  await h.close();
-});
+import { describe, expect, it } from 'vitest';
+import type { TemporaryCredential } from '../../../local/credentials.js';
+import { BUCKET, ossError, REGION, startCallbackSink, startHarness } from '../../helpers/local-oss.js';
+import { useForSuite } from '../../helpers/suite.js';
+
+const h = useForSuite(() => startHarness());
+const sink = useForSuite(startCallbackSink);
 
 const PREFIX = 'uploads/alice/';
 const uploaderOnly = (extra: string[] = []) =>
