@@ -174,7 +174,7 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeAp
     return key;
   }
 
-  /** Requests signed with the function's own role, at `at` (epoch ms). */
+  /** Requests and forms signed with the function's own role, at `at` (epoch ms). */
   function presignTarget(context: EdgeContext, at: number): PresignTarget {
     return {
       bucket: config.bucket,
@@ -271,10 +271,7 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeAp
   function grantForm({ userId, target, key, contentType }: NewUpload, context: EdgeContext): FormGrant {
     const { keyPrefix, limits } = target.fields;
     const form = buildPostForm({
-      bucket: config.bucket,
-      region: config.region,
-      endpoint: config.publicEndpoint,
-      credentials: functionCredentials(context),
+      ...presignTarget(context, target.issuedAt),
       keyPrefix,
       key,
       maxBytes: limits.maxBytes,
@@ -282,7 +279,6 @@ export function createTokenHandler(config: TokenConfig, deps: TokenDeps): EdgeAp
       callback: callbackHeader,
       callbackVars: buildCallbackVars(target.ticket),
       objectMetadata: { [TICKET_METADATA_HEADER]: target.ticket },
-      now: new Date(target.issuedAt),
     });
     context.log.info({ userId, keyPrefix, grant: 'form' }, 'upload form signed');
     return { grant: 'form', ...target.fields, form };

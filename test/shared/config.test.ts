@@ -1,18 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configTable, loadSettings, SETTINGS, type SettingName } from '../../shared/config.js';
+import { configTable, loadSettings, SETTINGS, type SettingName } from '../../shared/config.js';
+import { configError } from '../helpers/config.js';
 
 const TICKET_KEYS = `k1:${'s'.repeat(32)}`;
 
-function problemsOf(names: SettingName[], env: Record<string, string>): string[] {
-  try {
-    loadSettings(names, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  return [];
-}
+const problemsOf = (names: SettingName[], env: Record<string, string>): string[] =>
+  configError(() => loadSettings(names, env))?.problems ?? [];
 
 describe('config', () => {
   it('applies defaults and coerces numbers', () => {

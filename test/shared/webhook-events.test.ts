@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadCallbackConfig } from '../../functions/callback/config.js';
 import { loadMediaConfig } from '../../functions/media/config.js';
-import { ConfigError } from '../../shared/config.js';
 import {
   mediaResultMessage,
   outboxRecord,
@@ -10,6 +9,7 @@ import {
   webhookId,
 } from '../../shared/webhook-events.js';
 import { ETAG } from '../helpers/callback-core.js';
+import { configError } from '../helpers/config.js';
 import { MANIFEST, OBJECT, SECRET, uploadMessage } from '../helpers/webhook-fixtures.js';
 
 describe('events and ids', () => {
@@ -46,15 +46,7 @@ describe('settings', () => {
     UPCALL_TICKET_KEYS: `k1:${'t'.repeat(32)}`,
     UPCALL_FC_ENDPOINT: 'http://127.0.0.1:2',
   };
-  const problem = (load: () => unknown) => {
-    try {
-      load();
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return (error as ConfigError).message;
-    }
-    return null;
-  };
+  const problem = (load: () => unknown) => configError(load)?.message ?? null;
 
   it('leaves the hooks off by default', () => {
     expect(loadCallbackConfig(callbackEnv).uploadHook).toBeUndefined();

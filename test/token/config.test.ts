@@ -1,7 +1,8 @@
 /** The token function's settings: defaults, validation and the problems named (config.ts). */
 import { describe, expect, it } from 'vitest';
 import { loadTokenConfig, TOKEN_SETTINGS } from '../../functions/token/config.js';
-import { ConfigError, SETTINGS } from '../../shared/config.js';
+import { SETTINGS } from '../../shared/config.js';
+import { configError } from '../helpers/config.js';
 
 const BASE_ENV = {
   UPCALL_BUCKET: 'upcall-test',
@@ -11,15 +12,8 @@ const BASE_ENV = {
   UPCALL_CALLBACK_URL: 'https://callback.example.com/oss-callback',
 };
 
-function configProblems(env: Record<string, string>): string[] {
-  try {
-    loadTokenConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  return [];
-}
+const configProblems = (env: Record<string, string>): string[] =>
+  configError(() => loadTokenConfig(env))?.problems ?? [];
 
 describe('token config', () => {
   it('loads with defaults', () => {
