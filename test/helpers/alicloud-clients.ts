@@ -19,6 +19,21 @@ export interface SdkError {
   data: Record<string, unknown>;
 }
 
+/** An SDK client's configuration for a local endpoint: host and protocol from its URL. */
+function localConfig(
+  endpoint: string,
+  credentials: ClientCredentials,
+  extra: { signatureAlgorithm?: 'v2'; connectTimeout?: number; readTimeout?: number },
+) {
+  const url = new URL(endpoint);
+  return new $OpenApiUtil.Config({
+    ...credentials,
+    endpoint: url.host,
+    protocol: url.protocol.replace(':', ''),
+    ...extra,
+  });
+}
+
 const StsClient = cjsDefault(StsModule);
 
 export function localStsClient(
@@ -26,31 +41,14 @@ export function localStsClient(
   credentials: ClientCredentials,
   options: { signatureAlgorithm?: 'v2' } = {},
 ) {
-  const url = new URL(endpoint);
-  return new StsClient(
-    new $OpenApiUtil.Config({
-      ...credentials,
-      endpoint: url.host,
-      protocol: url.protocol.replace(':', ''),
-      ...(options.signatureAlgorithm ? { signatureAlgorithm: options.signatureAlgorithm } : {}),
-    }),
-  );
+  return new StsClient(localConfig(endpoint, credentials, options));
 }
 
 const FcClient = cjsDefault(FcModule);
 
 /** The official generated FC client (`@alicloud/fc20230330`), configured as the SDK documents for an endpoint. */
 export function localFcClient(endpoint: string, credentials: ClientCredentials) {
-  const url = new URL(endpoint);
-  return new FcClient(
-    new $OpenApiUtil.Config({
-      ...credentials,
-      endpoint: url.host,
-      protocol: url.protocol.replace(':', ''),
-      connectTimeout: 3000,
-      readTimeout: 5000,
-    }),
-  );
+  return new FcClient(localConfig(endpoint, credentials, { connectTimeout: 3000, readTimeout: 5000 }));
 }
 
 export async function assumeRoleWith(
@@ -86,14 +84,7 @@ export async function kmsGetSecretValue(
   options: { signatureAlgorithm?: 'v2' } = {},
 ): Promise<Record<string, unknown>> {
   const url = new URL(endpoint);
-  const client = new OpenApiClient(
-    new $OpenApiUtil.Config({
-      ...credentials,
-      endpoint: url.host,
-      protocol: url.protocol.replace(':', ''),
-      ...(options.signatureAlgorithm ? { signatureAlgorithm: options.signatureAlgorithm } : {}),
-    }),
-  );
+  const client = new OpenApiClient(localConfig(endpoint, credentials, options));
   const params = new $OpenApiUtil.Params({
     action: 'GetSecretValue',
     version: '2016-01-20',
