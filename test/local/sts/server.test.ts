@@ -251,20 +251,25 @@ describe('local STS AssumeRole with @alicloud/sts20150401', () => {
   });
 
   it('injects a fault once with failNext, mapped by the SDK like a real one', async () => {
-    sts.failNext({
-      status: 400,
-      code: 'Throttling.User',
-      message: 'Request was denied due to user flow control.',
-    });
-    const throttled = await sdkError(() => assumeRoleWith(asRoot(), uploaderRequest()));
-    expect(throttled).toMatchObject({ name: 'ThrottlingError', statusCode: 400, code: 'Throttling.User' });
-    sts.failNext({
-      status: 503,
-      code: 'ServiceUnavailable',
-      message: 'The request has failed due to a temporary failure.',
-    });
-    const unavailable = await sdkError(() => assumeRoleWith(asRoot(), uploaderRequest()));
-    expect(unavailable).toMatchObject({ name: 'ServerError', statusCode: 503, code: 'ServiceUnavailable' });
+    const faults = [
+      [
+        'ThrottlingError',
+        { status: 400, code: 'Throttling.User', message: 'Request was denied due to user flow control.' },
+      ],
+      [
+        'ServerError',
+        {
+          status: 503,
+          code: 'ServiceUnavailable',
+          message: 'The request has failed due to a temporary failure.',
+        },
+      ],
+    ] as const;
+    for (const [name, fault] of faults) {
+      sts.failNext(fault);
+      const error = await sdkError(() => assumeRoleWith(asRoot(), uploaderRequest()));
+      expect(error).toMatchObject({ name, statusCode: fault.status, code: fault.code });
+    }
     const { body } = await assumeRoleWith(asRoot(), uploaderRequest());
     expect(body?.credentials?.accessKeyId).toMatch(/^STS\./);
   });
