@@ -32,18 +32,32 @@ const mediaFunctionName = (kind: 'image' | 'video', description: string) =>
     description,
   );
 
+/** A whole number within `range`, with its default. */
+const integer = (range: { minimum: number; maximum?: number; default: number }, description: string) =>
+  setting(Type.Integer(range), description);
+/** A port to listen on; 0 takes any free port. */
+const port = (fallback: number, description: string) =>
+  integer({ minimum: 0, maximum: 65535, default: fallback }, description);
+/** An http(s) URL, or empty for the default the description names. */
+const optionalUrl = (description: string) =>
+  setting(Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }), description);
+/** A KMS secret holding a setting, or empty to read the plain variable. */
+const secretName = (description: string) =>
+  setting(Type.String({ pattern: SECRET_NAME, default: '' }), description);
+/** Any text, empty by default. */
+const text = (description: string, secret = false) =>
+  setting(Type.String({ default: '' }), description, secret);
+
 export const SETTINGS = {
   UPCALL_REGION: setting(
     Type.String({ pattern: REGION, default: 'cn-hangzhou' }),
     'Alibaba Cloud region of the bucket and functions, e.g. `cn-hangzhou`.',
   ),
   UPCALL_BUCKET: setting(Type.String({ pattern: BUCKET }), 'The OSS bucket uploads go to. Required.'),
-  UPCALL_OSS_ENDPOINT: setting(
-    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+  UPCALL_OSS_ENDPOINT: optionalUrl(
     'OSS endpoint the functions call (e.g. the `-internal` endpoint on FC). Empty: `https://oss-<region>.aliyuncs.com`.',
   ),
-  UPCALL_OSS_PUBLIC_ENDPOINT: setting(
-    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+  UPCALL_OSS_PUBLIC_ENDPOINT: optionalUrl(
     'OSS endpoint handed to uploading clients. Empty: `https://oss-<region>.aliyuncs.com`.',
   ),
   UPCALL_UPLOADS_PREFIX: setting(
@@ -55,8 +69,8 @@ export const SETTINGS = {
     'Upload-ticket HMAC keys `kid:secret[,kid:secret…]`, secrets ≥ 32 chars; the first signs, all verify. Required.',
     true,
   ),
-  UPCALL_TICKET_TTL_SECONDS: setting(
-    Type.Integer({ minimum: 900, maximum: 604800, default: 86400 }),
+  UPCALL_TICKET_TTL_SECONDS: integer(
+    { minimum: 900, maximum: 604800, default: 86400 },
     'How long an upload ticket stays valid (long enough for the slowest multipart upload).',
   ),
   UPCALL_JWT_SECRET: setting(
@@ -64,16 +78,11 @@ export const SETTINGS = {
     "Token function: HS256 secret (≥ 32 chars) verifying callers' JWTs. At least one of it and `UPCALL_JWKS_URL` is required.",
     true,
   ),
-  UPCALL_JWKS_URL: setting(
-    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+  UPCALL_JWKS_URL: optionalUrl(
     'Token function: JWKS URL of the identity provider (RS256/ES256 JWTs); https (http only on loopback). Needs `UPCALL_JWT_AUDIENCE`.',
   ),
-  UPCALL_JWT_ISSUER: setting(
-    Type.String({ default: '' }),
-    "Token function: required `iss` of callers' JWTs. Empty: not checked.",
-  ),
-  UPCALL_JWT_AUDIENCE: setting(
-    Type.String({ default: '' }),
+  UPCALL_JWT_ISSUER: text("Token function: required `iss` of callers' JWTs. Empty: not checked."),
+  UPCALL_JWT_AUDIENCE: text(
     "Token function: required `aud` of callers' JWTs. Empty: not checked (allowed only with `UPCALL_JWT_SECRET` alone).",
   ),
   UPCALL_JWT_USER_CLAIM: setting(
@@ -92,16 +101,16 @@ export const SETTINGS = {
     Type.String({ pattern: '^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$', default: 'sts.aliyuncs.com' }),
     'Token function: STS endpoint (host, or URL with scheme), e.g. `sts-vpc.cn-hangzhou.aliyuncs.com` inside a VPC.',
   ),
-  UPCALL_STS_DURATION_SECONDS: setting(
-    Type.Integer({ minimum: 900, maximum: 43200, default: 3600 }),
+  UPCALL_STS_DURATION_SECONDS: integer(
+    { minimum: 900, maximum: 43200, default: 3600 },
     "Token function: lifetime of issued credentials (≤ the role's MaxSessionDuration and ≤ `UPCALL_TICKET_TTL_SECONDS`).",
   ),
   UPCALL_CALLBACK_URL: setting(
     Type.String({ pattern: '^https?://[^\\s?#]+$' }),
     "Token function: the callback function's public URL, which OSS calls after each upload (no query). Required.",
   ),
-  UPCALL_MAX_UPLOAD_BYTES: setting(
-    Type.Integer({ minimum: 1, maximum: 5368709120, default: 104857600 }),
+  UPCALL_MAX_UPLOAD_BYTES: integer(
+    { minimum: 1, maximum: 5368709120, default: 104857600 },
     'Token function: largest upload granted, in bytes (PostObject allows up to 5 GiB).',
   ),
   UPCALL_ALLOWED_CONTENT_TYPES: setting(
@@ -119,12 +128,11 @@ export const SETTINGS = {
     Type.String({ pattern: '^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/([^?#]*/)?)?$', default: '' }),
     'Local cloud only: callback key URLs under this prefix use `UPCALL_CALLBACK_TRUSTED_KEY_PEM`. Empty in production.',
   ),
-  UPCALL_CALLBACK_TRUSTED_KEY_PEM: setting(
-    Type.String({ default: '' }),
+  UPCALL_CALLBACK_TRUSTED_KEY_PEM: text(
     'Local cloud only: the PEM public key for `UPCALL_CALLBACK_TRUSTED_KEY_URL_PREFIX`.',
   ),
-  UPCALL_CALLBACK_DEADLINE_MS: setting(
-    Type.Integer({ minimum: 500, maximum: 4500, default: 3500 }),
+  UPCALL_CALLBACK_DEADLINE_MS: integer(
+    { minimum: 500, maximum: 4500, default: 3500 },
     'Hard deadline for answering OSS (which waits 5 s, once); past it the callback answers 503 instead of hanging.',
   ),
   UPCALL_MEDIA_IMAGE_FUNCTION_NAME: mediaFunctionName(
@@ -135,8 +143,7 @@ export const SETTINGS = {
     'video',
     'Media function sized for video (ffmpeg): video jobs are queued on it. The same code as the image function.',
   ),
-  UPCALL_FC_ENDPOINT: setting(
-    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+  UPCALL_FC_ENDPOINT: optionalUrl(
     'FC API endpoint for InvokeFunction. Empty: `https://<FC_ACCOUNT_ID>.<region>-internal.fc.aliyuncs.com` (FC sets `FC_ACCOUNT_ID`).',
   ),
   UPCALL_DERIVED_PREFIX: setting(
@@ -151,60 +158,56 @@ export const SETTINGS = {
     Type.String({ pattern: '^(webp|jpeg|avif|png)(,(webp|jpeg|avif|png))*$', default: 'webp' }),
     'Thumbnail formats, one output per size and format: `webp`, `jpeg`, `avif`, `png`.',
   ),
-  UPCALL_MEDIA_TIMEOUT_SECONDS: setting(
-    Type.Integer({ minimum: 1, maximum: 86400, default: 3600 }),
+  UPCALL_MEDIA_TIMEOUT_SECONDS: integer(
+    { minimum: 1, maximum: 86400, default: 3600 },
     "Media functions: the function's own FC `timeout` (s.yaml sets each one's from its `timeout`). A job holds its lease this long, so a run killed at its timeout is retried at once.",
   ),
-  UPCALL_IMAGE_MAX_BYTES: setting(
-    Type.Integer({ minimum: 1, maximum: 1073741824, default: 52428800 }),
+  UPCALL_IMAGE_MAX_BYTES: integer(
+    { minimum: 1, maximum: 1073741824, default: 52428800 },
     'Media function: largest image it decodes, in bytes; larger ones fail with `InputTooLarge`.',
   ),
-  UPCALL_IMAGE_MAX_PIXELS: setting(
-    Type.Integer({ minimum: 1, maximum: 1000000000, default: 120000000 }),
+  UPCALL_IMAGE_MAX_PIXELS: integer(
+    { minimum: 1, maximum: 1000000000, default: 120000000 },
     'Media function: largest image it decodes, in pixels (every frame of an animation counted; a 108 MP photo passes); guards against decompression bombs.',
   ),
-  UPCALL_IMAGE_MAX_FRAMES: setting(
-    Type.Integer({ minimum: 1, maximum: 100000, default: 1000 }),
+  UPCALL_IMAGE_MAX_FRAMES: integer(
+    { minimum: 1, maximum: 100000, default: 1000 },
     'Media function: most frames of an animated GIF/WebP it decodes (decoding cost grows faster than the frame count); more fail with `TooManyFrames`.',
   ),
-  UPCALL_IMAGE_TIMEOUT_SECONDS: setting(
-    Type.Integer({ minimum: 1, maximum: 86400, default: 120 }),
+  UPCALL_IMAGE_TIMEOUT_SECONDS: integer(
+    { minimum: 1, maximum: 86400, default: 120 },
     "Media function: longest an image may take to decode and render (in a child process, killed at the limit; never past the function's timeout); slower ones fail with `RenderTimeout`.",
   ),
   UPCALL_IMAGE_KEEP_ANIMATION: setting(
     Type.Boolean({ default: true }),
     'Media function: animated GIF/WebP sources give animated WebP thumbnails (`false`: first frame only). JPEG, PNG and AVIF thumbnails are always stills.',
   ),
-  UPCALL_VIDEO_MAX_HEIGHT: setting(
-    Type.Integer({ minimum: 144, maximum: 4320, default: 720 }),
+  UPCALL_VIDEO_MAX_HEIGHT: integer(
+    { minimum: 144, maximum: 4320, default: 720 },
     'Media function: the MP4 transcode is at most this many lines (the shorter side, so portrait videos get the same quality); never enlarged.',
   ),
-  UPCALL_VIDEO_MAX_DURATION_SECONDS: setting(
-    Type.Integer({ minimum: 1, maximum: 86400, default: 1800 }),
+  UPCALL_VIDEO_MAX_DURATION_SECONDS: integer(
+    { minimum: 1, maximum: 86400, default: 1800 },
     'Media function: longest video it transcodes; longer ones fail with `VideoTooLong`.',
   ),
-  UPCALL_VIDEO_MAX_BYTES: setting(
-    Type.Integer({ minimum: 1, maximum: 8589934592, default: 4294967296 }),
+  UPCALL_VIDEO_MAX_BYTES: integer(
+    { minimum: 1, maximum: 8589934592, default: 4294967296 },
     'Media function: largest video it downloads to its disk, in bytes (the transcode needs room beside it in the 10 GB `/tmp`); larger ones fail with `InputTooLarge`.',
   ),
   UPCALL_OUTPUT_CACHE_CONTROL: setting(
     Type.String({ minLength: 1, default: 'public, max-age=31536000, immutable' }),
     'Media function: Cache-Control of thumbnails, posters and transcodes (each object version has its own keys, so they never change).',
   ),
-  FFMPEG_PATH: setting(
-    Type.String({ default: '' }),
+  FFMPEG_PATH: text(
     "Media function: ffmpeg binary. Empty: the build's own `bin/ffmpeg` beside the bundle, then `/opt/bin/ffmpeg` (a layer), then `PATH`, then `@ffmpeg-installer/ffmpeg`.",
   ),
-  FFPROBE_PATH: setting(
-    Type.String({ default: '' }),
+  FFPROBE_PATH: text(
     "Media function: ffprobe binary. Empty: the build's own `bin/ffprobe`, then `/opt/bin/ffprobe`, then `PATH`, then `@ffprobe-installer/ffprobe`.",
   ),
-  UPCALL_UPLOAD_HOOK_URL: setting(
-    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+  UPCALL_UPLOAD_HOOK_URL: optionalUrl(
     "Callback and media functions: your application's webhook for `upload.completed`, called before an upload is accepted (a 4xx answer refuses it; its JSON reaches the client as `app`). Empty: off.",
   ),
-  UPCALL_MEDIA_HOOK_URL: setting(
-    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+  UPCALL_MEDIA_HOOK_URL: optionalUrl(
     "Media function: your application's webhook for `media.ready` and `media.failed`, retried until it answers 2xx (may be the upload hook's URL). Empty: off.",
   ),
   UPCALL_WEBHOOK_SECRET: setting(
@@ -212,40 +215,36 @@ export const SETTINGS = {
     'Callback and media functions: the Standard Webhooks signing secret shared with your application, `whsec_<base64 of 24–64 random bytes>`. Required when a hook URL is set.',
     true,
   ),
-  UPCALL_UPLOAD_HOOK_TIMEOUT_MS: setting(
-    Type.Integer({ minimum: 100, maximum: 4000, default: 2000 }),
+  UPCALL_UPLOAD_HOOK_TIMEOUT_MS: integer(
+    { minimum: 100, maximum: 4000, default: 2000 },
     "Callback function: longest wait for the upload hook's answer (less when `UPCALL_CALLBACK_DEADLINE_MS` leaves less).",
   ),
   UPCALL_UPLOAD_HOOK_FAILURE_POLICY: setting(
     Type.Union([Type.Literal('fail'), Type.Literal('accept')], { default: 'fail' }),
     'Callback function: when the upload hook times out or fails (5xx, 408, 429, unreachable): `fail` leaves the upload unconfirmed (the client gets 203; the object stays and is processed), `accept` accepts it and delivers `upload.completed` later.',
   ),
-  UPCALL_WEBHOOK_TIMEOUT_MS: setting(
-    Type.Integer({ minimum: 1000, maximum: 60000, default: 10000 }),
+  UPCALL_WEBHOOK_TIMEOUT_MS: integer(
+    { minimum: 1000, maximum: 60000, default: 10000 },
     'Media function: how long each webhook delivery it makes waits for an answer.',
   ),
   UPCALL_WEBHOOK_RETRY_SCHEDULE_SECONDS: setting(
     Type.String({ pattern: '^[0-9]{1,4}(,[0-9]{1,4})*$', default: '10,60,300,1800,3600,3600,3600,3600' }),
     "Media function: delays before each retry of an undelivered webhook (each ≤ 3600, FC's longest async delay); after the last retry the event is kept under `<derived prefix>_outbox/dead/`.",
   ),
-  UPCALL_TICKET_KEYS_SECRET_NAME: setting(
-    Type.String({ pattern: SECRET_NAME, default: '' }),
+  UPCALL_TICKET_KEYS_SECRET_NAME: secretName(
     "Deployments: the KMS Secrets Manager secret (name or ARN) holding `UPCALL_TICKET_KEYS`, read with the function's role instead of a plain variable. Empty: the plain variable.",
   ),
-  UPCALL_JWT_SECRET_NAME: setting(
-    Type.String({ pattern: SECRET_NAME, default: '' }),
+  UPCALL_JWT_SECRET_NAME: secretName(
     'Deployments: the KMS secret holding `UPCALL_JWT_SECRET`. Empty: the plain variable.',
   ),
-  UPCALL_WEBHOOK_SECRET_NAME: setting(
-    Type.String({ pattern: SECRET_NAME, default: '' }),
+  UPCALL_WEBHOOK_SECRET_NAME: secretName(
     'Deployments: the KMS secret holding `UPCALL_WEBHOOK_SECRET`. Empty: the plain variable.',
   ),
-  UPCALL_KMS_ENDPOINT: setting(
-    Type.String({ pattern: OPTIONAL_HTTP_URL, default: '' }),
+  UPCALL_KMS_ENDPOINT: optionalUrl(
     'KMS endpoint secrets are read from. Empty: `https://kms.<region>.aliyuncs.com` (`https://kms-vpc.<region>.aliyuncs.com` from a VPC).',
   ),
-  UPCALL_SECRETS_REFRESH_SECONDS: setting(
-    Type.Integer({ minimum: 10, maximum: 86400, default: 300 }),
+  UPCALL_SECRETS_REFRESH_SECONDS: integer(
+    { minimum: 10, maximum: 86400, default: 300 },
     'How often a function re-reads its KMS secrets, so a rotated secret is used without a redeploy (both ticket keys verify during a key rotation).',
   ),
   UPCALL_LOG_LEVEL: setting(
@@ -261,40 +260,31 @@ export const SETTINGS = {
     Type.String({ minLength: 1, default: '.local' }),
     'Local cloud only (`npm run local-cloud`, `npm run dev`): where it keeps objects, keys, the account and `stack.json`.',
   ),
-  UPCALL_LOCAL_OSS_PORT: setting(
-    Type.Integer({ minimum: 0, maximum: 65535, default: 9100 }),
-    'Local cloud only: port of the local OSS (0: any free port).',
-  ),
-  UPCALL_LOCAL_STS_PORT: setting(
-    Type.Integer({ minimum: 0, maximum: 65535, default: 9101 }),
-    'Local cloud only: port of the local STS (0: any free port).',
-  ),
-  UPCALL_LOCAL_STS_ASSUME_ROLE_PER_SECOND: setting(
-    Type.Integer({ minimum: 1, default: 100 }),
+  UPCALL_LOCAL_OSS_PORT: port(9100, 'Local cloud only: port of the local OSS (0: any free port).'),
+  UPCALL_LOCAL_STS_PORT: port(9101, 'Local cloud only: port of the local STS (0: any free port).'),
+  UPCALL_LOCAL_STS_ASSUME_ROLE_PER_SECOND: integer(
+    { minimum: 1, default: 100 },
     "Local cloud only: the local STS's AssumeRole quota per second for the account (STS's own is 100); calls beyond it are throttled.",
   ),
-  UPCALL_LOCAL_FC_PORT: setting(
-    Type.Integer({ minimum: 0, maximum: 65535, default: 9102 }),
+  UPCALL_LOCAL_FC_PORT: port(
+    9102,
     'Local cloud only: port of the local Function Compute API (0: any free port).',
   ),
-  UPCALL_LOCAL_TRIGGER_DELAY_MS: setting(
-    Type.Integer({ minimum: 0, maximum: 60000, default: 1000 }),
+  UPCALL_LOCAL_TRIGGER_DELAY_MS: integer(
+    { minimum: 0, maximum: 60000, default: 1000 },
     "Local cloud only: how long after an upload the OSS trigger's event reaches FC. OSS delivers event notifications asynchronously, after the upload's callback; 0 delivers at once (the trigger-first race).",
   ),
-  UPCALL_DEV_TOKEN_PORT: setting(
-    Type.Integer({ minimum: 0, maximum: 65535, default: 9110 }),
+  UPCALL_DEV_TOKEN_PORT: port(
+    9110,
     'Dev stack only (`npm run dev`): port of the token function (0: any free port).',
   ),
-  UPCALL_DEV_CALLBACK_PORT: setting(
-    Type.Integer({ minimum: 0, maximum: 65535, default: 9111 }),
-    'Dev stack only: port of the callback function (0: any free port).',
-  ),
-  UPCALL_DEV_DEMO_PORT: setting(
-    Type.Integer({ minimum: 0, maximum: 65535, default: 9120 }),
+  UPCALL_DEV_CALLBACK_PORT: port(9111, 'Dev stack only: port of the callback function (0: any free port).'),
+  UPCALL_DEV_DEMO_PORT: port(
+    9120,
     'Dev stack only: port of the browser demo page (0: any free port); its origin is allowed by the token function and the local OSS.',
   ),
-  UPCALL_LOCAL_RECEIVER_PORT: setting(
-    Type.Integer({ minimum: 0, maximum: 65535, default: 9130 }),
+  UPCALL_LOCAL_RECEIVER_PORT: port(
+    9130,
     'Local only: port of the example webhook receiver (`npm run example-receiver`; 0: any free port).',
   ),
 } as const;
