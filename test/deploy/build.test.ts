@@ -236,23 +236,17 @@ describe('npm run build', () => {
       return { results: JSON.parse(results) as Array<{ outcome: string; manifestKey: string }>, log };
     }
 
+    /** A tool of the build, run with an empty environment: nothing of the system's PATH or libraries. */
+    const shipped = (tool: 'ffmpeg' | 'ffprobe', args: string[]) =>
+      run('/usr/bin/env', ['-i', join(copy, 'bin', tool), ...args]);
+
     it('has libx264, the AAC encoder and an HEVC decoder', async () => {
-      const { stdout: encoders } = await run('/usr/bin/env', [
-        '-i',
-        join(copy, 'bin/ffmpeg'),
-        '-hide_banner',
-        '-encoders',
-      ]);
+      const { stdout: encoders } = await shipped('ffmpeg', ['-hide_banner', '-encoders']);
       expect(encoders).toMatch(/^ V\S* libx264 /m);
       expect(encoders).toMatch(/^ A\S* aac /m);
-      const { stdout: decoders } = await run('/usr/bin/env', [
-        '-i',
-        join(copy, 'bin/ffmpeg'),
-        '-hide_banner',
-        '-decoders',
-      ]);
+      const { stdout: decoders } = await shipped('ffmpeg', ['-hide_banner', '-decoders']);
       expect(decoders).toMatch(/^ V\S* hevc /m);
-      const { stdout: probe } = await run('/usr/bin/env', ['-i', join(copy, 'bin/ffprobe'), '-version']);
+      const { stdout: probe } = await shipped('ffprobe', ['-version']);
       expect(probe).toMatch(/^ffprobe version /);
     });
 
@@ -260,9 +254,7 @@ describe('npm run build', () => {
       // The clip is made by the shipped ffmpeg itself (HEVC, as phones record), so nothing here needs a system one.
       const scratch = await mkdtemp(join(tmpdir(), 'upcall-'));
       const clipPath = join(scratch, 'clip.mp4');
-      await run('/usr/bin/env', [
-        '-i',
-        join(copy, 'bin/ffmpeg'),
+      await shipped('ffmpeg', [
         ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
         ...['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15:duration=1'],
         ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1'],

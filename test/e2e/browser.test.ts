@@ -129,6 +129,14 @@ async function uploadsOf(user: string) {
 
 const png = (width: number, height: number, background = '#e0662a') => solidPng(width, height, background);
 
+/** A PNG of noise `side` pixels square (about 3 bytes a pixel) in the stack's folder: its path and size. */
+async function noiseFile(name: string, side: number): Promise<{ path: string; size: number }> {
+  const path = join(e2e.dataDir, name);
+  const image = await noisePng(side);
+  await writeFile(path, image);
+  return { path, size: image.length };
+}
+
 describe('the demo page in chromium', () => {
   it('uploads a small image with the signed form, with progress, and shows its thumbnail', async () => {
     const buffer = await png(400, 250);
@@ -218,9 +226,7 @@ describe('the demo page in chromium', () => {
   });
 
   it('uploads 64 MiB in parts while a third of the part requests fail, and shows the thumbnail', async () => {
-    const path = join(e2e.dataDir, 'big.png');
-    await writeFile(path, await noisePng(4730));
-    const size = (await readFile(path)).length;
+    const { path, size } = await noiseFile('big.png', 4730);
     expect(size).toBeGreaterThan(64 * MIB);
     const { page, errors, ossRequests } = await openDemo('fred');
     let partRequests = 0;
@@ -252,9 +258,7 @@ describe('the demo page in chromium', () => {
   });
 
   it('resumes after a page reload from its IndexedDB checkpoint, resending less than half', async () => {
-    const path = join(e2e.dataDir, 'reloaded.png');
-    await writeFile(path, await noisePng(2048));
-    const size = (await readFile(path)).length;
+    const { path, size } = await noiseFile('reloaded.png', 2048);
     const { page, errors, ossRequests, grants } = await openDemo('rita');
     // Part 2 never gets through before the reload.
     let release: () => void = () => undefined;
