@@ -29,7 +29,7 @@ const TICKET_KEYS = `k1:${'b'.repeat(40)}`;
 const CALLBACK_PATH = '/oss-callback';
 const CONNECTIONS = 64;
 const SERVER_CPU = '0';
-/** `UPCALL_BENCH_CPU_PROF=<dir>`: profile the callback server (`node --cpu-prof`) to find where its time goes. */
+/** `UPCALL_BENCH_CPU_PROF=<dir>`: profile the floor and callback servers (`node --cpu-prof`) to find where time goes. */
 const PROFILE_DIR = process.env.UPCALL_BENCH_CPU_PROF;
 const serverNodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 const CLIENT_CPU = '1';
@@ -195,6 +195,7 @@ async function minimalRun(context: BenchContext, generator: LoadGenerator) {
   const bare = await startChild<Endpoint>(child('./callback/bare.ts'), [], { cpus: SERVER_CPU });
   const floor = await startChild<Endpoint>(child('./callback/floor.ts'), [responder.ready.endpoint], {
     cpus: SERVER_CPU,
+    nodeArgs: serverNodeArgs,
   });
   const callback = await startChild<Endpoint>(child('./lib/function-server.ts'), ['callback'], {
     cpus: SERVER_CPU,

@@ -107,8 +107,13 @@ export function fcEventJson(raw: unknown): { ok: true; value: unknown } | { ok: 
   }
 }
 
-/** One invocation's request id (FC's; a fresh one off FC) and a logger that carries it on every line. */
+/** One invocation's request id: FC's, or a fresh one off FC. */
+export function invocationId(context: FcContext): string {
+  return context.requestId ?? randomUUID();
+}
+
+/** One invocation's request id and a logger that carries it on every line. */
 export function invocation(log: Logger, context: FcContext): { requestId: string; log: Logger } {
-  const requestId = context.requestId ?? randomUUID();
+  const requestId = invocationId(context);
   return { requestId, log: log.child({ requestId }) };
 }

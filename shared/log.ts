@@ -24,5 +24,7 @@ export function logLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
 
 export function createLogger(service: string, level: LogLevel = logLevel()): Logger {
   const options = { level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime };
-  return destination ? pino(options, destination) : pino(options);
+  // Written synchronously: pino's default stdout hands each line to libuv's thread pool, which costs a thread hop per
+  // line (measurable per callback on a busy core), and an FC instance frozen after its answer would hold the line.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }

@@ -57,5 +57,7 @@ const server = createServer((req, res) => {
   });
 });
 
+// Exit cleanly on the runner's SIGTERM, so `node --cpu-prof` writes its profile.
+process.on('SIGTERM', () => process.exit(0));
 const { endpoint } = await listen(server);
 reply({ ready: { endpoint } });

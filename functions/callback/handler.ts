@@ -88,7 +88,7 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
   async function refuse(
     refusal: Refusal,
     tagObject: { key: string; store: CallbackObjectStore; remainingMs: () => number } | null,
-    log: Logger,
+    log: () => Logger,
   ): Promise<never> {
     if (tagObject) {
       const tags = { [UPLOAD_STATUS_TAG]: UPLOAD_STATUS_REJECTED, [UPLOAD_REASON_TAG]: refusal.code };
@@ -96,10 +96,10 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
         await tagObject.store.tag(tagObject.key, tags, tagObject.remainingMs());
       } catch (error) {
         // The refusal stands; the object stays stored, the trigger path reaches (and records) the same verdict.
-        log.error({ err: error }, 'could not tag a refused upload');
+        log().error({ err: error }, 'could not tag a refused upload');
       }
     }
-    log.warn({ outcome: 'refused', code: refusal.code, tagged: tagObject !== null }, refusal.message);
+    log().warn({ outcome: 'refused', code: refusal.code, tagged: tagObject !== null }, refusal.message);
     throw new HttpError(refusal.status, refusal.code, refusal.message);
   }
 
@@ -107,13 +107,13 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
     notice: UploadNotice,
     store: CallbackObjectStore,
     remainingMs: () => number,
-    log: Logger,
+    log: () => Logger,
   ): Promise<ObjectLookup | null> {
     let stored: StoredObject | null;
     try {
       stored = await store.head(notice.key, remainingMs());
     } catch (error) {
-      log.error({ err: error }, 'HeadObject failed');
+      log().error({ err: error }, 'HeadObject failed');
       throw new HttpError(
         503,
         'OssUnavailable',
@@ -151,7 +151,14 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
     const parsed = parseCallbackBody(request.body);
     if (!parsed.ok) throw new HttpError(400, parsed.code, parsed.message);
     const notice = parsed.notice;
-    const log = context.log.child({ key: notice.key, etag: notice.etag, ossRequestId: notice.ossRequestId });
+    const noticeFields = { key: notice.key, etag: notice.etag, ossRequestId: notice.ossRequestId };
+    // The request's logger with the notice's fields, made on first use: an accepted upload logs one line, which
+    // carries the fields itself, and a child logger costs more than that line.
+    let noticeLog: Logger | undefined;
+    const log = () => {
+      noticeLog ??= context.log.child(noticeFields);
+      return noticeLog;
+    };
 
     const early = refuseBeforeLookup(notice, scope);
     if (early) return refuse(early, null, log);
@@ -184,7 +191,7 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
         credentials: context.credentials,
         remainingMs,
         now: deps.now,
-        log,
+        log: log(),
       });
       // The object passed its verdict, so it is provably the sender's own version: a veto marks it rejected.
       if (verdict.kind === 'refused')
@@ -195,7 +202,7 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
       try {
         await store.tag(notice.key, { [UPLOAD_STATUS_TAG]: 'accepted' }, remainingMs());
       } catch (error) {
-        log.warn(
+        log().warn(
           { err: error },
           'could not tag the accepted upload; a trigger-path job waits out the window',
         );
@@ -207,7 +214,7 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
       try {
         dispatched = await deps.dispatch(job, context.credentials, remainingMs());
       } catch (error) {
-        log.error({ err: error, taskId: plan.taskId }, 'media job dispatch failed');
+        log().error({ err: error, taskId: plan.taskId }, 'media job dispatch failed');
         throw new HttpError(
           503,
           'DispatchUnavailable',
@@ -216,8 +223,8 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
       }
     }
     // One line per accepted upload, the job's dispatch included: log lines are a measurable share of a callback's CPU.
-    log.info(
-      { outcome: 'accepted', userId: ticket.userId, taskId: plan?.taskId, dispatched },
+    context.log.info(
+      { ...noticeFields, outcome: 'accepted', userId: ticket.userId, taskId: plan?.taskId, dispatched },
       'upload accepted',
     );
     return jsonResponse(200, answer, { 'cache-control': 'no-store' });

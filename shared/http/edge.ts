@@ -31,6 +31,25 @@ export interface EdgeContext {
   credentials?: RoleCredentials;
 }
 
+/**
+ * A request's context whose logger (a child of `parent` carrying the request id) is made on first use: most requests
+ * log one line or none, and a child logger per request costs more than a line.
+ */
+export function requestContext(
+  parent: Logger,
+  requestId: string,
+  credentials?: RoleCredentials,
+): EdgeContext {
+  let log: Logger | undefined;
+  return {
+    get log() {
+      log ??= parent.child({ requestId });
+      return log;
+    },
+    credentials,
+  };
+}
+
 export interface EdgeResponse {
   status: number;
   headers: Record<string, string>;

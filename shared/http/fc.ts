@@ -5,7 +5,7 @@
  */
 
 import type { SettingName } from '../config.js';
-import { type FcContext, fcEventJson, invocation, startFunction } from '../fc-function.js';
+import { type FcContext, fcEventJson, invocationId, startFunction } from '../fc-function.js';
 import type { Logger } from '../log.js';
 import {
   answerSafely,
@@ -16,6 +16,7 @@ import {
   errorResponse,
   finalHeaders,
   HttpError,
+  requestContext,
 } from './edge.js';
 
 /** The event FC passes for an HTTP trigger (a Buffer of this JSON). */
@@ -107,7 +108,7 @@ export function createFcHttpHandler(
 ) {
   const instance = startFunction(service, options.env ?? process.env, init, options.settings);
   return async (event: unknown, context: FcContext = {}): Promise<FcHttpResult> => {
-    const { requestId, log } = invocation(instance.log, context);
+    const requestId = invocationId(context);
     const request = fromFcEvent(event, requestId);
     let response: EdgeResponse;
     if (typeof request === 'string') response = errorResponse(400, 'BadEvent', request, requestId);
@@ -116,7 +117,11 @@ export function createFcHttpHandler(
       const app = ready.ok
         ? ready.app
         : unavailable(ready.failure, ready.transient, options.startupErrorShape);
-      response = await answerSafely(app, request, { log, credentials: context.credentials });
+      response = await answerSafely(
+        app,
+        request,
+        requestContext(instance.log, requestId, context.credentials),
+      );
     }
     return {
       statusCode: response.status,

@@ -9,6 +9,7 @@ import {
   type EdgeRequest,
   errorResponse,
   finalHeaders,
+  requestContext,
 } from './edge.js';
 
 export interface NodeAdapterOptions {
@@ -67,7 +68,7 @@ export function createNodeListener(app: EdgeApp, options: NodeAdapterOptions): R
   const limit = options.maxBodyBytes ?? 32 * 1024 * 1024;
   return (message, res) => {
     const requestId = randomUUID();
-    const log = options.log.child({ requestId });
+    const context = requestContext(options.log, requestId, options.credentials);
     void (async () => {
       let body: Buffer;
       try {
@@ -87,10 +88,10 @@ export function createNodeListener(app: EdgeApp, options: NodeAdapterOptions): R
         return;
       }
       const request = toEdgeRequest(message, body, requestId);
-      const response = await answerSafely(app, request, { log, credentials: options.credentials });
+      const response = await answerSafely(app, request, context);
       send(res, response.status, finalHeaders(response, requestId), response.body);
     })().catch((error: unknown) => {
-      log.error({ err: error }, 'failed to write a response');
+      context.log.error({ err: error }, 'failed to write a response');
       res.destroy();
     });
   };

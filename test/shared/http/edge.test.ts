@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-
-import { type EdgeApp, type EdgeRequest, HttpError, jsonResponse } from '../../../shared/http/edge.js';
+import {
+  type EdgeApp,
+  type EdgeRequest,
+  HttpError,
+  jsonResponse,
+  requestContext,
+} from '../../../shared/http/edge.js';
 import { createFcHttpHandler, fromFcEvent } from '../../../shared/http/fc.js';
 import { createNodeListener } from '../../../shared/http/node.js';
 import { createLogger } from '../../../shared/log.js';
@@ -15,6 +22,38 @@ const echo: EdgeApp = {
   handle: async (request) =>
     jsonResponse(200, { ...request, body: Buffer.from(request.body).toString('base64') }),
 };
+
+describe('requestContext', () => {
+  it("makes the request's child logger on first use only, once, carrying the request id", () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const parent = pino({ level: 'info' }, sink);
+    const made: unknown[] = [];
+    const child = parent.child.bind(parent);
+    parent.child = ((bindings: pino.Bindings) => {
+      made.push(bindings);
+      return child(bindings);
+    }) as typeof parent.child;
+    const credentials = { accessKeyId: 'id', accessKeySecret: 'secret' };
+    const context = requestContext(parent, 'req-7', credentials);
+    expect(context.credentials).toBe(credentials);
+    expect(made).toEqual([]);
+    context.log.info('one');
+    context.log.warn('two');
+    expect(made).toEqual([{ requestId: 'req-7' }]);
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        expect(lines.map((line) => JSON.parse(line).requestId)).toEqual(['req-7', 'req-7']);
+        resolve();
+      }),
+    );
+  });
+});
 
 describe('FC 3.0 HTTP event adapter', () => {
   it('keeps rawPath and the body bytes exactly, lower-cases headers', () => {
