@@ -173,6 +173,32 @@ function averaged(runs: Measured[]): Measured {
   };
 }
 
+/** A server under test, and the processes serving its outbound calls (their CPU is reported too). */
+interface Contender {
+  label: string;
+  server: BenchChild<Endpoint>;
+  upstream: Record<string, number | undefined>;
+}
+
+/** Measure the contenders in turn, twice over (a slow patch of the shared machine hits each), averaged per contender. */
+async function alternate(
+  context: BenchContext,
+  generator: LoadGenerator,
+  request: Pick<LoadOptions, 'headers' | 'body'>,
+  contenders: Contender[],
+): Promise<Measured[]> {
+  const runs = contenders.map((): Measured[] => []);
+  for (let round = 0; round < 2; round++) {
+    for (const [index, { label, server, upstream }] of contenders.entries()) {
+      const url = `${server.ready.endpoint}${CALLBACK_PATH}`;
+      runs[index]?.push(
+        await measure(context, generator, label, url, request, { server: server.process.pid, ...upstream }),
+      );
+    }
+  }
+  return runs.map(averaged);
+}
+
 /** Bare vs callback against the minimal responder. */
 async function minimalRun(context: BenchContext, generator: LoadGenerator) {
   const object: UploadedObject = {
@@ -203,29 +229,13 @@ async function minimalRun(context: BenchContext, generator: LoadGenerator) {
     env: callbackEnv(responder.ready.endpoint, responder.ready.endpoint, trusted, credentials),
   });
   try {
-    const bareRuns: Measured[] = [];
-    const floorRuns: Measured[] = [];
-    const callbackRuns: Measured[] = [];
-    for (let round = 0; round < 2; round++) {
-      bareRuns.push(
-        await measure(context, generator, 'bare', `${bare.ready.endpoint}${CALLBACK_PATH}`, request, {
-          server: bare.process.pid,
-        }),
-      );
-      floorRuns.push(
-        await measure(context, generator, 'floor', `${floor.ready.endpoint}${CALLBACK_PATH}`, request, {
-          server: floor.process.pid,
-          responder: responder.process.pid,
-        }),
-      );
-      callbackRuns.push(
-        await measure(context, generator, 'callback', `${callback.ready.endpoint}${CALLBACK_PATH}`, request, {
-          server: callback.process.pid,
-          responder: responder.process.pid,
-        }),
-      );
-    }
-    return { bare: averaged(bareRuns), floor: averaged(floorRuns), callback: averaged(callbackRuns) };
+    const upstream = { responder: responder.process.pid };
+    const [bareRun, floorRun, callbackRun] = await alternate(context, generator, request, [
+      { label: 'bare', server: bare, upstream: {} },
+      { label: 'floor', server: floor, upstream },
+      { label: 'callback', server: callback, upstream },
+    ]);
+    return { bare: bareRun as Measured, floor: floorRun as Measured, callback: callbackRun as Measured };
   } finally {
     await Promise.all([bare.stop(), floor.stop(), callback.stop(), responder.stop()]);
   }
@@ -259,31 +269,12 @@ async function localCloudRun(context: BenchContext, generator: LoadGenerator) {
     env: callbackEnv(info.oss.endpoint, info.fc.endpoint, trusted, credentials),
   });
   try {
-    const floorRuns: Measured[] = [];
-    const callbackRuns: Measured[] = [];
-    for (let round = 0; round < 2; round++) {
-      floorRuns.push(
-        await measure(
-          context,
-          generator,
-          'floor + local cloud',
-          `${floor.ready.endpoint}${CALLBACK_PATH}`,
-          request,
-          { server: floor.process.pid, cloud: cloud.process.pid },
-        ),
-      );
-      callbackRuns.push(
-        await measure(
-          context,
-          generator,
-          'callback + local cloud',
-          `${callback.ready.endpoint}${CALLBACK_PATH}`,
-          request,
-          { server: callback.process.pid, cloud: cloud.process.pid },
-        ),
-      );
-    }
-    return { floor: averaged(floorRuns), callback: averaged(callbackRuns) };
+    const upstream = { cloud: cloud.process.pid };
+    const [floorRun, callbackRun] = await alternate(context, generator, request, [
+      { label: 'floor + local cloud', server: floor, upstream },
+      { label: 'callback + local cloud', server: callback, upstream },
+    ]);
+    return { floor: floorRun as Measured, callback: callbackRun as Measured };
   } finally {
     await Promise.all([floor.stop(), callback.stop(), cloud.stop()]);
   }

@@ -9,6 +9,7 @@ import { startLocalCloud } from '../../local/cloud.js';
 import { TICKET_METADATA_HEADER } from '../../shared/callback-contract.js';
 import { createOssClient } from '../../shared/oss-client.js';
 import { reply } from '../lib/child.js';
+import { serveCloudRole } from '../lib/cloud-child.js';
 
 const [dataDir, bucket, ticket] = process.argv.slice(2) as [string, string, string];
 const key = 'uploads/alice/photo.jpg';
@@ -34,19 +35,12 @@ const root = createOssClient({
 await root.put(key, photo, { mime: 'image/jpeg', headers: { [TICKET_METADATA_HEADER]: ticket } });
 const head = await root.head(key);
 const headers = head.res.headers as Record<string, string>;
-const { accessKeyId, accessKeySecret, securityToken } = cloud.account.issueTemporary({
-  roleArn: cloud.info.roles.callback,
-  roleSessionName: 'upcall-callback',
-  durationSeconds: 3600,
-});
-process.on('SIGTERM', () => {
-  cloud.close().finally(() => process.exit(0));
-});
+const credentials = serveCloudRole(cloud, cloud.info.roles.callback, 'upcall-callback');
 process.on('message', () => reply({ result: { mediaEvents } }));
 reply({
   ready: {
     info: cloud.info,
-    credentials: { accessKeyId, accessKeySecret, securityToken },
+    credentials,
     object: {
       key,
       etag: (headers.etag ?? '').replaceAll('"', ''),

@@ -6,6 +6,7 @@
  */
 import { startLocalCloud } from '../../local/cloud.js';
 import { reply } from '../lib/child.js';
+import { serveCloudRole } from '../lib/cloud-child.js';
 
 const [dataDir, bucket, perSecond] = process.argv.slice(2) as [string, string, string];
 
@@ -14,14 +15,7 @@ const cloud = await startLocalCloud({
   buckets: [bucket],
   stsAssumeRolePerSecond: Number(perSecond),
 });
-const { accessKeyId, accessKeySecret, securityToken } = cloud.account.issueTemporary({
-  roleArn: cloud.info.roles.token,
-  roleSessionName: 'upcall-token',
-  durationSeconds: 3600,
-});
-process.on('SIGTERM', () => {
-  cloud.close().finally(() => process.exit(0));
-});
+const credentials = serveCloudRole(cloud, cloud.info.roles.token, 'upcall-token');
 process.on('message', () => {
   fetch(`${cloud.info.sts.endpoint}/_local/stats`)
     .then((answer) => answer.json())
@@ -30,4 +24,4 @@ process.on('message', () => {
       (error: unknown) => reply({ error: String(error) }),
     );
 });
-reply({ ready: { info: cloud.info, credentials: { accessKeyId, accessKeySecret, securityToken } } });
+reply({ ready: { info: cloud.info, credentials } });
