@@ -17,7 +17,7 @@ import { type MediaFunctions, type MediaJob, planMediaJob } from '../../shared/m
 import { type MediaManifest, mediaManifestValidator } from '../../shared/media-manifest.js';
 import { createOssClient } from '../../shared/oss-client.js';
 import { parseTicketKeyring } from '../../shared/upload-ticket.js';
-import { testTools } from './media.js';
+import { jpegWithOrientation6, testTools } from './media.js';
 import { ticketMeta, userTicket } from './upload-tickets.js';
 
 export const BUCKET = 'upcall-media-test';
@@ -134,6 +134,11 @@ export async function uploadForJob(
     taskId: plan.taskId,
     requestedAt: Date.now(),
   };
+}
+
+/** A camera JPEG (EXIF-rotated) uploaded at `key`, and its job. */
+export async function uploadPhoto(media: MediaCloud, key: string): Promise<MediaJob> {
+  return uploadForJob(media, key, await jpegWithOrientation6(), 'image/jpeg');
 }
 
 /** Runs jobs through the worker core against this cloud, each run with its own FC request id unless given one. */

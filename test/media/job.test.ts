@@ -32,7 +32,13 @@ import {
   topLevelBoxes,
   truncatedJpeg,
 } from '../helpers/media.js';
-import { type MediaCloud, startMediaCloud, uploadForJob, workerConfig } from '../helpers/media-cloud.js';
+import {
+  type MediaCloud,
+  startMediaCloud,
+  uploadForJob,
+  uploadPhoto,
+  workerConfig,
+} from '../helpers/media-cloud.js';
 
 let media: MediaCloud;
 let scratchDir: string;
@@ -110,7 +116,7 @@ async function expectOutputsStored(manifest: MediaManifest) {
 
 describe('media job (local OSS)', () => {
   it('renders an image version into outputs and a manifest, read back with ali-oss', async () => {
-    const job = await uploadForJob(media, 'uploads/u1/photo.jpg', await jpegWithOrientation6(), 'image/jpeg');
+    const job = await uploadPhoto(media, 'uploads/u1/photo.jpg');
     const result = await run(job);
     expect(result).toMatchObject({ outcome: 'succeeded', taskId: job.taskId, attempt: 1 });
     const manifest = await manifestOf(job);
@@ -140,12 +146,7 @@ describe('media job (local OSS)', () => {
   });
 
   it('never processes an upload the callback refused, and accounts for it in a failed manifest', async () => {
-    const job = await uploadForJob(
-      media,
-      'uploads/u1/refused.jpg',
-      await jpegWithOrientation6(),
-      'image/jpeg',
-    );
+    const job = await uploadPhoto(media, 'uploads/u1/refused.jpg');
     const tagging = media.oss as typeof media.oss & {
       putObjectTagging(name: string, tag: Record<string, string>): Promise<unknown>;
     };
@@ -159,7 +160,7 @@ describe('media job (local OSS)', () => {
   });
 
   it('processes a version once: a repeat is already done, a concurrent duplicate watches it finish', async () => {
-    const job = await uploadForJob(media, 'uploads/u1/twice.png', await jpegWithOrientation6(), 'image/jpeg');
+    const job = await uploadPhoto(media, 'uploads/u1/twice.png');
     const [first, second] = await Promise.all([run(job), run({ ...job, source: 'trigger' })]);
     const outcomes = [first.outcome, second.outcome].sort();
     expect(outcomes).toEqual(['already-done', 'succeeded']);
@@ -171,7 +172,7 @@ describe('media job (local OSS)', () => {
   });
 
   it('after a transient failure mid-way, the retry produces consistent outputs and manifest', async () => {
-    const job = await uploadForJob(media, 'uploads/u2/flaky.jpg', await jpegWithOrientation6(), 'image/jpeg');
+    const job = await uploadPhoto(media, 'uploads/u2/flaky.jpg');
     const real = media.store();
     let writes = 0;
     const flaky: MediaStore = {
@@ -197,12 +198,7 @@ describe('media job (local OSS)', () => {
   });
 
   it('watches a live lease of a dead run, and takes over once it expires (epoch ms, fake clock)', async () => {
-    const job = await uploadForJob(
-      media,
-      'uploads/u2/crashed.jpg',
-      await jpegWithOrientation6(),
-      'image/jpeg',
-    );
+    const job = await uploadPhoto(media, 'uploads/u2/crashed.jpg');
     let clock = Date.now();
     const now = () => clock;
     const store = media.store();
@@ -230,7 +226,7 @@ describe('media job (local OSS)', () => {
   });
 
   it("FC's retry of a killed attempt (same request id) takes the job over at once", async () => {
-    const job = await uploadForJob(media, 'uploads/u2/oom.jpg', await jpegWithOrientation6(), 'image/jpeg');
+    const job = await uploadPhoto(media, 'uploads/u2/oom.jpg');
     await takeLease(media.store(), job, 'fc-request-7', Date.now() + 600_000);
     expect(await run(job, workerConfig(), {}, 'fc-request-7')).toMatchObject({
       outcome: 'succeeded',
@@ -239,12 +235,7 @@ describe('media job (local OSS)', () => {
   });
 
   it('ends a job whose every attempt died in a failed manifest instead of looping', async () => {
-    const job = await uploadForJob(
-      media,
-      'uploads/u2/killer.jpg',
-      await jpegWithOrientation6(),
-      'image/jpeg',
-    );
+    const job = await uploadPhoto(media, 'uploads/u2/killer.jpg');
     const store = media.store();
     // Every earlier run took the lease and died; each lease has expired.
     for (let generation = 0; generation < MAX_ATTEMPTS; generation++) {
@@ -289,7 +280,7 @@ describe('media job (local OSS)', () => {
   it('fails a version overwritten before it ran (SourceChanged), and the new version still processes', async () => {
     const key = 'uploads/u3/replaced.jpg';
     const old = await uploadForJob(media, key, await truncatedJpeg(), 'image/jpeg');
-    const current = await uploadForJob(media, key, await jpegWithOrientation6(), 'image/jpeg');
+    const current = await uploadPhoto(media, key);
     expect(current.etag).not.toBe(old.etag);
     expect(await run(old)).toMatchObject({ outcome: 'failed' });
     expect((await manifestOf(old)).error?.code).toBe('SourceChanged');
@@ -297,7 +288,7 @@ describe('media job (local OSS)', () => {
   });
 
   it('rejects a job for another bucket or with a forged task id, without writing anything', async () => {
-    const job = await uploadForJob(media, 'uploads/u3/ok.jpg', await jpegWithOrientation6(), 'image/jpeg');
+    const job = await uploadPhoto(media, 'uploads/u3/ok.jpg');
     expect(await run({ ...job, bucket: 'someone-else' })).toMatchObject({ outcome: 'rejected' });
     expect(await run({ ...job, taskId: 'upcall-forged' })).toMatchObject({ outcome: 'rejected' });
     expect(await exists(leaseKey(planOf(job).outputPrefix, 0))).toBe(false);

@@ -7,8 +7,14 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MediaJob } from '../../shared/media-job.js';
 import { planMediaJob } from '../../shared/media-job.js';
-import { fakeTool, generateVideo, jpegWithOrientation6, testTools } from '../helpers/media.js';
-import { storedManifest, uploadForJob, useMediaJobs, workerConfig } from '../helpers/media-cloud.js';
+import { fakeTool, generateVideo, testTools } from '../helpers/media.js';
+import {
+  storedManifest,
+  uploadForJob,
+  uploadPhoto,
+  useMediaJobs,
+  workerConfig,
+} from '../helpers/media-cloud.js';
 
 const jobs = useMediaJobs('media-source-test');
 let clip: Buffer;
@@ -25,12 +31,7 @@ async function manifestExists(job: MediaJob): Promise<boolean> {
 
 describe('download', () => {
   it('stops at the byte limit on the wire when HEAD says the object is small', async () => {
-    const job = await uploadForJob(
-      jobs.media,
-      'uploads/s1/photo.jpg',
-      await jpegWithOrientation6(),
-      'image/jpeg',
-    );
+    const job = await uploadPhoto(jobs.media, 'uploads/s1/photo.jpg');
     const real = jobs.media.store();
     const lying = {
       ...real,
@@ -54,12 +55,7 @@ describe('download', () => {
   });
 
   it('reads exactly the version named: an overwrite after HEAD fails as SourceChanged', async () => {
-    const job = await uploadForJob(
-      jobs.media,
-      'uploads/s1/moving.jpg',
-      await jpegWithOrientation6(),
-      'image/jpeg',
-    );
+    const job = await uploadPhoto(jobs.media, 'uploads/s1/moving.jpg');
     const real = jobs.media.store();
     const racing = {
       ...real,
@@ -74,43 +70,39 @@ describe('download', () => {
   });
 });
 
-describe('permanent or transient, by cause', () => {
-  it('a tool that cannot start is the deployment’s trouble: thrown for a retry, no manifest', async () => {
-    const job = await uploadForJob(jobs.media, 'uploads/s2/a.mp4', clip, 'video/mp4');
-    const real = await testTools();
-    const missing = join(jobs.scratchDir, 'no-such-ffprobe');
-    await expect(jobs.run(job, { tools: async () => ({ ...real, ffprobe: missing }) })).rejects.toThrow(
-      /could not start/,
-    );
-    expect(await manifestExists(job)).toBe(false);
-  });
+/** A job for a fresh upload of the clip, run with one of the real tools replaced by `path`. */
+async function withTool(key: string, tool: 'ffmpeg' | 'ffprobe', path: string) {
+  const job = await uploadForJob(jobs.media, key, clip, 'video/mp4');
+  const real = await testTools();
+  return { job, run: () => jobs.run(job, { tools: async () => ({ ...real, [tool]: path }) }) };
+}
 
-  it('a full disk is the instance’s trouble: thrown for a retry, no manifest', async () => {
-    const job = await uploadForJob(jobs.media, 'uploads/s2/b.mp4', clip, 'video/mp4');
-    const real = await testTools();
-    const full = await fakeTool(
-      jobs.scratchDir,
+describe('permanent or transient, by cause', () => {
+  it.each([
+    ['a tool that cannot start is the deployment’s trouble', 'no-such-ffprobe', null, /could not start/],
+    [
+      'a full disk is the instance’s trouble',
       'ffprobe-enospc',
       'echo "/tmp/x/video.mp4: No space left on device" >&2; exit 1',
-    );
-    await expect(jobs.run(job, { tools: async () => ({ ...real, ffprobe: full }) })).rejects.toThrow(
       /No space left/,
-    );
+    ],
+  ] as const)('%s: thrown for a retry, no manifest', async (_what, name, script, error) => {
+    // No script: a path with nothing there.
+    const ffprobe =
+      script === null ? join(jobs.scratchDir, name) : await fakeTool(jobs.scratchDir, name, script);
+    const { job, run } = await withTool(`uploads/s2/${name}.mp4`, 'ffprobe', ffprobe);
+    await expect(run()).rejects.toThrow(error);
     expect(await manifestExists(job)).toBe(false);
   });
 
   it('a tool that fails on the bytes ends the job on the first attempt', async () => {
-    const job = await uploadForJob(jobs.media, 'uploads/s2/c.mp4', clip, 'video/mp4');
-    const real = await testTools();
     const refusing = await fakeTool(
       jobs.scratchDir,
       'ffmpeg-refuses',
       'echo "Invalid data found when processing input" >&2; exit 1',
     );
-    expect(await jobs.run(job, { tools: async () => ({ ...real, ffmpeg: refusing }) })).toMatchObject({
-      outcome: 'failed',
-      attempt: 1,
-    });
+    const { job, run } = await withTool('uploads/s2/c.mp4', 'ffmpeg', refusing);
+    expect(await run()).toMatchObject({ outcome: 'failed', attempt: 1 });
     const { manifest } = await storedManifest(jobs.media, job);
     expect(manifest.error).toEqual({
       code: 'TranscodeFailed',
