@@ -14,8 +14,7 @@ import { leaseKey } from '../../functions/media/lease.js';
 import type { MediaStore } from '../../functions/media/store.js';
 import type { MediaJob } from '../../shared/media-job.js';
 import { planMediaJob } from '../../shared/media-job.js';
-import { jpegWithOrientation6 } from '../helpers/media.js';
-import { BUCKET, storedManifest, uploadForJob, useMediaJobs, workerConfig } from '../helpers/media-cloud.js';
+import { BUCKET, storedManifest, uploadPhoto, useMediaJobs, workerConfig } from '../helpers/media-cloud.js';
 import type { MediaJobRun } from '../helpers/media-job-process.js';
 
 const jobs = useMediaJobs('media-crash-test');
@@ -83,12 +82,7 @@ async function leaseRecord(job: MediaJob, generation: number) {
 
 describe('a worker killed mid-job (SIGKILL)', () => {
   it("leaves a live lease and no manifest; FC's retry completes the job once, a re-dispatch watching it ends done", async () => {
-    const job = await uploadForJob(
-      jobs.media,
-      'uploads/k1/photo.jpg',
-      await jpegWithOrientation6(),
-      'image/jpeg',
-    );
+    const job = await uploadPhoto(jobs.media, 'uploads/k1/photo.jpg');
     await killMidJob(job, 'fc-request-1', workerConfig());
     const plan = planOf(job);
     const dead = await leaseRecord(job, 0);
@@ -114,12 +108,7 @@ describe('a worker killed mid-job (SIGKILL)', () => {
   it('with only another dispatch: it watches the dead lease and, retried as FC retries it, takes the job over once it expires', async () => {
     // A 12 s function timeout: the dead run's lease expires 12 s after it started.
     const config = workerConfig({ timeoutMs: 12_000 });
-    const job = await uploadForJob(
-      jobs.media,
-      'uploads/k1/lost.jpg',
-      await jpegWithOrientation6(),
-      'image/jpeg',
-    );
+    const job = await uploadPhoto(jobs.media, 'uploads/k1/lost.jpg');
     await killMidJob(job, 'fc-request-2', config);
     const dead = await leaseRecord(job, 0);
     const { store, manifestWrites } = counting(job);

@@ -24,7 +24,13 @@ import {
   testTools,
   videoOptions,
 } from '../helpers/media.js';
-import { storedManifest, uploadForJob, useMediaJobs, workerConfig } from '../helpers/media-cloud.js';
+import {
+  storedManifest,
+  uploadForJob,
+  uploadPhoto,
+  useMediaJobs,
+  workerConfig,
+} from '../helpers/media-cloud.js';
 
 const jobs = useMediaJobs('hostile-media-test');
 /** A listener on loopback standing for every address inside the function's network. */
@@ -243,12 +249,7 @@ describe('an uploader who makes the worker work without end', () => {
     // 20,000 frames of 32×32: within these limits, and about 13 s of rendering.
     const slow = await frameBombGif(jobs.scratchDir, 20_000, 32);
     const job = await uploadForJob(jobs.media, 'uploads/u5/slow.gif', slow, 'image/gif');
-    const next = await uploadForJob(
-      jobs.media,
-      'uploads/u5/next.jpg',
-      await jpegWithOrientation6(),
-      'image/jpeg',
-    );
+    const next = await uploadPhoto(jobs.media, 'uploads/u5/next.jpg');
     const config = imageLimits({ maxFrames: 20_000, maxPixels: 30_000_000, timeoutMs: 2_000 });
     const started = Date.now();
     expect(await jobs.run(job, {}, config)).toMatchObject({ outcome: 'failed', attempt: 1 });
