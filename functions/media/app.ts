@@ -19,10 +19,9 @@ import { sendWebhook } from '../../shared/webhook-send.js';
 import { loadManifestLocation, loadMediaConfig, MEDIA_SETTINGS, type MediaConfig } from './config.js';
 import { decodeMediaEvent, type MediaEvent } from './events.js';
 import { WorkerMisconfigured } from './failure.js';
-import type { MediaTools } from './ffmpeg.js';
 import { type JobResult, type MediaWorkerDeps, runMediaJob } from './job.js';
 import { createOutbox, type DeliveryResult, type Outbox } from './outbox.js';
-import { checkMediaTools, failMisconfigured } from './preflight.js';
+import { failMisconfigured, instanceChecks } from './preflight.js';
 import { createOssMediaStore, type MediaStore, type OssMediaStoreOptions } from './store.js';
 import { handleObjectCreated, type TriggerOutcome } from './trigger.js';
 import type { VetoDeps } from './verdict.js';
@@ -110,15 +109,11 @@ type StoreLocation = Pick<MediaConfig, 'ossEndpoint' | 'region' | 'bucket'>;
 /** Build FC's `handler(event, context)` for an environment. Configuration is validated once, at start-up. */
 export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandlerOptions = {}) {
   const started = startFunction('media', env, (_log, resolved) => loadMediaConfig(resolved), MEDIA_SETTINGS);
-  // Checked before each instance's first job. A failed check is redone by the next job (the instance, not the
-  // deployment, may have been at fault), but the job that met it ends at once.
-  let tools: Promise<MediaTools> | undefined;
-  const checkTools = (settings: MediaConfig) => {
-    tools ??= checkMediaTools(settings.toolPaths, env).catch((error: unknown) => {
-      tools = undefined;
-      throw error;
-    });
-    return tools;
+  // Made with the settings, once they are valid (they do not change afterwards).
+  let checks: ReturnType<typeof instanceChecks> | undefined;
+  const checksOf = (settings: MediaConfig) => {
+    checks ??= instanceChecks(settings.toolPaths, env);
+    return checks;
   };
   const storeAt = (location: StoreLocation, credentials: RoleCredentials) =>
     createOssMediaStore(
@@ -225,7 +220,8 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
       }
       case 'job': {
         const webhooks = jobWebhooks(settings, outbox, store, queueLater);
-        const broken = await checkTools(settings).then(
+        const { ready, tools } = checksOf(settings);
+        const broken = await ready(decoded.job.kind).then(
           () => undefined,
           (error: Error) => error,
         );
@@ -237,10 +233,12 @@ export function createMediaHandler(env: NodeJS.ProcessEnv, options: MediaHandler
             log: requestLog,
             ...(webhooks.announce ? { announce: webhooks.announce } : {}),
           });
-        if (broken) return misconfigured(broken);
+        // A renderer that could not start is the instance's trouble: thrown, so FC retries.
+        if (broken instanceof WorkerMisconfigured) return misconfigured(broken);
+        if (broken) throw broken;
         return runMediaJob(decoded.job, { requestId }, settings, {
           store,
-          tools: () => checkTools(settings),
+          tools,
           now: Date.now,
           log: requestLog,
           scratchDir: options.scratchDir ?? tmpdir(),

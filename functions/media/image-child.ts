@@ -35,13 +35,14 @@ function reply(message: ImageChildReply): Promise<void> {
   });
 }
 
-async function render(request: ImageChildRequest): Promise<ImageChildReply> {
+async function answer(request: ImageChildRequest): Promise<ImageChildReply> {
   let image: Awaited<ReturnType<typeof loadPipeline>>;
   try {
     image = await loadPipeline();
   } catch (error) {
     return { ok: false, misconfigured: `sharp does not load: ${(error as Error).message}` };
   }
+  if ('load' in request) return { ok: true, loaded: true };
   try {
     const source = await readFile(request.sourcePath);
     return { ok: true, rendered: await image.renderThumbnails(source, request.outputs, request.options) };
@@ -60,5 +61,5 @@ async function render(request: ImageChildRequest): Promise<ImageChildReply> {
 process.on('disconnect', () => process.exit(0));
 // The parent sends one request at a time and waits for its answer.
 process.on('message', (request: ImageChildRequest) => {
-  void render(request).then(reply);
+  void answer(request).then(reply);
 });

@@ -5,7 +5,8 @@
  * file): permanent, `CorruptMedia`. A child that exits without answering, or cannot start, is the instance's
  * trouble: thrown, so FC retries. A child that answers that sharp does not load is the deployment's:
  * `WorkerMisconfigured`, which ends the job with a `failed` manifest at once (app.ts). A renderer that answered
- * serves the next render (one waits at most); one that was killed or died is replaced.
+ * serves the next render (one waits at most); one that was killed or died is replaced. `checkRenderer` asks a renderer
+ * only to load sharp: the media function's preflight (app.ts), before any work a broken sharp would waste.
  *
  * The child is the bundle's `image-child.js` beside `index.js` (npm run build), or, running from source, the
  * TypeScript file run through tsx — the same loader the dev stack and the tests use.
@@ -16,14 +17,20 @@ import type { MediaFailureCode } from '../../shared/media-manifest.js';
 import { MediaFailure, WorkerMisconfigured } from './failure.js';
 import type { ImageInfo, ImageOptions, RenderedImage, ThumbnailSpec } from './image.js';
 
-export interface ImageChildRequest {
+export interface RenderRequest {
   sourcePath: string;
   outputs: ThumbnailSpec[];
   options: ImageOptions;
 }
 
+/** A render, or only loading sharp (the answer is `loaded`). */
+export type ImageChildRequest = RenderRequest | { load: true };
+
+type Rendered = { input: ImageInfo; outputs: RenderedImage[] };
+
 export type ImageChildReply =
-  | { ok: true; rendered: { input: ImageInfo; outputs: RenderedImage[] } }
+  | { ok: true; rendered: Rendered }
+  | { ok: true; loaded: true }
   /** A `MediaFailure`, with what the decoder said (`cause`) for the log. */
   | { ok: false; failure: { code: MediaFailureCode; message: string; cause?: string } }
   /** sharp does not load in this deployment: no image can render, now or on a retry. */
@@ -81,11 +88,15 @@ function failureOf(answer: Exclude<ImageChildReply, { ok: true }>): Error {
   return new MediaFailure(code, message, cause ? { cause: new Error(cause) } : undefined);
 }
 
-/** Render every thumbnail of `outputs` from the image at `sourcePath` in a child process, killed at `timeoutMs`. */
-export function renderThumbnailsIsolated(
+/**
+ * Send `request` to a renderer and wait for its answer; at `timeoutMs` the renderer is killed and the request fails
+ * with `timedOutFailure()`.
+ */
+function askRenderer(
   request: ImageChildRequest,
   timeoutMs: number,
-): Promise<{ input: ImageInfo; outputs: RenderedImage[] }> {
+  timedOutFailure: () => Error,
+): Promise<Extract<ImageChildReply, { ok: true }>> {
   return new Promise((resolve, reject) => {
     const child = takeRenderer();
     let timedOut = false;
@@ -103,18 +114,13 @@ export function renderThumbnailsIsolated(
       if (timedOut) return; // killed already: the exit reports it
       settle();
       keepRenderer(child);
-      if (answer.ok) resolve(answer.rendered);
+      if (answer.ok) resolve(answer);
       else reject(failureOf(answer));
     };
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       settle();
       if (timedOut) {
-        reject(
-          new MediaFailure(
-            'RenderTimeout',
-            `the image did not render within ${Math.ceil(timeoutMs / 1000)} s`,
-          ),
-        );
+        reject(timedOutFailure());
       } else if (signal) {
         reject(
           new MediaFailure('CorruptMedia', 'the image decoder crashed on the file', {
@@ -133,6 +139,36 @@ export function renderThumbnailsIsolated(
     child.on('message', onMessage);
     child.on('exit', onExit);
     child.on('error', onError);
-    child.send({ ...request } satisfies ImageChildRequest);
+    child.send(request);
+  });
+}
+
+/** Render every thumbnail of `outputs` from the image at `sourcePath` in a child process, killed at `timeoutMs`. */
+export async function renderThumbnailsIsolated(request: RenderRequest, timeoutMs: number): Promise<Rendered> {
+  const answer = await askRenderer(
+    request,
+    timeoutMs,
+    () =>
+      new MediaFailure('RenderTimeout', `the image did not render within ${Math.ceil(timeoutMs / 1000)} s`),
+  );
+  if (!('rendered' in answer)) throw new Error('the image renderer answered a render without images');
+  return answer.rendered;
+}
+
+/**
+ * sharp loads in a renderer, which then waits for the first render; `WorkerMisconfigured` when it does not load (or
+ * takes over `timeoutMs`, as no healthy load does).
+ */
+export async function checkRenderer(timeoutMs: number): Promise<void> {
+  await askRenderer(
+    { load: true },
+    timeoutMs,
+    () => new WorkerMisconfigured(`sharp did not load within ${Math.ceil(timeoutMs / 1000)} s`),
+  ).catch((error: unknown) => {
+    // No file was decoded: a renderer dying of a signal here died loading sharp's native code.
+    if (error instanceof MediaFailure) {
+      throw new WorkerMisconfigured(`sharp does not load: ${String(error.cause)}`, { cause: error });
+    }
+    throw error;
   });
 }

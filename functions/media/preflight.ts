@@ -1,6 +1,7 @@
 /**
- * A misconfigured worker is not a transient error. Its tools are checked before its first job (ffmpeg and ffprobe
- * found and running); sharp, which only the image renderer loads, reports itself on the first render (isolated.ts).
+ * A misconfigured worker is not a transient error. Before an instance's first job of a kind, the tools that kind runs
+ * are checked: sharp loading in the image renderer (isolated.ts) for images; for videos also ffmpeg and ffprobe found
+ * and running (sharp thumbnails the poster). An image job never needs ffmpeg, so the image function runs without it.
  * When a tool, sharp or the settings are broken, each job ends at once with a `failed` manifest coded
  * `WorkerMisconfigured` and one error log line naming the setting — no retry, no billed minutes of FC retrying a
  * job that cannot succeed, and no client waiting out its timeout.
@@ -8,34 +9,73 @@
 import type { Logger } from '../../shared/log.js';
 import { type MediaJob, type MediaPlanSettings, planMediaJob } from '../../shared/media-job.js';
 import type { MediaManifest } from '../../shared/media-manifest.js';
-import { MediaFailure } from './failure.js';
+import { MediaFailure, WorkerMisconfigured } from './failure.js';
 import { locateMediaTools, type MediaTools, runTool } from './ffmpeg.js';
+import { checkRenderer } from './isolated.js';
 import type { JobResult } from './job.js';
 import { buildManifest, readManifest, writeManifest } from './manifest.js';
 import type { MediaStore } from './store.js';
 
 /** `-version` answers in milliseconds; a binary that hangs this long is as broken as a missing one. */
 const VERSION_TIMEOUT_MS = 10_000;
+/** sharp loads in a fraction of a second, but in a renderer that is a fresh Node process: slow on a loaded machine. */
+const SHARP_LOAD_TIMEOUT_MS = 30_000;
 
-/** ffmpeg and ffprobe found and answering `-version`; throws naming the setting that picks the broken one. */
+/**
+ * ffmpeg and ffprobe found and answering `-version`; else `WorkerMisconfigured`, naming the setting that picks the
+ * broken one.
+ */
 export async function checkMediaTools(
   explicit: { ffmpeg: string; ffprobe: string },
   env: NodeJS.ProcessEnv,
 ): Promise<MediaTools> {
-  const tools = await locateMediaTools(explicit, env);
+  const tools = await locateMediaTools(explicit, env).catch((error: Error) => {
+    throw new WorkerMisconfigured(error.message, { cause: error });
+  });
   await Promise.all(
     (['ffmpeg', 'ffprobe'] as const).map(async (tool) => {
       try {
         await runTool(tools[tool], ['-version'], { timeoutMs: VERSION_TIMEOUT_MS });
       } catch (error) {
         const setting = tool === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH';
-        throw new Error(`${setting}: ${tools[tool]} does not run (${(error as Error).message})`, {
-          cause: error,
-        });
+        throw new WorkerMisconfigured(
+          `${setting}: ${tools[tool]} does not run (${(error as Error).message})`,
+          {
+            cause: error,
+          },
+        );
       }
     }),
   );
   return tools;
+}
+
+/** `check` run once while it succeeds; a failure is forgotten, so the next call runs it again. */
+function onceWhileOk<T>(check: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => {
+    result ??= check().catch((error: unknown) => {
+      result = undefined;
+      throw error;
+    });
+    return result;
+  };
+}
+
+/**
+ * One instance's checks, each run before its first job that needs it. A failed check is redone by the next job (the
+ * instance, not the deployment, may have been at fault), but the job that met it ends at once.
+ */
+export function instanceChecks(explicit: { ffmpeg: string; ffprobe: string }, env: NodeJS.ProcessEnv) {
+  const tools = onceWhileOk(() => checkMediaTools(explicit, env));
+  const sharp = onceWhileOk(() => checkRenderer(SHARP_LOAD_TIMEOUT_MS));
+  return {
+    tools,
+    /** Resolves when this instance can run a job of `kind`; `WorkerMisconfigured` when it cannot. */
+    async ready(kind: MediaJob['kind']): Promise<void> {
+      await Promise.all(kind === 'video' ? [sharp(), tools()] : [sharp()]);
+    },
+  };
 }
 
 export interface MisconfiguredJobDeps {

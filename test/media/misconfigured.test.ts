@@ -1,15 +1,19 @@
 /**
  * A misconfigured media worker fails fast, visibly, once: its job ends on the first attempt with a `failed` manifest
  * coded `WorkerMisconfigured` (no FC retry, nothing dead-lettered), and one error log line — JSON, under FC's request
- * id — names the setting, which the manifest the uploader reads does not.
+ * id — names the setting, which the manifest the uploader reads does not. A worker is judged by the tools the job's
+ * kind runs: an image job never runs ffmpeg, so a worker without one (the image function's case) still serves it.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMediaHandler } from '../../functions/media/index.js';
 import { dispatchMediaJob } from '../../shared/fc-async-invoke.js';
 import { useLogDestination } from '../../shared/log.js';
 import type { MediaJob } from '../../shared/media-job.js';
-import { onePixelPng } from '../helpers/media.js';
+import { generateVideo, onePixelPng } from '../helpers/media.js';
 import {
   type MediaCloud,
   mediaFunctionEnv,
@@ -20,10 +24,15 @@ import {
 } from '../helpers/media-cloud.js';
 
 let media: MediaCloud;
+let clip: Buffer;
 const lines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   media = await startMediaCloud();
+  const dir = await mkdtemp(join(tmpdir(), 'upcall-'));
+  await generateVideo(join(dir, 'clip.mp4'), { seconds: 1 });
+  clip = await readFile(join(dir, 'clip.mp4'));
+  await rm(dir, { recursive: true, force: true });
   // Every logger made from here on (the media functions') writes here; the level comes from each function's env.
   useLogDestination(
     new Writable({
@@ -42,14 +51,19 @@ const env = (name: string, overrides: Record<string, string>): NodeJS.ProcessEnv
   ...overrides,
 });
 
-/** Register a media function with `overrides`, dispatch one job to it through FC, and wait for FC to settle. */
+/**
+ * Register a media function with `overrides`, dispatch one job to it through FC — an image, or a video when `key`
+ * ends in `.mp4` — and wait for FC to settle.
+ */
 async function runOnWorker(name: string, overrides: Record<string, string>, key: string): Promise<MediaJob> {
   const { cloud } = media;
   cloud.fc.register(name, createMediaHandler(env(name, overrides)), {
     roleArn: cloud.info.roles.media,
     maxAsyncRetryAttempts: 3,
   });
-  const job = await uploadForJob(media, key, await onePixelPng(), 'image/png', workerConfig());
+  const job = key.endsWith('.mp4')
+    ? await uploadForJob(media, key, clip, 'video/mp4', workerConfig())
+    : await uploadForJob(media, key, await onePixelPng(), 'image/png', workerConfig());
   await dispatchMediaJob({
     fc: { endpoint: cloud.info.fc.endpoint, credentials: cloud.info.rootCredentials },
     functionName: name,
@@ -77,16 +91,35 @@ async function expectFailedFast(name: string, job: MediaJob, setting: string, va
   expect(JSON.stringify(errors[0])).toContain(setting);
 }
 
+const BROKEN_TOOLS = [
+  // A path to nothing, as a mistyped setting gives.
+  ['without a working ffmpeg', 'FFMPEG_PATH', '/nonexistent/ffmpeg', 'media-no-ffmpeg'],
+  // An executable that exits non-zero whatever it is asked, as a wrong or broken binary would.
+  ['with an ffprobe that does not run', 'FFPROBE_PATH', '/bin/false', 'media-bad-ffprobe'],
+];
+
 describe('a misconfigured media worker', () => {
-  it.each([
-    // A path to nothing, as a mistyped setting gives.
-    ['without a working ffmpeg', 'FFMPEG_PATH', '/nonexistent/ffmpeg', 'media-no-ffmpeg'],
-    // An executable that exits non-zero whatever it is asked, as a wrong or broken binary would.
-    ['with an ffprobe that does not run', 'FFPROBE_PATH', '/bin/false', 'media-bad-ffprobe'],
-  ])('%s: the job fails at once, the log names %s', async (_what, setting, value, name) => {
-    const job = await runOnWorker(name, { [setting]: value }, `uploads/u1/${name}.png`);
-    await expectFailedFast(name, job, setting, value);
-  });
+  it.each(BROKEN_TOOLS)(
+    '%s: a video job fails at once, the log names %s',
+    async (_what, setting, value, name) => {
+      const job = await runOnWorker(name, { [setting]: value }, `uploads/u1/${name}.mp4`);
+      await expectFailedFast(name, job, setting, value);
+    },
+  );
+
+  it.each(BROKEN_TOOLS)(
+    '%s: an image job, which needs no ffmpeg, succeeds on the first attempt (%s unused)',
+    async (_what, setting, value, name) => {
+      const worker = `${name}-image`;
+      const job = await runOnWorker(worker, { [setting]: value }, `uploads/u1/${worker}.png`);
+      const runs = media.cloud.fc.invocations(worker).filter((record) => record.taskId === job.taskId);
+      expect(runs).toMatchObject([{ status: 'succeeded', attempts: 1, result: { outcome: 'succeeded' } }]);
+      const { manifest } = await storedManifest(media, job);
+      expect(manifest).toMatchObject({ status: 'succeeded', attempt: 1 });
+      expect(manifest.outputs.length).toBeGreaterThan(0);
+      expect(lines.filter((line) => line.taskId === job.taskId && Number(line.level) >= 50)).toEqual([]);
+    },
+  );
 
   it('with an invalid setting: start-up names it, and the job still ends in a failed manifest', async () => {
     const job = await runOnWorker(
