@@ -1,6 +1,7 @@
 /**
  * The cost model: USD per 1 million uploads on FC 3.0, from the durations and CPU the other benchmarks measured on
- * this machine (bench/results/{e2e,token,callback,transcode}.json — run those first) and FC's published CU prices.
+ * this machine (bench/results/{e2e,token,callback,media-job}.json — run those first) and FC's published CU prices.
+ * Each media job is priced at its duration with the worker on as many cores as its function has vCPUs (media-job.ts).
  *
  * FC 3.0 bills compute units (CU): 75 CU per 10,000 invocations, 1 CU per active vCPU-second, 0.15 CU per
  * GB-second of memory, 0.05 CU per GB-second of disk — vCPU, memory and disk as configured, times the execution
@@ -11,6 +12,7 @@
 import type { Bench } from './lib/bench.js';
 import { table } from './lib/bench.js';
 import { readReport } from './lib/results.js';
+import type { MediaJobFigures } from './media-job.js';
 
 /** USD per CU, tier 1 (FC 3.0 pay-as-you-go). */
 export const USD_PER_CU = 0.00002;
@@ -63,10 +65,10 @@ function figures() {
     | undefined;
   const token = readReport('token')?.details as { credentials?: Load } | undefined;
   const callback = readReport('callback')?.details as { callback?: Load } | undefined;
-  const transcode = readReport('transcode')?.details as { jobMedianMs: number } | undefined;
-  if (!e2e || !token || !callback || !transcode) {
+  const jobs = readReport('media-job')?.details as MediaJobFigures | undefined;
+  if (!e2e || !token || !callback || !jobs) {
     throw new Error(
-      'run `npm run bench -- e2e token callback transcode` first: the cost model uses their figures',
+      'run `npm run bench -- e2e token callback media-job` first: the cost model uses their figures',
     );
   }
   // Wall time as measured, but never less than the CPU the request needs at the function's vCPU share.
@@ -74,23 +76,28 @@ function figures() {
     Math.max(wallMs / 1000, cpuSeconds / vcpu);
   const tokenCpu = cpuPerRequest(token.credentials);
   const callbackCpu = cpuPerRequest(callback.callback);
-  const imageJobMs = median(e2e.samples.map((s) => Object.values(s.steps).reduce((a, b) => a + b, 0)));
+  // Each kind at its function's vCPU count: the image function has 1, the video function 2.
+  const imageJob = { ms: jobs.medianMs.image['1 core'], cpuMs: jobs.medianCpuMs.image['1 core'] };
+  const videoJob = { ms: jobs.medianMs.video['2 cores'], cpuMs: jobs.medianCpuMs.video['2 cores'] };
   return {
     measured: {
       tokenMs: median(e2e.tokenMs),
       tokenCpuMs: tokenCpu * 1000,
       callbackMs: median(e2e.samples.map((s) => s.callbackAnswerMs)),
       callbackCpuMs: callbackCpu * 1000,
-      imageJobMs,
-      videoJobMs: transcode.jobMedianMs,
+      imageJob,
+      videoJob,
+      /** The image job with the worker on 2 cores, and the 1-core ÷ 2-core ratios: what pricing at 1 core changes. */
+      imageJobTwoCoresMs: jobs.medianMs.image['2 cores'],
+      oneCoreVsTwo: jobs.oneCoreVsTwo,
     },
     seconds: {
       token: billed(median(e2e.tokenMs), tokenCpu, SIZES.token.vcpu),
       callback: billed(median(e2e.samples.map((s) => s.callbackAnswerMs)), callbackCpu, SIZES.callback.vcpu),
       // The OSS trigger's own invocation of media finds the job already queued: a HEAD and an answer, callback-sized.
       trigger: median(e2e.samples.map((s) => s.callbackAnswerMs)) / 1000,
-      imageJob: imageJobMs / 1000,
-      videoJob: transcode.jobMedianMs / 1000,
+      imageJob: billed(imageJob.ms, imageJob.cpuMs / 1000, SIZES.mediaImage.vcpu),
+      videoJob: billed(videoJob.ms, videoJob.cpuMs / 1000, SIZES.mediaVideo.vcpu),
     },
   };
 }
@@ -142,7 +149,7 @@ export const costBench: Bench = {
     ]);
     const mediaShare = (image.trigger + image.job) / total(image);
     const markdown = [
-      'FC 3.0 bills compute units: **CU = 75/10,000 per invocation + seconds × (vCPU × 1 + memory GB × 0.15 + disk GB × 0.05)**, at USD 0.000020 per CU (tier 1, up to 100 million CU a month; Alibaba Cloud, Function Compute 3.0 "Pay-as-you-go", prices since 2024-08-27, read 2026-12-03). Sizes as s.yaml deploys them: token and callback 0.25 vCPU / 0.25 GB / 0.5 GB disk; media as two functions of one code, the image one (image jobs and the OSS trigger) 1 vCPU / 2 GB / 0.5 GB disk, the video one 2 vCPU / 4 GB / 10 GB disk (the full configured disk is counted: an upper bound). Seconds are this machine\'s measurements from the other benches, each HTTP call at least its CPU-seconds ÷ its vCPU share:',
+      'FC 3.0 bills compute units: **CU = 75/10,000 per invocation + seconds × (vCPU × 1 + memory GB × 0.15 + disk GB × 0.05)**, at USD 0.000020 per CU (tier 1, up to 100 million CU a month; Alibaba Cloud, Function Compute 3.0 "Pay-as-you-go", prices since 2024-08-27, read 2026-12-03). Sizes as s.yaml deploys them: token and callback 0.25 vCPU / 0.25 GB / 0.5 GB disk; media as two functions of one code, the image one (image jobs and the OSS trigger) 1 vCPU / 2 GB / 0.5 GB disk, the video one 2 vCPU / 4 GB / 10 GB disk (the full configured disk is counted: an upper bound). Seconds are this machine\'s measurements from the other benches, each invocation at least its CPU-seconds ÷ its vCPU share; each media job timed with its worker on as many cores as its function has vCPUs:',
       '',
       table(
         ['Input', 'Measured'],
@@ -156,12 +163,12 @@ export const costBench: Bench = {
             `${round(measured.callbackMs, 1)} ms / ${round(measured.callbackCpuMs, 2)} ms (\`npm run bench -- e2e callback\`)`,
           ],
           [
-            'media job, 12 MP photo → 2 thumbnails',
-            `${round(measured.imageJobMs, 0)} ms (\`npm run bench -- e2e\`)`,
+            'media job, 12 MP photo → 2 thumbnails, worker on 1 core (the image function: 1 vCPU), wall / CPU',
+            `${round(measured.imageJob.ms, 0)} ms / ${round(measured.imageJob.cpuMs, 0)} ms — on 2 cores ${round(measured.imageJobTwoCoresMs, 0)} ms, 1 core ÷ 2 cores ${measured.oneCoreVsTwo.image} (\`npm run bench -- media-job\`)`,
           ],
           [
-            'media job, 10 s 1080p clip',
-            `${round(measured.videoJobMs, 0)} ms (\`npm run bench -- transcode\`)`,
+            'media job, 10 s 1080p clip, worker on 2 cores (the video function: 2 vCPU), wall / CPU',
+            `${round(measured.videoJob.ms, 0)} ms / ${round(measured.videoJob.cpuMs, 0)} ms (\`npm run bench -- media-job\`)`,
           ],
         ],
       ),
@@ -178,7 +185,7 @@ export const costBench: Bench = {
         rows,
       ),
       '',
-      `**USD per 1 million uploads: ${costs['image-only']} image-only; ${costs['mixed (10% video)']} mixed (9 photos : 1 clip).** Media is ${round(mediaShare * 100, 0)}% of an image upload's FC cost. Not included: STS (AssumeRole is free); OSS requests and storage (a PUT and a few HEAD/GET per upload — see OSS's request prices for your region); traffic (uploads into OSS are free, the functions use the internal endpoint). Billed duration on FC may be rounded up and FC's vCPU is not this machine's core — the image job was measured with this machine's 2 cores free to it, and may run longer on the image function's 1 vCPU: redo the formula with your own durations.`,
+      `**USD per 1 million uploads: ${costs['image-only']} image-only; ${costs['mixed (10% video)']} mixed (9 photos : 1 clip).** Media is ${round(mediaShare * 100, 0)}% of an image upload's FC cost. Not included: STS (AssumeRole is free); OSS requests and storage (a PUT and a few HEAD/GET per upload — see OSS's request prices for your region); traffic (uploads into OSS are free, the functions use the internal endpoint). Billed duration on FC may be rounded up and FC's vCPU is not this machine's core: redo the formula with your own durations.`,
     ].join('\n');
     return {
       summary: { costUsdPerMillionUploads: costs },

@@ -23,6 +23,7 @@ import {
   type Summary,
   saveReport,
 } from './lib/results.js';
+import { mediaJobBench } from './media-job.js';
 import { thumbnailBench } from './thumbnail.js';
 import { tokenBench } from './token.js';
 import { transcodeBench } from './transcode.js';
@@ -35,6 +36,7 @@ const BENCHES: Bench[] = [
   thumbnailBench,
   heicBench,
   transcodeBench,
+  mediaJobBench,
   coldStartBench,
   e2eBench,
   // Last: it prices what the others measured.

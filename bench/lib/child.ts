@@ -41,12 +41,20 @@ function nextMessage<T>(child: ChildProcess, what: string): Promise<T> {
       cleanup();
       reject(new Error(`${what} exited (${code ?? signal}) before answering`));
     };
+    const onError = (error: NodeJS.ErrnoException) => {
+      cleanup();
+      const missing = error.code === 'ENOENT' && child.spawnfile === 'taskset';
+      // Pinning is what these figures are about: no silent unpinned run.
+      reject(missing ? new Error(`${what}: taskset not found (Debian: apt-get install util-linux)`) : error);
+    };
     const cleanup = () => {
       child.off('message', onMessage);
       child.off('exit', onExit);
+      child.off('error', onError);
     };
     child.on('message', onMessage);
     child.on('exit', onExit);
+    child.on('error', onError);
   });
 }
 

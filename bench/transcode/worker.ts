@@ -9,13 +9,13 @@
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMediaHandler } from '../../functions/media/app.js';
-import { type MediaTools, runTool } from '../../functions/media/ffmpeg.js';
+import { runTool } from '../../functions/media/ffmpeg.js';
 import { startLocalCloud } from '../../local/cloud.js';
-import { loadMediaPlanSettings, type MediaJob, planMediaJob } from '../../shared/media-job.js';
 import { mediaManifestValidator } from '../../shared/media-manifest.js';
 import { createOssClient, presignedGetUrl } from '../../shared/oss-client.js';
 import { runAsChild } from '../lib/child.js';
 import { CLIP_SECONDS, clip1080p } from '../lib/media-fixtures.js';
+import { invokeJob, jobFor, mediaEnv, staticTools } from '../lib/media-job.js';
 import { mean, msSince } from '../lib/stats.js';
 
 const BUCKET = 'upcall-bench';
@@ -31,18 +31,6 @@ export interface TranscodeFigures {
   steps: Record<string, number>;
   handArgs: string[];
   ffmpeg: string;
-}
-
-/**
- * The static ffmpeg and ffprobe builds the project ships for development (`@ffmpeg-installer`), the kind FC's
- * FFmpeg layer provides — not a distribution's dynamically linked ones, which take ~50 ms to start, four times a job.
- */
-async function staticTools(): Promise<MediaTools> {
-  const [ffmpeg, ffprobe] = await Promise.all([
-    import('@ffmpeg-installer/ffmpeg'),
-    import('@ffprobe-installer/ffprobe'),
-  ]);
-  return { ffmpeg: ffmpeg.default.path, ffprobe: ffprobe.default.path };
 }
 
 /** A shell wrapper around ffmpeg that writes each call's arguments (NUL-separated) to a file in `logDir`. */
@@ -93,14 +81,10 @@ runAsChild(async (): Promise<TranscodeFigures> => {
   const cloud = await startLocalCloud({ dataDir: join(dir, 'cloud'), buckets: [BUCKET] });
   try {
     const { info } = cloud;
-    const env = {
-      UPCALL_REGION: info.region,
-      UPCALL_BUCKET: BUCKET,
-      UPCALL_OSS_ENDPOINT: info.oss.endpoint,
-      UPCALL_FC_ENDPOINT: info.fc.endpoint,
-      FFMPEG_PATH: await recordingFfmpeg(dir, tools.ffmpeg, logDir),
-      FFPROBE_PATH: tools.ffprobe,
-    };
+    const env = mediaEnv(info, BUCKET, {
+      ...tools,
+      ffmpeg: await recordingFfmpeg(dir, tools.ffmpeg, logDir),
+    });
     const handler = createMediaHandler(env, { scratchDir: dir });
     const root = createOssClient({
       endpoint: info.oss.endpoint,
@@ -113,37 +97,14 @@ runAsChild(async (): Promise<TranscodeFigures> => {
       roleSessionName: 'upcall-media',
       durationSeconds: 3600,
     });
-    const plan = loadMediaPlanSettings({});
 
     const keyOf = (round: number) => `uploads/alice/clip-${round}.mp4`;
     // Every round's object is stored before anything is timed, so no upload's aftermath falls in a timed run.
     for (let round = 0; round <= rounds; round++) await root.put(keyOf(round), body, { mime: 'video/mp4' });
     const runJob = async (round: number) => {
-      const key = keyOf(round);
-      const headers = (await root.head(key)).res.headers as Record<string, string>;
-      const etag = (headers.etag ?? '').replaceAll('"', '');
-      const planned = planMediaJob({ bucket: BUCKET, key, etag, contentType: 'video/mp4' }, plan);
-      if (!planned) throw new Error('no plan for video/mp4');
-      const job: MediaJob = {
-        version: 1,
-        kind: 'video',
-        bucket: BUCKET,
-        key,
-        etag,
-        size: body.length,
-        contentType: 'video/mp4',
-        source: 'callback',
-        taskId: planned.taskId,
-        requestedAt: Date.now(),
-      };
-      const started = process.hrtime.bigint();
-      const result = await handler(Buffer.from(JSON.stringify(job)), {
-        requestId: `bench-${round}`,
-        credentials,
-      });
-      const ms = msSince(started);
-      if (result.outcome !== 'succeeded') throw new Error(`media job ended ${JSON.stringify(result)}`);
-      const stored = JSON.parse(String((await root.get(planned.manifestKey)).content));
+      const { job, manifestKey } = await jobFor(root, BUCKET, keyOf(round), 'video/mp4');
+      const ms = await invokeJob(handler, job, `bench-${round}`, credentials);
+      const stored = JSON.parse(String((await root.get(manifestKey)).content));
       const manifest = mediaManifestValidator.validate(stored);
       if (!manifest.ok) throw new Error('invalid manifest');
       return { ms, steps: manifest.value.timings.steps };
