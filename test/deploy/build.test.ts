@@ -240,6 +240,26 @@ describe('npm run build', () => {
     const shipped = (tool: 'ffmpeg' | 'ffprobe', args: string[]) =>
       run('/usr/bin/env', ['-i', join(copy, 'bin', tool), ...args]);
 
+    /** A one-second HEVC clip (as phones record), made by the shipped ffmpeg itself: nothing needs a system one. */
+    let clip: Promise<Buffer> | undefined;
+    const hevcClip = () => {
+      clip ??= (async () => {
+        const scratch = await mkdtemp(join(tmpdir(), 'upcall-'));
+        const clipPath = join(scratch, 'clip.mp4');
+        await shipped('ffmpeg', [
+          ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
+          ...['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15:duration=1'],
+          ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1'],
+          ...['-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1'],
+          ...['-c:a', 'aac', '-shortest', clipPath],
+        ]);
+        const bytes = await readFile(clipPath);
+        await rm(scratch, { recursive: true, force: true });
+        return bytes;
+      })();
+      return clip;
+    };
+
     it('has libx264, the AAC encoder and an HEVC decoder', async () => {
       const { stdout: encoders } = await shipped('ffmpeg', ['-hide_banner', '-encoders']);
       expect(encoders).toMatch(/^ V\S* libx264 /m);
@@ -251,25 +271,13 @@ describe('npm run build', () => {
     });
 
     it('transcodes an HEVC clip and makes thumbnails of an image', async () => {
-      // The clip is made by the shipped ffmpeg itself (HEVC, as phones record), so nothing here needs a system one.
-      const scratch = await mkdtemp(join(tmpdir(), 'upcall-'));
-      const clipPath = join(scratch, 'clip.mp4');
-      await shipped('ffmpeg', [
-        ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
-        ...['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15:duration=1'],
-        ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1'],
-        ...['-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1'],
-        ...['-c:a', 'aac', '-shortest', clipPath],
-      ]);
-      const clip = await readFile(clipPath);
-      await rm(scratch, { recursive: true, force: true });
       const sharp = (await import('sharp')).default;
       const image = await sharp({ create: { width: 120, height: 90, channels: 3, background: '#c04020' } })
         .jpeg()
         .toBuffer();
       const config = workerConfig();
       const jobs = [
-        await uploadForJob(media, 'uploads/u1/clip.mp4', clip, 'video/mp4', config),
+        await uploadForJob(media, 'uploads/u1/clip.mp4', await hevcClip(), 'video/mp4', config),
         await uploadForJob(media, 'uploads/u1/photo.jpg', image, 'image/jpeg', config),
       ];
       const { results } = await runJobs(copy, jobs);
@@ -291,7 +299,7 @@ describe('npm run build', () => {
       ['broken (its native addon is not a library)', 'broken'],
       ['missing (left out of the package)', 'missing'],
     ] as const)(
-      'with sharp %s, an image job ends at once in a WorkerMisconfigured manifest',
+      'with sharp %s, an image job and a video job (sharp thumbnails its poster) end at once in WorkerMisconfigured manifests',
       async (_what, how) => {
         const broken = join(isolated, `media-sharp-${how}`);
         await cp(join(outRoot, 'media'), broken, { recursive: true });
@@ -305,23 +313,29 @@ describe('npm run build', () => {
           .default({ create: { width: 8, height: 8, channels: 3, background: '#208040' } })
           .png()
           .toBuffer();
-        const job = await uploadForJob(
-          media,
-          `uploads/u1/sharp-${how}.png`,
-          png,
-          'image/png',
-          workerConfig(),
-        );
-        const { results, log } = await runJobs(broken, [job], 'error');
-        // A result, not a throw: FC records success and retries nothing.
-        expect(results).toMatchObject([{ outcome: 'failed' }]);
-        const manifest = JSON.parse(
-          (await media.oss.get(results[0]?.manifestKey ?? '')).content.toString('utf8'),
-        ) as MediaManifest;
-        expect(manifest).toMatchObject({ status: 'failed', attempt: 1, outputs: [] });
-        expect(manifest.error?.code).toBe('WorkerMisconfigured');
-        expect(log).toHaveLength(1);
-        expect(log[0]).toContain('sharp does not load');
+        const jobs = [
+          await uploadForJob(media, `uploads/u1/sharp-${how}.png`, png, 'image/png', workerConfig()),
+          await uploadForJob(
+            media,
+            `uploads/u1/sharp-${how}.mp4`,
+            await hevcClip(),
+            'video/mp4',
+            workerConfig(),
+          ),
+        ];
+        const { results, log } = await runJobs(broken, jobs, 'error');
+        // Results, not throws: FC records success and retries nothing.
+        expect(results).toMatchObject([{ outcome: 'failed' }, { outcome: 'failed' }]);
+        for (const result of results) {
+          const manifest = JSON.parse(
+            (await media.oss.get(result.manifestKey)).content.toString('utf8'),
+          ) as MediaManifest;
+          expect(manifest).toMatchObject({ status: 'failed', attempt: 1, outputs: [] });
+          expect(manifest.error?.code).toBe('WorkerMisconfigured');
+        }
+        // One error line per job, naming what is broken.
+        expect(log).toHaveLength(2);
+        for (const line of log) expect(line).toContain('sharp does not load');
         await rm(broken, { recursive: true, force: true });
       },
       60_000,
