@@ -5,9 +5,10 @@
  * independently — rather than through `@alicloud/openapi-core`, whose request building, signing and HTTP stack
  * were ~18% of the callback's CPU per request and most of its bundle.
  */
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { RoleCredentials } from './http/edge.js';
 import { type OutboundResponse, sendRequest } from './http/outbound.js';
+import { sha256Hex } from './sha256.js';
 
 export const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256';
 
@@ -29,7 +30,6 @@ function percentEncode(value: string): string {
   );
 }
 
-const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The sorted, encoded query (`a=1&b=2`), as both the canonical request and the URL carry it. */
@@ -46,22 +46,35 @@ function canonicalQuery(query: Acs3Request['query']): string {
  * `x-acs-*` are required; signing the `x-fc-*` ones too keeps the task id and invocation type from being altered).
  */
 export function acs3CanonicalRequest(request: Acs3Request): { canonical: string; signedHeaders: string } {
+  return canonicalRequest(request, encodePathname(request.pathname), canonicalQuery(request.query));
+}
+
+/** The decoded path percent-encoded segment by segment, as the canonical request and the URL both carry it. */
+const encodePathname = (pathname: string) => pathname.split('/').map(percentEncode).join('/');
+
+function canonicalRequest(
+  request: Acs3Request,
+  encodedPath: string,
+  query: string,
+): { canonical: string; signedHeaders: string } {
   const names = Object.keys(request.headers).sort(byCode);
   const signedHeaders = names.join(';');
-  const canonical = [
-    request.method,
-    request.pathname.split('/').map(percentEncode).join('/') || '/',
-    canonicalQuery(request.query),
-    names.map((name) => `${name}:${(request.headers[name] as string).trim()}\n`).join(''),
-    signedHeaders,
-    request.headers['x-acs-content-sha256'] ?? sha256Hex(request.body),
-  ].join('\n');
+  let headerLines = '';
+  for (const name of names) headerLines += `${name}:${(request.headers[name] as string).trim()}\n`;
+  const payloadHash = request.headers['x-acs-content-sha256'] ?? sha256Hex(request.body);
+  const canonical = `${request.method}\n${encodedPath || '/'}\n${query}\n${headerLines}\n${signedHeaders}\n${payloadHash}`;
   return { canonical, signedHeaders };
 }
 
 /** The `Authorization` header for `request` (whose headers already carry `x-acs-*`, host and content-type). */
 export function acs3Authorization(request: Acs3Request, credentials: RoleCredentials): string {
-  const { canonical, signedHeaders } = acs3CanonicalRequest(request);
+  return authorization(acs3CanonicalRequest(request), credentials);
+}
+
+function authorization(
+  { canonical, signedHeaders }: { canonical: string; signedHeaders: string },
+  credentials: RoleCredentials,
+): string {
   const signature = createHmac('sha256', credentials.accessKeySecret)
     .update(`${ACS3_ALGORITHM}\n${sha256Hex(canonical)}`)
     .digest('hex');
@@ -87,7 +100,7 @@ export function sendAcs3Request(input: {
   headers?: Record<string, string>;
   timeoutMs: number;
 }): Promise<OutboundResponse> {
-  const origin = new URL(input.endpoint);
+  const origin = originOf(input.endpoint);
   const { credentials, body } = input;
   const headers: Record<string, string> = {
     host: origin.host,
@@ -107,14 +120,28 @@ export function sendAcs3Request(input: {
     headers,
     body,
   };
-  const authorization = acs3Authorization(request, credentials);
+  const encodedPath = encodePathname(request.pathname);
   const query = canonicalQuery(request.query);
+  // Signed over the headers above; the Authorization header itself is not signed.
+  headers.authorization = authorization(canonicalRequest(request, encodedPath, query), credentials);
   return sendRequest({
     origin,
     method: 'POST',
-    path: `${request.pathname.split('/').map(percentEncode).join('/')}${query ? `?${query}` : ''}`,
-    headers: { ...headers, authorization },
+    path: `${encodedPath}${query ? `?${query}` : ''}`,
+    headers,
     body,
     timeoutMs: input.timeoutMs,
   });
+}
+
+/** Parsed endpoints: a function calls one or two, every invocation. */
+const origins = new Map<string, URL>();
+function originOf(endpoint: string): URL {
+  let origin = origins.get(endpoint);
+  if (!origin) {
+    origin = new URL(endpoint);
+    if (origins.size >= 16) origins.clear();
+    origins.set(endpoint, origin);
+  }
+  return origin;
 }

@@ -89,7 +89,7 @@ export async function invokeAsync(input: {
 }): Promise<DispatchOutcome> {
   // The event is opaque bytes to FC, as the official SDK sends it.
   const body = Buffer.from(JSON.stringify(input.event));
-  const what = `InvokeFunction ${input.functionName} (task ${input.taskId})`;
+  const what = () => `InvokeFunction ${input.functionName} (task ${input.taskId})`;
   let answer: Awaited<ReturnType<typeof sendAcs3Request>>;
   try {
     answer = await sendAcs3Request({
@@ -110,14 +110,17 @@ export async function invokeAsync(input: {
     });
   } catch (error) {
     const code = error instanceof TransportError ? error.code : 'NetworkError';
-    throw new DispatchError(code, `${what} failed: ${(error as Error).message}`, undefined, { cause: error });
+    throw new DispatchError(code, `${what()} failed: ${(error as Error).message}`, undefined, {
+      cause: error,
+    });
   }
   if (answer.status >= 200 && answer.status < 300) return 'queued';
-  const { code, message } = fcError(answer.body);
+  // A 409 means a seen task id whatever its body says (see the header): a replay need not parse it.
+  const { code, message } = answer.status === 409 ? {} : fcError(answer.body);
   if (isDuplicateTask(answer.status, code)) return 'already-queued';
   throw new DispatchError(
     code ?? `Http${answer.status}`,
-    `${what} failed: ${answer.status} ${code ?? ''}${message ? ` (${message})` : ''}`,
+    `${what()} failed: ${answer.status} ${code ?? ''}${message ? ` (${message})` : ''}`,
     answer.status,
   );
 }

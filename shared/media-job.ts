@@ -3,11 +3,11 @@
  * output of a job will appear. Both paths compute the same plan from (bucket, key, etag), so an object version maps
  * to exactly one task id and one manifest whichever path sees it first.
  */
-import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError, loadSettings, parseSetting, type Settings } from './config.js';
 import { PROCESSED_IMAGE_TYPES } from './media-types.js';
 import { compileSchema, formatIssues } from './schema.js';
+import { sha256Hex } from './sha256.js';
 
 export const MediaJobSchema = Type.Object(
   {
@@ -136,7 +136,7 @@ export function mediaFunctions(
 
 /** FC async task id for an object version: deterministic, so a repeated dispatch is refused with 409. */
 export function mediaTaskId(bucket: string, key: string, etag: string): string {
-  const digest = createHash('sha256').update(`${bucket}\n${key}\n${etag}`).digest('hex');
+  const digest = sha256Hex(`${bucket}\n${key}\n${etag}`);
   return `upcall-${digest.slice(0, 48)}`;
 }
 

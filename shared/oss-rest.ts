@@ -62,6 +62,8 @@ export function createOssRestClient(options: OssRestOptions) {
   ): Promise<OutboundResponse> {
     const request: OssV4Request = { method, bucket: options.bucket, key, query, headers };
     const signed = signOssV4(request, options.credentials, options.region, new Date());
+    // Host is not signed in V4; the signed headers are a fresh object of this request's.
+    signed.host = address.host;
     const encoded = encodeQuery(query);
     try {
       return await sendRequest({
@@ -69,8 +71,8 @@ export function createOssRestClient(options: OssRestOptions) {
         hostname: address.hostname,
         method,
         path: `${address.path(key)}${encoded ? `?${encoded}` : ''}`,
-        headers: { ...signed, host: address.host },
-        ...(body ? { body } : {}),
+        headers: signed,
+        body,
         timeoutMs,
       });
     } catch (error) {

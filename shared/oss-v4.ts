@@ -12,9 +12,10 @@
  * signed headers are content-type, content-md5 and every x-oss-* header the request carries, plus the additional
  * ones it names; key = HMAC chain "aliyun_v4"+secret → day → region → "oss" → "aliyun_v4_request".
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { RoleCredentials } from './http/edge.js';
+import { sha256Hex } from './sha256.js';
 
 const OSS_V4_ALGORITHM = 'OSS4-HMAC-SHA256';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
@@ -65,10 +66,8 @@ function isDefaultSigned(name: string): boolean {
 
 /** `20231216T162057Z` */
 function isoBasic(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
+  const iso = date.toISOString(); // 2024-01-02T03:04:05.678Z
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
 }
 
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
@@ -130,7 +129,7 @@ function stringToSign(
     OSS_V4_ALGORITHM,
     datetime,
     `${datetime.slice(0, 8)}/${region}/oss/aliyun_v4_request`,
-    createHash('sha256').update(canonicalRequest, 'utf8').digest('hex'),
+    sha256Hex(canonicalRequest),
   ].join('\n');
 }
 

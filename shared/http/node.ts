@@ -45,7 +45,8 @@ function toEdgeRequest(message: IncomingMessage, body: Buffer, requestId: string
   const url = message.url ?? '/';
   const mark = url.indexOf('?');
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers)) {
+  for (const name in message.headers) {
+    const value = message.headers[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return {
