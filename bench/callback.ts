@@ -1,7 +1,7 @@
 /**
  * The callback path under load: valid signed callbacks (one replayed request — the answer is deterministic, and a
  * replay costs what a first callback costs: FC answers the repeated task id with 409) against the callback function
- * on node:http, beside its floor (node:http making the same two outbound calls with no logic) and a bare node:http
+ * on node:http, beside its floor (node:http repeating its two outbound calls and its answer, with no logic) and a bare node:http
  * server answering `{}`, in the same run with the same pinning:
  *
  *   CPU 0: the server under test (bare, floor, or the callback function) — alone.
@@ -18,6 +18,7 @@ import { generateCallbackSigningKey, loadOrCreateCallbackSigningKey } from '../l
 import { signedCallbackRequest } from '../local/oss/signed-callback.js';
 import type { RoleCredentials } from '../shared/http/edge.js';
 import { issueUploadTicket, parseTicketKeyring } from '../shared/upload-ticket.js';
+import type { FloorScript } from './callback/floor.js';
 import { type Bench, type BenchContext, table, verdict } from './lib/bench.js';
 import { type BenchChild, beside, startChild } from './lib/child.js';
 import { cpuShare } from './lib/cpu.js';
@@ -199,6 +200,35 @@ async function alternate(
   return runs.map(averaged);
 }
 
+/** Headers node:http adds to every answer by itself (the floor's server adds its own). */
+const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+/**
+ * What the floor repeats: one callback sent to the callback server, its answer as it came, and the two calls it made
+ * as the responder received them.
+ */
+async function floorScript(
+  callback: BenchChild<Endpoint>,
+  responder: BenchChild<Endpoint>,
+  request: Pick<LoadOptions, 'headers' | 'body'>,
+): Promise<FloorScript> {
+  const answer = await fetch(`${callback.ready.endpoint}${CALLBACK_PATH}`, {
+    method: 'POST',
+    headers: request.headers,
+    body: Buffer.from(request.body, 'base64'),
+  });
+  const body = Buffer.from(await answer.arrayBuffer());
+  if (answer.status !== 200) throw new Error(`the callback answered ${answer.status}: ${body}`);
+  const headers = Object.fromEntries([...answer.headers].filter(([name]) => !TRANSPORT_HEADERS.has(name)));
+  const calls = await responder.ask<Partial<FloorScript>>('captured');
+  if (!calls.head || !calls.invoke) throw new Error('the callback made no HeadObject or no InvokeFunction');
+  return {
+    head: calls.head,
+    invoke: calls.invoke,
+    answer: { status: 200, headers, body: body.toString('base64') },
+  };
+}
+
 /** Bare vs callback against the minimal responder. */
 async function minimalRun(context: BenchContext, generator: LoadGenerator) {
   const object: UploadedObject = {
@@ -219,15 +249,17 @@ async function minimalRun(context: BenchContext, generator: LoadGenerator) {
     cpus: CLIENT_CPU,
   });
   const bare = await startChild<Endpoint>(child('./callback/bare.ts'), [], { cpus: SERVER_CPU });
-  const floor = await startChild<Endpoint>(child('./callback/floor.ts'), [responder.ready.endpoint], {
-    cpus: SERVER_CPU,
-    nodeArgs: serverNodeArgs,
-  });
   const callback = await startChild<Endpoint>(child('./lib/function-server.ts'), ['callback'], {
     cpus: SERVER_CPU,
     nodeArgs: serverNodeArgs,
     env: callbackEnv(responder.ready.endpoint, responder.ready.endpoint, trusted, credentials),
   });
+  const script = await floorScript(callback, responder, request);
+  const floor = await startChild<Endpoint>(
+    child('./callback/floor.ts'),
+    [responder.ready.endpoint, responder.ready.endpoint, JSON.stringify(script)],
+    { cpus: SERVER_CPU, nodeArgs: serverNodeArgs },
+  );
   try {
     const upstream = { responder: responder.process.pid };
     const [bareRun, floorRun, callbackRun] = await alternate(context, generator, request, [
@@ -235,7 +267,12 @@ async function minimalRun(context: BenchContext, generator: LoadGenerator) {
       { label: 'floor', server: floor, upstream },
       { label: 'callback', server: callback, upstream },
     ]);
-    return { bare: bareRun as Measured, floor: floorRun as Measured, callback: callbackRun as Measured };
+    return {
+      bare: bareRun as Measured,
+      floor: floorRun as Measured,
+      callback: callbackRun as Measured,
+      script,
+    };
   } finally {
     await Promise.all([bare.stop(), floor.stop(), callback.stop(), responder.stop()]);
   }
@@ -243,9 +280,10 @@ async function minimalRun(context: BenchContext, generator: LoadGenerator) {
 
 /**
  * The callback against the whole local cloud (OSS and FC stand-ins in one process on CPU 1), beside the floor server
- * making its two calls to the same cloud (unsigned, so the cloud refuses them: the floor's own cost is the same).
+ * repeating the callback's two calls (captured against the responder) to the same cloud: signed for another endpoint
+ * and time, so the cloud refuses them — the floor's own cost is the same.
  */
-async function localCloudRun(context: BenchContext, generator: LoadGenerator) {
+async function localCloudRun(context: BenchContext, generator: LoadGenerator, script: FloorScript) {
   const dataDir = join(context.scratch, 'callback-cloud');
   await mkdir(dataDir, { recursive: true });
   const cloud = await startChild<{ info: StackInfo; credentials: RoleCredentials; object: UploadedObject }>(
@@ -259,10 +297,8 @@ async function localCloudRun(context: BenchContext, generator: LoadGenerator) {
   const trusted = { urlPrefix: info.oss.trustedKeyUrlPrefix, publicKeyPem: info.oss.publicKeyPem };
   const floor = await startChild<Endpoint>(
     child('./callback/floor.ts'),
-    [info.oss.endpoint, info.fc.endpoint],
-    {
-      cpus: SERVER_CPU,
-    },
+    [info.oss.endpoint, info.fc.endpoint, JSON.stringify(script)],
+    { cpus: SERVER_CPU },
   );
   const callback = await startChild<Endpoint>(child('./lib/function-server.ts'), ['callback'], {
     cpus: SERVER_CPU,
@@ -289,7 +325,7 @@ export const callbackBench: Bench = {
     let full: Awaited<ReturnType<typeof localCloudRun>>;
     try {
       runs = await minimalRun(context, generator);
-      full = await localCloudRun(context, generator);
+      full = await localCloudRun(context, generator, runs.script);
     } finally {
       await generator.stop();
     }
@@ -315,13 +351,13 @@ export const callbackBench: Bench = {
         .join(', '),
     ];
     const markdown = [
-      `Process layout: the server under test alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the callback's outbound side on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections, ${context.quick ? 3 : 10} s measured after a warm-up; bare, floor and callback alternate twice and are averaged. "Floor" is node:http making the callback's two outbound calls to the same responder with no logic at all: the most the callback could reach. One valid signed callback is replayed (FC answers the repeated task id 409, which the callback counts as queued: same work, same answer).`,
+      `Process layout: the server under test alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the callback's outbound side on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections, ${context.quick ? 3 : 10} s measured after a warm-up; bare, floor and callback alternate twice and are averaged. "Floor" is node:http repeating the callback's two outbound calls byte for byte (its HeadObject and InvokeFunction, captured by the responder from the callback's first request) and answering the callback's own answer, with no logic at all: the most the callback could reach. One valid signed callback is replayed (FC answers the repeated task id 409, which the callback counts as queued: same work, same answer).`,
       '',
       table(
         ['Server', 'req/s', '÷ bare', '÷ floor', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'CPU used (cores)'],
         [
           row('bare node:http `{}`', bare),
-          row('floor: node:http + the same two outbound calls, no logic', floor),
+          row('floor: node:http + the same two outbound calls and answer, no logic', floor),
           row('callback, minimal responder', callback),
           row('floor, full local cloud', full.floor, full.floor),
           row('callback, full local cloud', full.callback, full.floor),

@@ -1,12 +1,14 @@
 /**
  * The minimal stand-in for the callback's two outbound calls, so the load test measures upcall's own cost rather
  * than a stand-in's: HeadObject answers the configured object's etag, size, type and ticket (no signature check), and FC's
- * InvokeFunction answers 202 for a new async task id and 409 for a repeat, as FC does. argv[2]: the object as JSON.
+ * InvokeFunction answers 202 for a new async task id and 409 for a repeat, as FC does. On a message it answers the
+ * first HeadObject and InvokeFunction it received, exactly, for the floor to repeat. argv[2]: the object as JSON.
  */
 import { createServer } from 'node:http';
 import { listen } from '../../local/listen.js';
 import { TICKET_METADATA_HEADER } from '../../shared/callback-contract.js';
 import { reply } from '../lib/child.js';
+import type { FloorScript } from './floor.js';
 
 const object = JSON.parse(process.argv[2] ?? '{}') as {
   etag: string;
@@ -18,10 +20,22 @@ const INVOKE = /^\/2023-03-30\/functions\/[^/]+\/invocations/;
 const queued = new Set<string>();
 let requestNumber = 0;
 
+/** The first HeadObject and InvokeFunction received, as sent: the floor repeats them (floor.ts). */
+const captured: Partial<Pick<FloorScript, 'head' | 'invoke'>> = {};
+
 const server = createServer((req, res) => {
   const requestId = `bench-${++requestNumber}`;
-  req.resume();
+  const which = req.method === 'HEAD' ? 'head' : 'invoke';
+  const chunks: Buffer[] = [];
+  if (captured[which]) req.resume();
+  else req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
+    captured[which] ??= {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      rawHeaders: req.rawHeaders,
+      body: Buffer.concat(chunks).toString('base64'),
+    };
     if (req.method === 'HEAD') {
       res.writeHead(200, {
         etag: `"${object.etag}"`,
@@ -55,5 +69,6 @@ const server = createServer((req, res) => {
   });
 });
 
+process.on('message', () => reply({ result: captured }));
 const { endpoint } = await listen(server);
 reply({ ready: { endpoint } });
