@@ -66,7 +66,7 @@ export function isDuplicateTask(status: number, code: string | undefined): boole
   return status === 409 || (code !== undefined && DUPLICATE_TASK_CODES.has(code));
 }
 
-export async function dispatchMediaJob(input: {
+export function dispatchMediaJob(input: {
   fc: FcEndpointOptions;
   functionName: string;
   qualifier?: string;

@@ -112,12 +112,10 @@ function sendOnce(request: OutboundRequest, deadline: number): Promise<OutboundR
  * a reused socket, as after an FC instance was frozen) is retried once on a fresh one, as node's docs advise: every
  * call made here is idempotent (HEAD, PUT of tags, an async invocation under a task id FC de-duplicates).
  */
-export async function sendRequest(request: OutboundRequest): Promise<OutboundResponse> {
+export function sendRequest(request: OutboundRequest): Promise<OutboundResponse> {
   const deadline = Date.now() + request.timeoutMs;
-  try {
-    return await sendOnce(request, deadline);
-  } catch (error) {
+  return sendOnce(request, deadline).catch((error: unknown) => {
     if ((error as { staleSocket?: boolean }).staleSocket) return sendOnce(request, deadline);
     throw error;
-  }
+  });
 }
