@@ -108,7 +108,12 @@ export const HEADLINES: ReadonlyArray<{
   { field: 'heicDecodeVsJpeg', target: 'published (issue 20)', met: () => true, bench: 'heic' },
   { field: 'heicPipelineVsJpeg', target: 'published (issue 20)', met: () => true, bench: 'heic' },
   { field: 'heicPeakRssMB', target: 'published (issue 20)', met: () => true, bench: 'heic' },
-  { field: 'transcodeOverhead', target: '≤ 1.1', met: (v) => (v as number) <= 1.1, bench: 'transcode' },
+  {
+    field: 'transcodeOverhead',
+    target: '≤ 1.2 (download included)',
+    met: (v) => (v as number) <= 1.2,
+    bench: 'transcode',
+  },
   {
     field: 'mediaJobOneCoreVsTwo',
     target: 'published (image priced at 1 core)',

@@ -1,18 +1,22 @@
 /**
  * The transcode measurement, in its own process (its logs go where the runner sends stdout): a generated 10 s 1080p
- * clip through the media function on the local cloud (HEAD, lease, ffprobe and ffmpeg reading the source over a
- * presigned URL, the poster and its thumbnails, uploads, the manifest), against the same ffmpeg transcode command run
- * by hand. The command is the one the job ran: ffmpeg is reached through a wrapper that records its arguments. By
- * hand it is replayed twice: as it is, on a fresh presigned URL of the same object (the same command), and on the
- * local file (what reading the source from OSS costs). argv: scratch directory, rounds.
+ * clip through the media function on the local cloud (HEAD, lease, download of the source to scratch, ffprobe and
+ * ffmpeg on that local file, the poster and its thumbnails, uploads, the manifest), against the same ffmpeg transcode
+ * command run by hand. The command is the one the job ran: ffmpeg is reached through a wrapper that records its
+ * arguments. By hand it is replayed on a local copy of the same bytes (the job's whitelist and demuxer kept), and once
+ * more after downloading the object the way the job does (the media store's If-Match read), so the download's share
+ * shows. argv: scratch directory, rounds.
  */
+import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { createMediaHandler } from '../../functions/media/app.js';
 import { runTool } from '../../functions/media/ffmpeg.js';
+import { createOssMediaStore } from '../../functions/media/store.js';
 import { startLocalCloud } from '../../local/cloud.js';
 import { mediaManifestValidator } from '../../shared/media-manifest.js';
-import { createOssClient, presignedGetUrl } from '../../shared/oss-client.js';
+import { createOssClient } from '../../shared/oss-client.js';
 import { runAsChild } from '../lib/child.js';
 import { CLIP_SECONDS, clip1080p } from '../lib/media-fixtures.js';
 import { invokeJob, jobFor, mediaEnv, staticTools } from '../lib/media-job.js';
@@ -23,10 +27,10 @@ const BUCKET = 'upcall-bench';
 export interface TranscodeFigures {
   clipBytes: number;
   jobMs: number[];
-  /** The job's command by hand, on a presigned URL of the same object. */
+  /** The job's command by hand, on a local copy of the source. */
   handMs: number[];
-  /** The job's command by hand, on the local file. */
-  handFileMs: number[];
+  /** Downloading the object to scratch as the job does, then the job's command by hand on that file. */
+  downloadHandMs: number[];
   /** Mean ms of each step the job's manifest records. */
   steps: Record<string, number>;
   handArgs: string[];
@@ -54,19 +58,10 @@ async function recordedTranscode(logDir: string): Promise<string[]> {
   throw new Error('the media job ran no H.264 transcode');
 }
 
-/** `recorded` reading `input` and writing `output`; a file input drops the HTTP-only options (stall timeout, If-Match). */
+/** `recorded` reading `input` and writing `output`: the job's own arguments, whitelist and demuxer included. */
 function replay(recorded: string[], input: string, output: string): string[] {
-  const at = recorded.indexOf('-i');
-  const http = /^https?:/.test(input);
-  const replayed: string[] = [];
-  for (let i = 0; i < recorded.length; i++) {
-    if (!http && i < at && (recorded[i] === '-rw_timeout' || recorded[i] === '-headers')) {
-      i++;
-      continue;
-    }
-    replayed.push(i === at + 1 ? input : i === recorded.length - 1 ? output : (recorded[i] as string));
-  }
-  return replayed;
+  const at = recorded.indexOf('-i') + 1;
+  return recorded.map((arg, i) => (i === at ? input : i === recorded.length - 1 ? output : arg));
 }
 
 runAsChild(async (): Promise<TranscodeFigures> => {
@@ -97,6 +92,8 @@ runAsChild(async (): Promise<TranscodeFigures> => {
       roleSessionName: 'upcall-media',
       durationSeconds: 3600,
     });
+    // The read the job's download makes (If-Match on the etag), for "download, then the command".
+    const store = createOssMediaStore(root);
 
     const keyOf = (round: number) => `uploads/alice/clip-${round}.mp4`;
     // Every round's object is stored before anything is timed, so no upload's aftermath falls in a timed run.
@@ -107,10 +104,19 @@ runAsChild(async (): Promise<TranscodeFigures> => {
       const stored = JSON.parse(String((await root.get(manifestKey)).content));
       const manifest = mediaManifestValidator.validate(stored);
       if (!manifest.ok) throw new Error('invalid manifest');
-      return { ms, steps: manifest.value.timings.steps };
+      return { ms, steps: manifest.value.timings.steps, etag: job.etag };
     };
     const runByHand = async (args: string[]) => {
       const started = process.hrtime.bigint();
+      await runTool(tools.ffmpeg, args, { timeoutMs: 300_000 });
+      return msSince(started);
+    };
+    const downloaded = join(dir, 'downloaded');
+    const downloadThenByHand = async (key: string, etag: string, args: string[]) => {
+      const started = process.hrtime.bigint();
+      const stream = await store.openRead(key, etag);
+      if (!stream) throw new Error(`${key} is gone`);
+      await pipeline(stream, createWriteStream(downloaded));
       await runTool(tools.ffmpeg, args, { timeoutMs: 300_000 });
       return msSince(started);
     };
@@ -121,16 +127,17 @@ runAsChild(async (): Promise<TranscodeFigures> => {
     const byHand = join(dir, 'by-hand.mp4');
     const jobMs: number[] = [];
     const handMs: number[] = [];
-    const handFileMs: number[] = [];
+    const downloadHandMs: number[] = [];
     const steps: Array<Record<string, number>> = [];
     for (let round = 1; round <= rounds; round++) {
-      const url = await presignedGetUrl(root, keyOf(round), 3600);
-      const hand = () => runByHand(replay(recorded, url, byHand));
+      const hand = () => runByHand(replay(recorded, clip, byHand));
       // The job and its hand run swap places every round, so neither always runs on a machine the other warmed.
       if (round % 2 === 1) handMs.push(await hand());
       const job = await runJob(round);
       if (round % 2 === 0) handMs.push(await hand());
-      handFileMs.push(await runByHand(replay(recorded, clip, byHand)));
+      downloadHandMs.push(
+        await downloadThenByHand(keyOf(round), job.etag, replay(recorded, downloaded, byHand)),
+      );
       jobMs.push(job.ms);
       steps.push(job.steps);
     }
@@ -139,9 +146,9 @@ runAsChild(async (): Promise<TranscodeFigures> => {
       clipBytes: body.length,
       jobMs,
       handMs,
-      handFileMs,
+      downloadHandMs,
       steps: Object.fromEntries(names.map((name) => [name, mean(steps.map((s) => s[name] ?? 0))])),
-      handArgs: replay(recorded, 'http://<oss endpoint>/<bucket>/<key>?<V4 presigned query>', '<out.mp4>'),
+      handArgs: replay(recorded, '<local copy of the source>', '<out.mp4>'),
       ffmpeg: tools.ffmpeg,
     };
   } finally {
