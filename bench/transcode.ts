@@ -18,7 +18,7 @@ export const transcodeBench: Bench = {
   name: 'transcode',
   title: 'Transcode of a 10 s 1080p clip: the media job vs its ffmpeg command by hand on the local file',
   async run(context) {
-    const rounds = context.quick ? 1 : 3;
+    const rounds = context.quick ? 1 : 5;
     const figures = await runChild<TranscodeFigures>(beside(import.meta.url, './transcode/worker.ts'), [
       context.scratch,
       String(rounds),
@@ -26,7 +26,7 @@ export const transcodeBench: Bench = {
     const jobMs = median(figures.jobMs);
     const handMs = median(figures.handMs);
     const downloadHandMs = median(figures.downloadHandMs);
-    // Each job is paired with the hand run beside it, which saw the same machine: the median of the pairs.
+    // Each job is paired with the hand run of its round, which saw the same machine: the median of the pairs.
     const overhead = median(figures.jobMs.map((ms, i) => ms / (figures.handMs[i] as number)));
     // What downloading the source adds to the command, round by round.
     const downloadShare = median(figures.downloadHandMs.map((ms, i) => ms / (figures.handMs[i] as number)));
@@ -37,7 +37,7 @@ export const transcodeBench: Bench = {
       .map((arg) => (/[\s'"(),\\]/.test(arg) ? JSON.stringify(arg) : arg))
       .join(' ');
     const markdown = [
-      `Clip: ${CLIP_SECONDS} s, 1920×1080, 30 fps, H.264/AAC (ffmpeg's moving test pattern with temporal grain at a camera's 16 Mbit/s, and a tone: ${round(figures.clipBytes / 1e6, 1)} MB). The job is the media function's handler on the local cloud — HEAD, lease, download of the source from the local OSS to scratch (If-Match on its etag), ffprobe and ffmpeg on that local file (\`-protocol_whitelist file\`, the sniffed demuxer), the poster and its thumbnails, uploads, the manifest. By hand: the job's own recorded transcode command, exactly as it ran (whitelist and demuxer included) on a local copy of the same bytes; and the same after downloading the object to scratch with the job's own read (the media store's If-Match GET from the same local OSS), so the download's share shows. ffmpeg and ffprobe are the static builds of \`@ffmpeg-installer\`/\`@ffprobe-installer\` (FC's FFmpeg layer is static too; a distribution's dynamically linked build adds ~50 ms of start-up to each of the job's four tool runs). Unpinned (ffmpeg uses both cores); ${rounds} rounds after a first job, each a job and the command by hand (in alternating order), then download + the command; the table shows medians.`,
+      `Clip: ${CLIP_SECONDS} s, 1920×1080, 30 fps, H.264/AAC (ffmpeg's moving test pattern with temporal grain at a camera's 16 Mbit/s, and a tone: ${round(figures.clipBytes / 1e6, 1)} MB). The job is the media function's handler on the local cloud — HEAD, lease, download of the source from the local OSS to scratch (If-Match on its etag), ffprobe and ffmpeg on that local file (\`-protocol_whitelist file\`, the sniffed demuxer), the poster and its thumbnails, uploads, the manifest. By hand: the job's own recorded transcode command, exactly as it ran (whitelist and demuxer included) on a local copy of the same bytes; and the same after downloading the object to scratch with the job's own read (the media store's If-Match GET from the same local OSS), so the download's share shows. ffmpeg and ffprobe are the static builds of \`@ffmpeg-installer\`/\`@ffprobe-installer\` (FC's FFmpeg layer is static too; a distribution's dynamically linked build adds ~50 ms of start-up to each of the job's four tool runs). Unpinned (ffmpeg uses both cores); ${rounds} rounds after a first job, each a job, the command by hand and download + the command, taking turns at going first; the table shows medians.`,
       '',
       `\`transcodeOverhead\` = the median of each round's job ÷ its ffmpeg command by hand on the local file: everything the job does beyond its one transcode — HEAD, lease, the source's download, probe, inspect, poster, thumbnails, uploads, manifest. Target ${TARGET_TEXT}: ${TARGET_WHY}`,
       '',
