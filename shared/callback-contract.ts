@@ -86,6 +86,12 @@ export const UPLOAD_STATUS_TAG = 'upcall-status';
 export const UPLOAD_STATUS_REJECTED = 'rejected';
 export const UPLOAD_REASON_TAG = 'upcall-reason';
 
+/** The tags of a refused upload: whichever path (callback, trigger, the application's veto) refuses it tags it so. */
+export const rejectedTags = (reason: string): Record<string, string> => ({
+  [UPLOAD_STATUS_TAG]: UPLOAD_STATUS_REJECTED,
+  [UPLOAD_REASON_TAG]: reason,
+});
+
 /** The custom variables upcall sends with every upload. */
 export const CallbackVarsSchema = Type.Object(
   { [TICKET_VARIABLE]: Type.String({ minLength: 1, maxLength: 2048 }) },

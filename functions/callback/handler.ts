@@ -11,8 +11,7 @@ import {
   type CallbackAnswer,
   parseCallbackBody,
   plannedJobs,
-  UPLOAD_REASON_TAG,
-  UPLOAD_STATUS_REJECTED,
+  rejectedTags,
   UPLOAD_STATUS_TAG,
   type UploadNotice,
 } from '../../shared/callback-contract.js';
@@ -91,7 +90,7 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
     log: () => Logger,
   ): Promise<never> {
     if (tagObject) {
-      const tags = { [UPLOAD_STATUS_TAG]: UPLOAD_STATUS_REJECTED, [UPLOAD_REASON_TAG]: refusal.code };
+      const tags = rejectedTags(refusal.code);
       try {
         await tagObject.store.tag(tagObject.key, tags, tagObject.remainingMs());
       } catch (error) {

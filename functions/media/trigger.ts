@@ -13,7 +13,7 @@
  * Event shape: FC's "OSS trigger" event format (a Buffer of `{"events":[…]}`), as documented for FC 3.0.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { UPLOAD_REASON_TAG, UPLOAD_STATUS_TAG } from '../../shared/callback-contract.js';
+import { rejectedTags } from '../../shared/callback-contract.js';
 import { normalizeEtag } from '../../shared/etag.js';
 import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import type { Logger } from '../../shared/log.js';
@@ -114,8 +114,7 @@ async function handleRecord(
   });
   if (!verdict.accepted) {
     const { code, message } = verdict.refusal;
-    if (verdict.tag)
-      await deps.store.tag(key, { [UPLOAD_STATUS_TAG]: 'rejected', [UPLOAD_REASON_TAG]: code });
+    if (verdict.tag) await deps.store.tag(key, rejectedTags(code));
     deps.log.warn({ key, etag, outcome: 'refused', code, tagged: verdict.tag }, message);
     return { key, outcome: 'refused', code };
   }

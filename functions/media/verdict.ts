@@ -18,7 +18,12 @@
  *     so the chain is finite: ask the application and record its answer as the callback would.
  * Each check starts the job over (manifest first, job.ts guard 4), so a run that finished meanwhile is not repeated.
  */
-import { UPLOAD_REASON_TAG, UPLOAD_STATUS_TAG } from '../../shared/callback-contract.js';
+import {
+  rejectedTags,
+  UPLOAD_REASON_TAG,
+  UPLOAD_STATUS_REJECTED,
+  UPLOAD_STATUS_TAG,
+} from '../../shared/callback-contract.js';
 import type { DispatchOutcome } from '../../shared/fc-async-invoke.js';
 import type { Logger } from '../../shared/log.js';
 import type { MediaJob } from '../../shared/media-job.js';
@@ -87,14 +92,14 @@ export async function uploadVerdict(job: MediaJob, deps: VerdictDeps): Promise<U
     const answer = await deps.veto.askApplication(job);
     deps.log.info({ answer: answer.kind }, 'no callback settled the upload: asked the application');
     if (answer.kind === 'refused') {
-      tags = { [UPLOAD_STATUS_TAG]: 'rejected', [UPLOAD_REASON_TAG]: 'RefusedByApplication' };
+      tags = rejectedTags('RefusedByApplication');
       await deps.store.tag(job.key, tags);
     } else if (answer.kind === 'accepted') {
       await deps.store.tag(job.key, { [UPLOAD_STATUS_TAG]: 'accepted' });
     }
   }
   // Refused by the callback function (its own object, provably): kept and accounted for, never processed.
-  if (tags?.[UPLOAD_STATUS_TAG] === 'rejected') {
+  if (tags?.[UPLOAD_STATUS_TAG] === UPLOAD_STATUS_REJECTED) {
     return { kind: 'refused', reason: tags[UPLOAD_REASON_TAG] ?? 'no reason recorded' };
   }
   return { kind: 'proceed' };
