@@ -8,6 +8,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { RoleCredentials } from './http/edge.js';
 import { type OutboundResponse, sendRequest } from './http/outbound.js';
+import { encodeRfc3986, encodeRfc3986Path } from './rfc3986.js';
 import { sha256Hex } from './sha256.js';
 
 export const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256';
@@ -22,20 +23,13 @@ export interface Acs3Request {
   body: Buffer;
 }
 
-/** RFC 3986 percent-encoding (everything but unreserved characters), as ACS3 canonicalisation requires. */
-function percentEncode(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
 const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The sorted, encoded query (`a=1&b=2`), as both the canonical request and the URL carry it. */
 function canonicalQuery(query: Acs3Request['query']): string {
+  if (query.length === 0) return '';
   return query
-    .map(([name, value]) => [percentEncode(name), percentEncode(value)] as const)
+    .map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const)
     .sort(([a, x], [b, y]) => byCode(a, b) || byCode(x, y))
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
@@ -46,11 +40,8 @@ function canonicalQuery(query: Acs3Request['query']): string {
  * `x-acs-*` are required; signing the `x-fc-*` ones too keeps the task id and invocation type from being altered).
  */
 export function acs3CanonicalRequest(request: Acs3Request): { canonical: string; signedHeaders: string } {
-  return canonicalRequest(request, encodePathname(request.pathname), canonicalQuery(request.query));
+  return canonicalRequest(request, encodeRfc3986Path(request.pathname), canonicalQuery(request.query));
 }
-
-/** The decoded path percent-encoded segment by segment, as the canonical request and the URL both carry it. */
-const encodePathname = (pathname: string) => pathname.split('/').map(percentEncode).join('/');
 
 function canonicalRequest(
   request: Acs3Request,
@@ -120,7 +111,7 @@ export function sendAcs3Request(input: {
     headers,
     body,
   };
-  const encodedPath = encodePathname(request.pathname);
+  const encodedPath = encodeRfc3986Path(request.pathname);
   const query = canonicalQuery(request.query);
   // Signed over the headers above; the Authorization header itself is not signed.
   headers.authorization = authorization(canonicalRequest(request, encodedPath, query), credentials);

@@ -75,6 +75,9 @@ export function dispatchMediaJob(input: {
   return invokeAsync({ ...input, taskId: input.job.taskId, event: input.job });
 }
 
+const invocationName = (input: { functionName: string; taskId: string }) =>
+  `InvokeFunction ${input.functionName} (task ${input.taskId})`;
+
 /**
  * Queue any event for a function (FC async InvokeFunction) under a task id, optionally after `delaySeconds` (FC's
  * `x-fc-async-delay`, 0–3600). A refusal of a seen task id counts as already queued (see the header).
@@ -89,7 +92,6 @@ export async function invokeAsync(input: {
 }): Promise<DispatchOutcome> {
   // The event is opaque bytes to FC, as the official SDK sends it.
   const body = Buffer.from(JSON.stringify(input.event));
-  const what = () => `InvokeFunction ${input.functionName} (task ${input.taskId})`;
   let answer: Awaited<ReturnType<typeof sendAcs3Request>>;
   try {
     answer = await sendAcs3Request({
@@ -110,7 +112,7 @@ export async function invokeAsync(input: {
     });
   } catch (error) {
     const code = error instanceof TransportError ? error.code : 'NetworkError';
-    throw new DispatchError(code, `${what()} failed: ${(error as Error).message}`, undefined, {
+    throw new DispatchError(code, `${invocationName(input)} failed: ${(error as Error).message}`, undefined, {
       cause: error,
     });
   }
@@ -120,7 +122,7 @@ export async function invokeAsync(input: {
   if (isDuplicateTask(answer.status, code)) return 'already-queued';
   throw new DispatchError(
     code ?? `Http${answer.status}`,
-    `${what()} failed: ${answer.status} ${code ?? ''}${message ? ` (${message})` : ''}`,
+    `${invocationName(input)} failed: ${answer.status} ${code ?? ''}${message ? ` (${message})` : ''}`,
     answer.status,
   );
 }

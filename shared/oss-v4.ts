@@ -15,6 +15,7 @@
 import { createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { RoleCredentials } from './http/edge.js';
+import { encodeRfc3986, encodeRfc3986Path } from './rfc3986.js';
 import { sha256Hex } from './sha256.js';
 
 const OSS_V4_ALGORITHM = 'OSS4-HMAC-SHA256';
@@ -36,24 +37,11 @@ export interface OssV4Request {
   additionalHeaders?: readonly string[];
 }
 
-/** RFC 3986 percent-encoding (everything but unreserved characters), as V4 canonicalisation requires. */
-function strictEncode(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-/** A path, each segment encoded, `/` kept. */
-function encodePath(path: string): string {
-  return path.split('/').map(strictEncode).join('/');
-}
-
 /** The query as it goes on the wire (encoded, in the given order; a bare name for an empty value). */
 export function encodeQuery(query: OssV4Request['query']): string {
   return query
     .map(([name, value]) =>
-      value === '' ? strictEncode(name) : `${strictEncode(name)}=${strictEncode(value)}`,
+      value === '' ? encodeRfc3986(name) : `${encodeRfc3986(name)}=${encodeRfc3986(value)}`,
     )
     .join('&');
 }
@@ -96,9 +84,36 @@ function ossV4Credential(accessKeyId: string, day: string, region: string): stri
   return `${accessKeyId}/${day}/${region}/oss/aliyun_v4_request`;
 }
 
+const NO_NAMES: readonly string[] = [];
+
 /** The lower-case additional header names, unique and sorted, as they appear in the signature. */
-function additionalNames(request: OssV4Request): string[] {
-  return [...new Set((request.additionalHeaders ?? []).map((name) => name.toLowerCase()))].sort(byCode);
+function additionalNames(request: OssV4Request): readonly string[] {
+  if (!request.additionalHeaders?.length) return NO_NAMES;
+  return [...new Set(request.additionalHeaders.map((name) => name.toLowerCase()))].sort(byCode);
+}
+
+/** `name:value\n` for each signed header, by name; the REST call signs several per request, hence the plain loop. */
+function canonicalHeaders(headers: OssV4Request['headers'], additional: readonly string[]): string {
+  const signed: Array<[string, string]> = [];
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    if (isDefaultSigned(lower) || additional.includes(lower))
+      signed.push([lower, (headers[name] as string).trim()]);
+  }
+  signed.sort(([a], [b]) => byCode(a, b));
+  let lines = '';
+  for (const [name, value] of signed) lines += `${name}:${value}\n`;
+  return lines;
+}
+
+/** The canonical query: encoded, sorted by name then value, a bare name for an empty value. */
+function canonicalQuery(query: OssV4Request['query']): string {
+  if (query.length === 0) return '';
+  return query
+    .map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const)
+    .sort(([a, av], [b, bv]) => byCode(a, b) || byCode(av, bv))
+    .map(([name, value]) => (value === '' ? name : `${name}=${value}`))
+    .join('&');
 }
 
 /** The string to sign of `request` at `datetime`, its query including whatever the presigned form adds. */
@@ -108,29 +123,8 @@ function stringToSign(
   datetime: string,
   region: string,
 ) {
-  const signed = Object.entries(request.headers)
-    .map(([name, value]) => [name.toLowerCase(), value.trim()] as const)
-    .filter(([name]) => isDefaultSigned(name) || additional.includes(name))
-    .sort(([a], [b]) => byCode(a, b));
-  const query = request.query
-    .map(([name, value]) => [strictEncode(name), strictEncode(value)] as const)
-    .sort(([a, av], [b, bv]) => byCode(a, b) || byCode(av, bv))
-    .map(([name, value]) => (value === '' ? name : `${name}=${value}`))
-    .join('&');
-  const canonicalRequest = [
-    request.method.toUpperCase(),
-    encodePath(`/${request.bucket}/${request.key}`),
-    query,
-    signed.map(([name, value]) => `${name}:${value}\n`).join(''),
-    additional.join(';'),
-    UNSIGNED_PAYLOAD,
-  ].join('\n');
-  return [
-    OSS_V4_ALGORITHM,
-    datetime,
-    `${datetime.slice(0, 8)}/${region}/oss/aliyun_v4_request`,
-    sha256Hex(canonicalRequest),
-  ].join('\n');
+  const canonicalRequest = `${request.method.toUpperCase()}\n${encodeRfc3986Path(`/${request.bucket}/${request.key}`)}\n${canonicalQuery(request.query)}\n${canonicalHeaders(request.headers, additional)}\n${additional.join(';')}\n${UNSIGNED_PAYLOAD}`;
+  return `${OSS_V4_ALGORITHM}\n${datetime}\n${datetime.slice(0, 8)}/${region}/oss/aliyun_v4_request\n${sha256Hex(canonicalRequest)}`;
 }
 
 /**
@@ -247,7 +241,7 @@ export function bucketAddress(endpoint: string, bucket: string): BucketAddress {
     origin,
     host,
     hostname: pathStyle ? origin.hostname : `${bucket}.${origin.hostname}`,
-    path: (key) => encodePath(pathStyle ? `/${bucket}/${key}` : `/${key}`),
+    path: (key) => encodeRfc3986Path(pathStyle ? `/${bucket}/${key}` : `/${key}`),
     url,
   };
 }

@@ -6,7 +6,13 @@
  * Written on node:http by hand rather than with an SDK's HTTP stack: these calls are the callback's hot path and
  * its cold start (BENCHMARKS.md), and need nothing beyond a request, a timeout and the answer.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
@@ -61,10 +67,27 @@ export function headerList(request: Pick<OutboundRequest, 'origin' | 'headers' |
   return list;
 }
 
-function sendOnce(request: OutboundRequest, deadline: number): Promise<OutboundResponse> {
-  const https = request.origin.protocol === 'https:';
-  return new Promise((resolve, reject) => {
-    const outgoing = (https ? httpsRequest : httpRequest)(
+/**
+ * One call: its request, its timeout, its answer. A pooled connection the server closed while it was idle
+ * (ECONNRESET on a reused socket, as after an FC instance was frozen) is retried once on a fresh one, as node's docs
+ * advise: every call made here is idempotent (HEAD, PUT of tags, an async invocation under a task id FC
+ * de-duplicates). A class rather than closures: one promise and no named function per call (the bundle's keepNames
+ * names each local closure again at every call), and the callback makes two calls per upload.
+ */
+class Exchange {
+  private settled = false;
+  private readonly outgoing: ClientRequest;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly request: OutboundRequest,
+    private readonly deadline: number,
+    private readonly retryStale: boolean,
+    private readonly resolve: (response: OutboundResponse) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    const https = request.origin.protocol === 'https:';
+    this.outgoing = (https ? httpsRequest : httpRequest)(
       {
         host: request.hostname ?? request.origin.hostname,
         port: request.origin.port || undefined,
@@ -73,49 +96,48 @@ function sendOnce(request: OutboundRequest, deadline: number): Promise<OutboundR
         headers: headerList(request),
         agent: https ? agents.https : agents.http,
       },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          clearTimeout(timer);
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
-          });
-        });
-        response.on('error', fail);
-      },
+      (response) => this.read(response),
     );
-    const timeoutMs = Math.max(1, deadline - Date.now());
-    const timer = setTimeout(
+    this.timer = setTimeout(
       () =>
-        outgoing.destroy(new TransportError('RequestTimeout', `no answer within ${request.timeoutMs} ms`)),
-      timeoutMs,
+        this.outgoing.destroy(
+          new TransportError('RequestTimeout', `no answer within ${request.timeoutMs} ms`),
+        ),
+      Math.max(1, deadline - Date.now()),
     );
-    function fail(error: Error & { code?: string }) {
-      clearTimeout(timer);
-      if (error instanceof TransportError) return reject(error);
-      reject(
-        Object.assign(new TransportError('NetworkError', error.message, { cause: error }), {
-          staleSocket: outgoing.reusedSocket && error.code === 'ECONNRESET',
-        }),
-      );
-    }
-    outgoing.on('error', fail);
-    outgoing.end(request.body);
-  });
+    this.outgoing.on('error', (error: Error) => this.fail(error));
+    this.outgoing.end(request.body);
+  }
+
+  private read(response: IncomingMessage): void {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => {
+      if (this.settled) return;
+      this.settled = true;
+      clearTimeout(this.timer);
+      this.resolve({
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+      });
+    });
+    response.on('error', (error: Error) => this.fail(error));
+  }
+
+  private fail(error: Error & { code?: string }): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    if (error instanceof TransportError) this.reject(error);
+    else if (this.retryStale && this.outgoing.reusedSocket && error.code === 'ECONNRESET')
+      new Exchange(this.request, this.deadline, false, this.resolve, this.reject);
+    else this.reject(new TransportError('NetworkError', error.message, { cause: error }));
+  }
 }
 
-/**
- * Send `request` and read the whole answer. A pooled connection the server closed while it was idle (ECONNRESET on
- * a reused socket, as after an FC instance was frozen) is retried once on a fresh one, as node's docs advise: every
- * call made here is idempotent (HEAD, PUT of tags, an async invocation under a task id FC de-duplicates).
- */
+/** Send `request` and read the whole answer (a stale pooled connection is retried once: see `Exchange`). */
 export function sendRequest(request: OutboundRequest): Promise<OutboundResponse> {
   const deadline = Date.now() + request.timeoutMs;
-  return sendOnce(request, deadline).catch((error: unknown) => {
-    if ((error as { staleSocket?: boolean }).staleSocket) return sendOnce(request, deadline);
-    throw error;
-  });
+  return new Promise((resolve, reject) => new Exchange(request, deadline, true, resolve, reject));
 }
