@@ -14,6 +14,7 @@ import { costBench } from './cost.js';
 import { e2eBench } from './e2e.js';
 import { heicBench } from './heic.js';
 import type { Bench, BenchContext } from './lib/bench.js';
+import { stopAllChildren } from './lib/child.js';
 import { machineInfo } from './lib/machine.js';
 import {
   type BenchReport,
@@ -158,6 +159,7 @@ async function main(argv: string[]): Promise<void> {
     }
     await updateBenchmarksMd();
   } finally {
+    await stopAllChildren();
     await rm(scratch, { recursive: true, force: true });
   }
   log(`done in ${Math.round((Date.now() - started) / 1000)} s: bench/results/summary.json, BENCHMARKS.md`);

@@ -58,6 +58,27 @@ function nextMessage<T>(child: ChildProcess, what: string): Promise<T> {
   });
 }
 
+/** Every child started and not yet exited: what `stopAllChildren` ends when a bench fails half-way. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Stop every child still running. The runner calls it whatever happened: a bench that fails after starting some of
+ * its children (one did not start, a measurement threw) would otherwise leave the rest running, and their IPC channels
+ * keep the runner itself from exiting.
+ */
+export async function stopAllChildren(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
 /** Start a TypeScript child (through tsx) and wait for its first message. */
 export async function startChild<Ready>(
   script: string,
@@ -70,6 +91,8 @@ export async function startChild<Ready>(
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, ...options.env },
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const ready = await nextMessage<Ready>(child, script);
   return {
     process: child,
