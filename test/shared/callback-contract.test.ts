@@ -6,6 +6,7 @@ import {
   CALLBACK_BODY_TEMPLATE,
   CALLBACK_BODY_TYPE,
   encodeCallbackHeader,
+  formFields,
   parseCallbackBody,
   TICKET_VARIABLE,
 } from '../../shared/callback-contract.js';
@@ -158,5 +159,39 @@ describe('parseCallbackBody refuses what the template cannot produce', () => {
   it('names the offending field', () => {
     const result = parseCallbackBody(Buffer.from(valid.replace(/size=\d+/, 'size=-1')));
     expect(result.ok === false && result.message).toMatch(/^size /);
+  });
+});
+
+describe('form fields of a callback body', () => {
+  it('reads every body as URLSearchParams does: escapes, +, bare names, empty pairs, malformed and non-UTF-8 escapes', () => {
+    const pieces = [
+      'a',
+      'b',
+      '%2F',
+      '%',
+      '%zz',
+      '%E7%85%A7',
+      '%E7%85',
+      '+',
+      '=',
+      '&',
+      '&&',
+      'x=1',
+      '%C3%28',
+      '%F0%9F%98%80',
+      ' ',
+      '~',
+    ];
+    // A fixed pseudo-random sequence (LCG), so every run checks the same 5000 bodies.
+    let seed = 42;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 5000; i++) {
+      let body = '';
+      for (let j = 0, length = 1 + next(10); j < length; j++) body += pieces[next(pieces.length)];
+      expect([...formFields(body)], body).toEqual([...new URLSearchParams(body)]);
+    }
   });
 });
