@@ -37,6 +37,9 @@ describe('the local cloud’s ACS3 verifier remembers signature nonces for the s
     // Past the first nonce's window but not the second's: the first is forgotten, the second still refused.
     const later = t0 + SKEW_MS + 500;
     expect(verifier.verify(signed(later, 'n-1'), later)).toMatchObject({ ok: true });
-    expect(verifier.verify(signed(later, 'n-2'), later)).toMatchObject({ ok: false, kind: 'SignatureNonceUsed' });
+    expect(verifier.verify(signed(later, 'n-2'), later)).toMatchObject({
+      ok: false,
+      kind: 'SignatureNonceUsed',
+    });
   });
 });
