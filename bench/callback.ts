@@ -29,6 +29,12 @@ const BUCKET = 'upcall-bench';
 const TICKET_KEYS = `k1:${'b'.repeat(40)}`;
 const CALLBACK_PATH = '/oss-callback';
 const CONNECTIONS = 64;
+/**
+ * Load before each measured window, long enough for V8 to finish optimising: with 2 s, TurboFan still took ~9% of
+ * the callback's core in the seconds after (perf record; ~2% once settled), and the floor, a few lines, settles at
+ * once. Steady state is what is compared.
+ */
+const WARM_UP_SECONDS = 5;
 const SERVER_CPU = '0';
 /** `UPCALL_BENCH_CPU_PROF=<dir>`: profile the floor and callback servers (`node --cpu-prof`) to find where time goes. */
 const PROFILE_DIR = process.env.UPCALL_BENCH_CPU_PROF;
@@ -151,7 +157,7 @@ async function measure(
   pids: Record<string, number | undefined>,
 ): Promise<Measured> {
   const seconds = context.quick ? 3 : 10;
-  await load(generator, url, request, context.quick ? 1 : 2, pids);
+  await load(generator, url, request, context.quick ? 1 : WARM_UP_SECONDS, pids);
   const result = await load(generator, url, request, seconds, pids);
   context.log(
     `  ${label}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.latencyP99Ms} ms, cpu ${JSON.stringify(result.cpu)}`,
@@ -351,7 +357,7 @@ export const callbackBench: Bench = {
         .join(', '),
     ];
     const markdown = [
-      `Process layout: the server under test alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the callback's outbound side on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections, ${context.quick ? 3 : 10} s measured after a warm-up; bare, floor and callback alternate twice and are averaged. "Floor" is node:http repeating the callback's two outbound calls byte for byte (its HeadObject and InvokeFunction, captured by the responder from the callback's first request) and answering the callback's own answer, with no logic at all: the most the callback could reach. One valid signed callback is replayed (FC answers the repeated task id 409, which the callback counts as queued: same work, same answer).`,
+      `Process layout: the server under test alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the callback's outbound side on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections, ${context.quick ? 3 : 10} s measured after a ${context.quick ? 1 : WARM_UP_SECONDS} s warm-up; bare, floor and callback alternate twice and are averaged. "Floor" is node:http repeating the callback's two outbound calls byte for byte (its HeadObject and InvokeFunction, captured by the responder from the callback's first request) and answering the callback's own answer, with no logic at all: the most the callback could reach. One valid signed callback is replayed (FC answers the repeated task id 409, which the callback counts as queued: same work, same answer).`,
       '',
       table(
         ['Server', 'req/s', '÷ bare', '÷ floor', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'CPU used (cores)'],
