@@ -44,10 +44,15 @@ function readBody(message: IncomingMessage, limit: number): Promise<Buffer> {
 function toEdgeRequest(message: IncomingMessage, body: Buffer, requestId: string): EdgeRequest {
   const url = message.url ?? '/';
   const mark = url.indexOf('?');
-  const headers: Record<string, string> = {};
-  for (const name in message.headers) {
-    const value = message.headers[name];
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  // Node joins repeated headers into one string itself, except Set-Cookie (an array), so its object is used as it
+  // is unless a request carries that, rather than copied at every request.
+  let headers = message.headers as Record<string, string>;
+  if (message.headers['set-cookie'] !== undefined) {
+    headers = {};
+    for (const name in message.headers) {
+      const value = message.headers[name];
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
   }
   return {
     method: (message.method ?? 'GET').toUpperCase(),
