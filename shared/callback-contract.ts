@@ -122,7 +122,6 @@ const formValidator = compileSchema(CallbackFormSchema);
 const varsValidator = compileSchema(CallbackVarsSchema);
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Parse and validate a rendered callback body (raw bytes as OSS sent them). */
 /**
  * An `application/x-www-form-urlencoded` body's fields in order, as URLSearchParams reads them. Written out because
  * URLSearchParams was the largest share of a callback's parsing (BENCHMARKS.md): most fields carry no escape at all,
@@ -135,15 +134,11 @@ export function formFields(text: string): Array<[string, string]> {
     let end = text.indexOf('&', start);
     if (end === -1) end = text.length;
     if (end > start) {
-      const equals = text.indexOf('=', start);
-      const pair =
-        equals === -1 || equals > end
-          ? [text.slice(start, end), '']
-          : [text.slice(start, equals), text.slice(equals + 1, end)];
-      fields.push([
-        formDecode(pair[0] as string, text, start, end, 0),
-        formDecode(pair[1] as string, text, start, end, 1),
-      ]);
+      let equals = text.indexOf('=', start);
+      if (equals === -1 || equals > end) equals = end;
+      const name = text.slice(start, equals);
+      const value = equals === end ? '' : text.slice(equals + 1, end);
+      fields.push([formDecode(name, text, start, end, 0), formDecode(value, text, start, end, 1)]);
     }
     start = end + 1;
   }
@@ -160,6 +155,7 @@ function formDecode(component: string, text: string, start: number, end: number,
   }
 }
 
+/** Parse and validate a rendered callback body (raw bytes as OSS sent them). */
 export function parseCallbackBody(body: Uint8Array): ParsedCallback {
   let text: string;
   try {
