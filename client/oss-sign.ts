@@ -10,6 +10,8 @@
  * signing key      = HMAC chain of "aliyun_v4"+secret over date, region, "oss", "aliyun_v4_request"
  */
 
+import { encodeRfc3986, encodeRfc3986Path } from '../shared/rfc3986.js';
+
 export interface OssCredentials {
   accessKeyId: string;
   accessKeySecret: string;
@@ -27,11 +29,6 @@ const ALGORITHM = 'OSS4-HMAC-SHA256';
 const UNSIGNED = 'UNSIGNED-PAYLOAD';
 const encoder = new TextEncoder();
 
-/** RFC 3986 strict: everything but A-Z a-z 0-9 - _ . ~ is percent-encoded. */
-export const percentEncode = (value: string): string =>
-  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-const encodePath = (path: string) => path.split('/').map(percentEncode).join('/');
 const hex = (bytes: ArrayBuffer) =>
   Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -56,8 +53,8 @@ export function objectUrl(target: OssTarget, key: string, query: Array<[string, 
   const base = pathStyle
     ? `${endpoint.protocol}//${endpoint.host}/${target.bucket}/`
     : `${endpoint.protocol}//${target.bucket}.${endpoint.host}/`;
-  const search = query.map(([name, value]) => (value === '' ? name : `${name}=${percentEncode(value)}`));
-  return `${base}${encodePath(key)}${search.length > 0 ? `?${search.join('&')}` : ''}`;
+  const search = query.map(([name, value]) => (value === '' ? name : `${name}=${encodeRfc3986(value)}`));
+  return `${base}${encodeRfc3986Path(key)}${search.length > 0 ? `?${search.join('&')}` : ''}`;
 }
 
 interface Canonical {
@@ -73,7 +70,7 @@ async function signature(credentials: OssCredentials, input: Canonical, at: Date
   const datetime = v4DateTime(at);
   const date = datetime.slice(0, 8);
   const query = input.query
-    .map(([name, value]) => [percentEncode(name), percentEncode(value)] as const)
+    .map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const)
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
     .map(([name, value]) => (value === '' ? name : `${name}=${value}`))
     .join('&');
@@ -84,7 +81,7 @@ async function signature(credentials: OssCredentials, input: Canonical, at: Date
     .join('');
   const canonical = [
     input.method,
-    encodePath(`/${input.target.bucket}/${input.key}`),
+    encodeRfc3986Path(`/${input.target.bucket}/${input.key}`),
     query,
     headers,
     '',
