@@ -72,7 +72,14 @@ export function dispatchMediaJob(input: {
   qualifier?: string;
   job: MediaJob;
 }): Promise<DispatchOutcome> {
-  return invokeAsync({ ...input, taskId: input.job.taskId, event: input.job });
+  // Spelled out, not spread: V8 defines each property added after a spread with a runtime call (once per callback).
+  return invokeAsync({
+    fc: input.fc,
+    functionName: input.functionName,
+    qualifier: input.qualifier,
+    taskId: input.job.taskId,
+    event: input.job,
+  });
 }
 
 const invocationName = (input: { functionName: string; taskId: string }) =>
