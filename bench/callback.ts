@@ -8,8 +8,10 @@
  *   CPU 1: autocannon (64 connections, fixed duration), and the callback's outbound side — the minimal responder, or
  *          the whole local cloud.
  *
- * The servers alternate twice (bare, floor, callback, bare, floor, callback; with the full local cloud: floor,
- * callback, floor, callback), each after a warm-up, and are averaged. The headline is `callbackVsFloor`.
+ * Each server is warmed up once; then they take turns in short windows, five rounds, the order reversed every other
+ * round (bare, floor, callback; callback, floor, bare; …; with the full local cloud: floor and callback). The headline
+ * `callbackVsFloor` is the median of the five rounds' callback ÷ floor: the shared machine drifts by ±15–20% within
+ * minutes, and a floor and a callback measured seconds apart see the same drift, so their ratio carries little of it.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,7 +25,7 @@ import { type Bench, type BenchContext, table, verdict } from './lib/bench.js';
 import { type BenchChild, beside, startChild } from './lib/child.js';
 import { cpuShare } from './lib/cpu.js';
 import type { LoadOptions, LoadResult } from './lib/load.js';
-import { mean, round } from './lib/stats.js';
+import { mean, median, round } from './lib/stats.js';
 
 const BUCKET = 'upcall-bench';
 const TICKET_KEYS = `k1:${'b'.repeat(40)}`;
@@ -35,6 +37,11 @@ const CONNECTIONS = 64;
  * once. Steady state is what is compared.
  */
 const WARM_UP_SECONDS = 5;
+/** Paired rounds: the headline ratios are medians over them. */
+const ROUNDS = 5;
+/** Each measured window, after a short load that brings a warm server's connections back to steady state. */
+const MEASURE_SECONDS = 4;
+const SETTLE_SECONDS = 1;
 const SERVER_CPU = '0';
 /** `UPCALL_BENCH_CPU_PROF=<dir>`: profile the floor and callback servers (`node --cpu-prof`) to find where time goes. */
 const PROFILE_DIR = process.env.UPCALL_BENCH_CPU_PROF;
@@ -147,7 +154,7 @@ async function load(
   return { ...value, cpu: cores };
 }
 
-/** Warm up, then measure; the figures of the measured run only. */
+/** Settle, then measure; the figures of the measured window only. */
 async function measure(
   context: BenchContext,
   generator: LoadGenerator,
@@ -156,9 +163,8 @@ async function measure(
   request: Pick<LoadOptions, 'headers' | 'body'>,
   pids: Record<string, number | undefined>,
 ): Promise<Measured> {
-  const seconds = context.quick ? 3 : 10;
-  await load(generator, url, request, context.quick ? 1 : WARM_UP_SECONDS, pids);
-  const result = await load(generator, url, request, seconds, pids);
+  await load(generator, url, request, SETTLE_SECONDS, pids);
+  const result = await load(generator, url, request, context.quick ? 2 : MEASURE_SECONDS, pids);
   context.log(
     `  ${label}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.latencyP99Ms} ms, cpu ${JSON.stringify(result.cpu)}`,
   );
@@ -187,23 +193,50 @@ interface Contender {
   upstream: Record<string, number | undefined>;
 }
 
-/** Measure the contenders in turn, twice over (a slow patch of the shared machine hits each), averaged per contender. */
+/** A contender's windows, one per round, and their average. */
+interface Rounds {
+  rounds: Measured[];
+  average: Measured;
+}
+
+/**
+ * Warm each contender up, then measure them in turn, round after round, every other round in reverse order (so no
+ * contender always follows the same one): a slow patch of the shared machine hits the contenders of a round alike.
+ */
 async function alternate(
   context: BenchContext,
   generator: LoadGenerator,
   request: Pick<LoadOptions, 'headers' | 'body'>,
   contenders: Contender[],
-): Promise<Measured[]> {
+): Promise<Rounds[]> {
+  const targets = contenders.map(({ label, server, upstream }, index) => ({
+    index,
+    label,
+    url: `${server.ready.endpoint}${CALLBACK_PATH}`,
+    pids: { server: server.process.pid, ...upstream },
+  }));
+  for (const { url, pids } of targets) {
+    await load(generator, url, request, context.quick ? 1 : WARM_UP_SECONDS, pids);
+  }
   const runs = contenders.map((): Measured[] => []);
-  for (let round = 0; round < 2; round++) {
-    for (const [index, { label, server, upstream }] of contenders.entries()) {
-      const url = `${server.ready.endpoint}${CALLBACK_PATH}`;
-      runs[index]?.push(
-        await measure(context, generator, label, url, request, { server: server.process.pid, ...upstream }),
-      );
+  for (let round = 0; round < (context.quick ? 2 : ROUNDS); round++) {
+    for (const { index, label, url, pids } of round % 2 === 0 ? targets : [...targets].reverse()) {
+      runs[index]?.push(await measure(context, generator, label, url, request, pids));
     }
   }
-  return runs.map(averaged);
+  return runs.map((rounds) => ({ rounds, average: averaged(rounds) }));
+}
+
+/** The server's CPU per request, in µs. */
+const cpuPerRequest = (m: Measured) => ((m.cpu.server ?? Number.NaN) / m.requestsPerSecond) * 1e6;
+
+/** Per round: the callback's req/s ÷ the floor's, and the floor's CPU per request ÷ the callback's. */
+function pairedRatios(floor: Rounds, callback: Rounds): { throughput: number[]; cpu: number[] } {
+  const pairs = callback.rounds.map((run, round) => [floor.rounds[round] as Measured, run] as const);
+  return {
+    throughput: pairs.map(([f, c]) => c.requestsPerSecond / f.requestsPerSecond),
+    cpu: pairs.map(([f, c]) => cpuPerRequest(f) / cpuPerRequest(c)),
+  };
 }
 
 /** Headers node:http adds to every answer by itself (the floor's server adds its own). */
@@ -273,12 +306,7 @@ async function minimalRun(context: BenchContext, generator: LoadGenerator) {
       { label: 'floor', server: floor, upstream },
       { label: 'callback', server: callback, upstream },
     ]);
-    return {
-      bare: bareRun as Measured,
-      floor: floorRun as Measured,
-      callback: callbackRun as Measured,
-      script,
-    };
+    return { bare: bareRun as Rounds, floor: floorRun as Rounds, callback: callbackRun as Rounds, script };
   } finally {
     await Promise.all([bare.stop(), floor.stop(), callback.stop(), responder.stop()]);
   }
@@ -316,7 +344,7 @@ async function localCloudRun(context: BenchContext, generator: LoadGenerator, sc
       { label: 'floor + local cloud', server: floor, upstream },
       { label: 'callback + local cloud', server: callback, upstream },
     ]);
-    return { floor: floorRun as Measured, callback: callbackRun as Measured };
+    return { floor: floorRun as Rounds, callback: callbackRun as Rounds };
   } finally {
     await Promise.all([floor.stop(), callback.stop(), cloud.stop()]);
   }
@@ -335,15 +363,17 @@ export const callbackBench: Bench = {
     } finally {
       await generator.stop();
     }
-    const { bare, floor, callback } = runs;
+    const [bare, floor, callback] = [runs.bare.average, runs.floor.average, runs.callback.average];
+    const [fullFloor, fullCallback] = [full.floor.average, full.callback.average];
     const ratio = callback.requestsPerSecond / bare.requestsPerSecond;
-    const vsFloor = callback.requestsPerSecond / floor.requestsPerSecond;
-    const vsFloorCloud = full.callback.requestsPerSecond / full.floor.requestsPerSecond;
-    // The server's CPU per request: the figure least disturbed by a busy machine (a floor held back by a shared load
-    // generator is not saturated, which flatters the req/s ratio).
-    const cpuPerRequest = (m: Measured) => ((m.cpu.server ?? Number.NaN) / m.requestsPerSecond) * 1e6;
-    const cpuVsFloor = cpuPerRequest(floor) / cpuPerRequest(callback);
-    const cpuVsFloorCloud = cpuPerRequest(full.floor) / cpuPerRequest(full.callback);
+    // The server's CPU per request is reported beside req/s: it is the figure least disturbed by a busy load
+    // generator (a floor held back by a shared one is not saturated, which flatters the req/s ratio).
+    const minimal = pairedRatios(runs.floor, runs.callback);
+    const cloud = pairedRatios(full.floor, full.callback);
+    const [vsFloor, cpuVsFloor] = [median(minimal.throughput), median(minimal.cpu)];
+    const [vsFloorCloud, cpuVsFloorCloud] = [median(cloud.throughput), median(cloud.cpu)];
+    const spread = (ratios: number[]) =>
+      `${round(median(ratios))} (rounds: ${ratios.map((r) => round(r)).join(', ')})`;
     const row = (name: string, m: Measured, floorOf: Measured = floor) => [
       name,
       Math.round(m.requestsPerSecond),
@@ -356,8 +386,10 @@ export const callbackBench: Bench = {
         .map(([name, cores]) => `${name} ${cores}`)
         .join(', '),
     ];
+    const measured = context.quick ? 2 : MEASURE_SECONDS;
+    const rounds = context.quick ? 2 : ROUNDS;
     const markdown = [
-      `Process layout: the server under test alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the callback's outbound side on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections, ${context.quick ? 3 : 10} s measured after a ${context.quick ? 1 : WARM_UP_SECONDS} s warm-up; bare, floor and callback alternate twice and are averaged. "Floor" is node:http repeating the callback's two outbound calls byte for byte (its HeadObject and InvokeFunction, captured by the responder from the callback's first request) and answering the callback's own answer, with no logic at all: the most the callback could reach. One valid signed callback is replayed (FC answers the repeated task id 409, which the callback counts as queued: same work, same answer).`,
+      `Process layout: the server under test alone on CPU 0 (\`taskset -c ${SERVER_CPU}\`); autocannon and the callback's outbound side on CPU 1 (\`taskset -c ${CLIENT_CPU}\`). ${CONNECTIONS} connections. Each server is warmed up once (${context.quick ? 1 : WARM_UP_SECONDS} s); then bare, floor and callback take turns for ${rounds} rounds (every other round in reverse order), each window ${measured} s measured after ${SETTLE_SECONDS} s of load. The table averages the rounds; the headline ratios are the median of the rounds' paired ratios (a floor and a callback measured seconds apart share the machine's drift). "Floor" is node:http repeating the callback's two outbound calls byte for byte (its HeadObject and InvokeFunction, captured by the responder from the callback's first request) and answering the callback's own answer, with no logic at all: the most the callback could reach. One valid signed callback is replayed (FC answers the repeated task id 409, which the callback counts as queued: same work, same answer).`,
       '',
       table(
         ['Server', 'req/s', '÷ bare', '÷ floor', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'CPU used (cores)'],
@@ -365,12 +397,12 @@ export const callbackBench: Bench = {
           row('bare node:http `{}`', bare),
           row('floor: node:http + the same two outbound calls and answer, no logic', floor),
           row('callback, minimal responder', callback),
-          row('floor, full local cloud', full.floor, full.floor),
-          row('callback, full local cloud', full.callback, full.floor),
+          row('floor, full local cloud', fullFloor, fullFloor),
+          row('callback, full local cloud', fullCallback, fullFloor),
         ],
       ),
       '',
-      `\`callbackVsFloor\` = ${round(vsFloor)}: ${verdict(vsFloor >= 0.33, '≥ 0.33')}; with the full local cloud ${round(vsFloorCloud)}: ${verdict(vsFloorCloud >= 0.33, '≥ 0.33')}. By the server's CPU per request (\`callbackCpuVsFloor\`, floor ÷ callback): ${round(cpuVsFloor)} against the minimal responder, ${round(cpuVsFloorCloud)} against the full local cloud. \`callbackVsBare\` = ${round(ratio, 3)}; \`callbackP99Ms\` = ${round(callback.latencyP99Ms, 1)} (64 connections queueing on one core).`,
+      `\`callbackVsFloor\` (median of paired rounds) = ${spread(minimal.throughput)}: ${verdict(vsFloor >= 0.33, '≥ 0.33')}; with the full local cloud ${spread(cloud.throughput)}: ${verdict(vsFloorCloud >= 0.33, '≥ 0.33')}. By the server's CPU per request (\`callbackCpuVsFloor\`, floor ÷ callback): ${spread(minimal.cpu)} against the minimal responder, ${spread(cloud.cpu)} against the full local cloud. \`callbackVsBare\` = ${round(ratio, 3)}; \`callbackP99Ms\` = ${round(callback.latencyP99Ms, 1)} (64 connections queueing on one core).`,
     ].join('\n');
     return {
       summary: {
@@ -384,11 +416,12 @@ export const callbackBench: Bench = {
       },
       details: {
         connections: CONNECTIONS,
+        rounds: { minimal, fullLocalCloud: cloud },
         bare,
         floor,
         callback,
-        floorLocalCloud: full.floor,
-        callbackLocalCloud: full.callback,
+        floorLocalCloud: fullFloor,
+        callbackLocalCloud: fullCallback,
       },
       markdown,
     };
