@@ -149,11 +149,11 @@ export function createCallbackHandler(config: CallbackConfig, deps: CallbackDeps
     const now = deps.now();
     return {
       stored,
-      ticketCheck: await checkStoredTicket(stored, config.ticketKeyring, now),
+      ticketCheck: checkStoredTicket(stored, config.ticketKeyring, now),
       callbackTicketCheck:
         notice.ticket === stored.ticket
           ? null
-          : await verifyUploadTicket(notice.ticket, config.ticketKeyring, { now }),
+          : verifyUploadTicket(notice.ticket, config.ticketKeyring, { now }),
     };
   }
 
