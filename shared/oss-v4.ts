@@ -8,31 +8,27 @@
  * handed to a browser cannot carry. The algorithm is small and fixed by the docs; it is checked against the published
  * SDK vectors (test/fixtures/signing-vectors.json) and against the local OSS, which verifies V4 with its own code.
  *
- * canonical request = VERB \n /bucket/key \n query \n signed headers \n additional header names \n UNSIGNED-PAYLOAD;
- * signed headers are content-type, content-md5 and every x-oss-* header the request carries, plus the additional
- * ones it names; key = HMAC chain "aliyun_v4"+secret → day → region → "oss" → "aliyun_v4_request".
+ * The canonical request is built by shared/oss-v4-canonical.ts (the client library's signer uses it too); key = HMAC
+ * chain "aliyun_v4"+secret → day → region → "oss" → "aliyun_v4_request".
  */
 import { createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { RoleCredentials } from './http/edge.js';
+import {
+  byCode,
+  type OssV4CanonicalInput,
+  ossV4CanonicalRequest,
+  UNSIGNED_PAYLOAD,
+} from './oss-v4-canonical.js';
 import { encodeRfc3986, encodeRfc3986Path } from './rfc3986.js';
 import { sha256Hex } from './sha256.js';
 
 const OSS_V4_ALGORITHM = 'OSS4-HMAC-SHA256';
-const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 /** Longest validity OSS accepts for a V4 presigned URL. */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 /** A request to sign. */
-export interface OssV4Request {
-  method: string;
-  bucket: string;
-  /** Decoded object key ('' for a bucket-level request). */
-  key: string;
-  /** Decoded query parameters, e.g. `[['uploadId', 'abc'], ['partNumber', '1']]`; `''` for a bare name. */
-  query: ReadonlyArray<readonly [string, string]>;
-  /** Headers as they will be sent (case is ignored for signing). */
-  headers: Readonly<Record<string, string>>;
+export interface OssV4Request extends OssV4CanonicalInput {
   /** Headers to sign beyond the default ones (content-type, content-md5, x-oss-*). */
   additionalHeaders?: readonly string[];
 }
@@ -44,12 +40,6 @@ export function encodeQuery(query: OssV4Request['query']): string {
       value === '' ? encodeRfc3986(name) : `${encodeRfc3986(name)}=${encodeRfc3986(value)}`,
     )
     .join('&');
-}
-
-const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-function isDefaultSigned(name: string): boolean {
-  return name === 'content-type' || name === 'content-md5' || name.startsWith('x-oss-');
 }
 
 /** `20231216T162057Z` */
@@ -92,30 +82,6 @@ function additionalNames(request: OssV4Request): readonly string[] {
   return [...new Set(request.additionalHeaders.map((name) => name.toLowerCase()))].sort(byCode);
 }
 
-/** `name:value\n` for each signed header, by name; the REST call signs several per request, hence the plain loop. */
-function canonicalHeaders(headers: OssV4Request['headers'], additional: readonly string[]): string {
-  const signed: Array<[string, string]> = [];
-  for (const name in headers) {
-    const lower = name.toLowerCase();
-    if (isDefaultSigned(lower) || additional.includes(lower))
-      signed.push([lower, (headers[name] as string).trim()]);
-  }
-  signed.sort(([a], [b]) => byCode(a, b));
-  let lines = '';
-  for (const [name, value] of signed) lines += `${name}:${value}\n`;
-  return lines;
-}
-
-/** The canonical query: encoded, sorted by name then value, a bare name for an empty value. */
-function canonicalQuery(query: OssV4Request['query']): string {
-  if (query.length === 0) return '';
-  return query
-    .map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const)
-    .sort(([a, av], [b, bv]) => byCode(a, b) || byCode(av, bv))
-    .map(([name, value]) => (value === '' ? name : `${name}=${value}`))
-    .join('&');
-}
-
 /** The string to sign of `request` at `datetime`, its query including whatever the presigned form adds. */
 function stringToSign(
   request: OssV4Request,
@@ -123,7 +89,7 @@ function stringToSign(
   datetime: string,
   region: string,
 ) {
-  const canonicalRequest = `${request.method.toUpperCase()}\n${encodeRfc3986Path(`/${request.bucket}/${request.key}`)}\n${canonicalQuery(request.query)}\n${canonicalHeaders(request.headers, additional)}\n${additional.join(';')}\n${UNSIGNED_PAYLOAD}`;
+  const canonicalRequest = ossV4CanonicalRequest(request, additional);
   return `${OSS_V4_ALGORITHM}\n${datetime}\n${datetime.slice(0, 8)}/${region}/oss/aliyun_v4_request\n${sha256Hex(canonicalRequest)}`;
 }
 
