@@ -106,14 +106,23 @@ describe('the dev stack killed mid-job (SIGKILL) and started again', () => {
     expect(result.jobs).toHaveLength(1);
     expect(result.jobs[0]?.manifest).toMatchObject({ status: 'succeeded', kind: 'video', attempt: 2 });
 
-    // The running invocation, retried under its request id; nothing else ran the job.
+    // The running invocation, retried under its request id; nothing else ran the job. The webhook is sent before the
+    // invocation returns, so its record may still say running for a moment: polled until it has settled.
     await second.ready('webhook  media.ready', 30_000);
-    const records = await invocations();
-    expect(
-      records.map(({ requestId, status, attempts, errors }) => ({ requestId, status, attempts, errors })),
-    ).toEqual([
-      { requestId: running.requestId, status: 'succeeded', attempts: 2, errors: [INSTANCE_DIED_MESSAGE] },
-    ]);
+    await expect
+      .poll(
+        async () =>
+          (await invocations()).map(({ requestId, status, attempts, errors }) => ({
+            requestId,
+            status,
+            attempts,
+            errors,
+          })),
+        { timeout: 30_000, interval: 100 },
+      )
+      .toEqual([
+        { requestId: running.requestId, status: 'succeeded', attempts: 2, errors: [INSTANCE_DIED_MESSAGE] },
+      ]);
     expect(count(second.stdout, 'webhook  media.')).toBe(1);
     second.kill();
   }, 180_000);
